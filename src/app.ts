@@ -1,0 +1,96 @@
+/**
+ * Builds the HTTP application from its dependencies. It never listens: `main.ts` does, and tests
+ * hand it to supertest with a database of their own.
+ */
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import { accountHandlers } from './accounts/routes.js';
+import { AccountService } from './accounts/service.js';
+import { apiKeyHandlers } from './api-keys/routes.js';
+import { ApiKeyService } from './api-keys/service.js';
+import { customerHandlers } from './customers/routes.js';
+import { CustomerService } from './customers/service.js';
+import { DOCS_ASSETS_PATH, docsAssetsDir, opsHandlers } from './ops/routes.js';
+import { pingDb, type Db } from './platform/db.js';
+import { authenticate, type Authenticator } from './platform/http/auth.js';
+import type { Handlers } from './platform/http/handlers.js';
+import { buildApiRouter, type OpenApiDocument } from './platform/http/openapi-router.js';
+import { problemHandler, routeNotFound } from './platform/http/problem.js';
+import { requestId } from './platform/http/request-id.js';
+import type { Logger } from './platform/logger.js';
+import type { Lifecycle } from './platform/shutdown.js';
+import { loadSpec } from './platform/spec.js';
+import { timingSafeEqual, createHash } from 'node:crypto';
+
+export interface AppDependencies {
+  readonly db: Db;
+  readonly log: Logger;
+  readonly lifecycle: Lifecycle;
+  readonly adminToken: string;
+  readonly validateResponses: boolean;
+  readonly bodyLimitBytes: number;
+  /** The contract; loaded from `spec/openapi.yaml` when not given. */
+  readonly spec?: OpenApiDocument;
+}
+
+export interface Services {
+  readonly accounts: AccountService;
+  readonly apiKeys: ApiKeyService;
+  readonly customers: CustomerService;
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+export function createApp(deps: AppDependencies): { app: Express; services: Services } {
+  const { db, log, lifecycle } = deps;
+  const spec = deps.spec ?? loadSpec();
+
+  const apiKeys = new ApiKeyService(db);
+  const services: Services = { apiKeys, accounts: new AccountService(db, apiKeys), customers: new CustomerService(db) };
+
+  const adminHash = sha256(deps.adminToken);
+  const authenticator: Authenticator = {
+    verifyApiKey: (secret) => apiKeys.verify(secret),
+    // Hashing both sides first makes the comparison constant-time whatever the lengths.
+    verifyAdminToken: (token) => timingSafeEqual(sha256(token), adminHash),
+  };
+
+  const handlers = {
+    ...opsHandlers({ lifecycle, checks: { database: () => pingDb(db) }, spec: loadSpec() }),
+    ...accountHandlers(services.accounts),
+    ...apiKeyHandlers(services.apiKeys),
+    ...customerHandlers(services.customers),
+  } satisfies Handlers;
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestId());
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId: (_req, res) => (res as express.Response).locals.requestId as string,
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(DOCS_ASSETS_PATH, express.static(docsAssetsDir, { index: false, immutable: true, maxAge: '1d' }));
+  app.use(express.json({ limit: deps.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }));
+  app.use(
+    buildApiRouter({
+      spec,
+      handlers,
+      authenticate: authenticate(authenticator, (spec.security ?? []) as Record<string, string[]>[]),
+      validateResponses: deps.validateResponses,
+      log,
+    }),
+  );
+  app.use(routeNotFound());
+  app.use(problemHandler(log));
+  return { app, services };
+}

@@ -1,0 +1,65 @@
+import type { Knex } from 'knex';
+import type { Position } from '../platform/pagination.js';
+
+export interface CustomerRow {
+  id: string;
+  account_id: string;
+  email: string;
+  name: string | null;
+  phone: string | null;
+  description: string | null;
+  metadata: Record<string, string>;
+  created_at: Date;
+}
+
+export interface CustomerFilter {
+  readonly email?: string;
+  readonly created?: { gt?: Date; gte?: Date; lt?: Date; lte?: Date };
+}
+
+const COLUMNS = ['id', 'account_id', 'email', 'name', 'phone', 'description', 'metadata', 'created_at'] as const;
+
+type Row = CustomerRow & { created: Date };
+const withPosition = (row: CustomerRow): Row => ({ ...row, created: row.created_at });
+
+// Every query names the account: a customer id from another account reads as absent.
+function live(db: Knex, accountId: string) {
+  return db('customers').where({ account_id: accountId }).whereNull('deleted_at');
+}
+
+export async function insertCustomer(db: Knex, row: Omit<CustomerRow, 'created_at'>): Promise<CustomerRow> {
+  const [inserted] = await db('customers').insert(row).returning(COLUMNS);
+  return inserted;
+}
+
+export async function findCustomer(db: Knex, accountId: string, id: string): Promise<CustomerRow | undefined> {
+  return live(db, accountId).select(COLUMNS).where({ id }).first();
+}
+
+export async function updateCustomer(
+  db: Knex,
+  accountId: string,
+  id: string,
+  changes: Partial<Pick<CustomerRow, 'email' | 'name' | 'phone' | 'description' | 'metadata'>>,
+): Promise<CustomerRow | undefined> {
+  const [row] = await live(db, accountId).where({ id }).update(changes).returning(COLUMNS);
+  return row;
+}
+
+export async function deleteCustomer(db: Knex, accountId: string, id: string): Promise<boolean> {
+  const count = await live(db, accountId).where({ id }).update({ deleted_at: db.fn.now() });
+  return count > 0;
+}
+
+export async function listCustomers(db: Knex, accountId: string, filter: CustomerFilter, limit: number, after?: Position): Promise<Row[]> {
+  const q = live(db, accountId).select(COLUMNS);
+  if (filter.email !== undefined) q.whereRaw('lower(email) = lower(?)', [filter.email]);
+  const { gt, gte, lt, lte } = filter.created ?? {};
+  if (gt) q.where('created_at', '>', gt);
+  if (gte) q.where('created_at', '>=', gte);
+  if (lt) q.where('created_at', '<', lt);
+  if (lte) q.where('created_at', '<=', lte);
+  if (after) q.whereRaw('(created_at, id) < (?, ?)', [after.created, after.id]);
+  const rows: CustomerRow[] = await q.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
+  return rows.map(withPosition);
+}

@@ -1,0 +1,17 @@
+import { accountIdOf, type HandlersFor } from '../platform/http/handlers.js';
+import type { CustomerService } from './service.js';
+
+type CustomerOperations = 'createCustomer' | 'retrieveCustomer' | 'updateCustomer' | 'deleteCustomer' | 'listCustomers';
+
+export function customerHandlers(customers: CustomerService): HandlersFor<CustomerOperations> {
+  return {
+    createCustomer: async ({ principal, body }) => ({ status: 201, body: await customers.create(accountIdOf(principal), body) }),
+    retrieveCustomer: async ({ principal, params }) => ({ status: 200, body: await customers.retrieve(accountIdOf(principal), params.id) }),
+    updateCustomer: async ({ principal, params, body }) => ({
+      status: 200,
+      body: await customers.update(accountIdOf(principal), params.id, body),
+    }),
+    deleteCustomer: async ({ principal, params }) => ({ status: 200, body: await customers.delete(accountIdOf(principal), params.id) }),
+    listCustomers: async ({ principal, query }) => ({ status: 200, body: await customers.list(accountIdOf(principal), query) }),
+  };
+}

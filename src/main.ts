@@ -1,0 +1,83 @@
+/**
+ * `npm start`: reads the configuration, opens the database (embedded when `DATABASE_URL` is unset),
+ * migrates it, serves the API, and shuts down gracefully on SIGTERM or SIGINT.
+ */
+import { createServer } from 'node:http';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './platform/config.js';
+import { createDb, migrate } from './platform/db.js';
+import { createLogger } from './platform/logger.js';
+import { Lifecycle, shutdown } from './platform/shutdown.js';
+
+const DEMO_ACCOUNT_NAME = 'Demo account';
+
+function readConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const log = createLogger(config.logLevel);
+  const db = createDb(config.database);
+  await migrate(db);
+
+  const lifecycle = new Lifecycle();
+  const { app, services } = createApp({
+    db,
+    log,
+    lifecycle,
+    adminToken: config.adminToken,
+    validateResponses: config.validateResponses,
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
+  const server = createServer(app);
+  // Longer than a load balancer's idle timeout, so the balancer, not Remit, closes idle sockets.
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+
+  const storage = config.database.url ? 'PostgreSQL' : config.database.dataDir ? `embedded PGlite in ${config.database.dataDir}` : 'embedded PGlite in memory';
+  const lines = [`Remit API listening on ${url} (${storage})`, `  API reference: ${url}/docs`];
+  if (config.adminTokenGenerated) lines.push(`  Admin token (generated; set ADMIN_TOKEN to choose one): ${config.adminToken}`);
+  if (config.demoAccount) {
+    const demo = await services.accounts.ensureDemo(DEMO_ACCOUNT_NAME);
+    lines.push(`  Demo account ${demo.account.id}, API key: ${demo.api_key.secret}`);
+    lines.push(`  Try: curl -H 'Authorization: Bearer ${demo.api_key.secret}' ${url}/v1/customers`);
+  }
+  // The banner is for the person at the terminal; logs stay JSON.
+  console.log(lines.join('\n'));
+  log.info({ url, storage }, 'listening');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'signal received');
+    shutdown({ server, lifecycle, log, timeoutMs: config.shutdownTimeoutMs, close: () => db.destroy() })
+      .then((drained) => process.exit(drained ? 0 : 1))
+      .catch((err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error('Remit failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import swaggerUiDist from 'swagger-ui-dist';
+import type { HandlersFor } from '../platform/http/handlers.js';
+import type { Lifecycle } from '../platform/shutdown.js';
+
+export const DOCS_ASSETS_PATH = '/docs/assets';
+export const docsAssetsDir = swaggerUiDist.getAbsoluteFSPath();
+
+const READINESS_RETRY_AFTER_S = 5;
+
+export interface OpsDependencies {
+  readonly lifecycle: Lifecycle;
+  /** Each named dependency's check; `/ready` runs them all at once. */
+  readonly checks: Record<'database', () => Promise<boolean>> & Record<string, () => Promise<boolean>>;
+  readonly spec: object;
+}
+
+function docsPage(): string {
+  // Swagger UI, served from this server's own copy of swagger-ui-dist: no CDN.
+  const template = readFileSync(path.join(import.meta.dirname, 'docs.html'), 'utf8');
+  return template.replaceAll('{{assets}}', DOCS_ASSETS_PATH);
+}
+
+export function opsHandlers({ lifecycle, checks, spec }: OpsDependencies): HandlersFor<'getHealth' | 'getReadiness' | 'getOpenApiDocument' | 'getApiReference'> {
+  const html = docsPage();
+  return {
+    getHealth: async () => ({ status: 200, body: { status: 'ok' } }),
+    getReadiness: async () => {
+      const names = Object.keys(checks);
+      const results = await Promise.all(names.map((n) => checks[n]!().catch(() => false)));
+      const states = Object.fromEntries(names.map((n, i) => [n, results[i] ? 'up' : 'down'])) as { database: 'up' | 'down' };
+      const allUp = results.every(Boolean);
+      if (lifecycle.draining || !allUp) {
+        return {
+          status: 503,
+          body: { status: lifecycle.draining ? 'draining' : 'not_ready', checks: states },
+          headers: { 'Retry-After': String(READINESS_RETRY_AFTER_S) },
+        };
+      }
+      return { status: 200, body: { status: 'ready', checks: states } };
+    },
+    getOpenApiDocument: async () => ({ status: 200, body: spec as Record<string, unknown> }),
+    getApiReference: async () => ({ status: 200, body: html }),
+  };
+}

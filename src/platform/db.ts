@@ -1,0 +1,88 @@
+/**
+ * The database: PostgreSQL when `DATABASE_URL` is set, otherwise embedded PGlite (real Postgres
+ * compiled to WASM) in memory or in `DATA_DIR`. Both run the same migrations and the same SQL.
+ */
+import knexFactory, { type Knex } from 'knex';
+import ClientPgLite from 'knex-pglite';
+import pg from 'pg';
+import { migrationSource } from './migrations/index.js';
+
+export type Db = Knex;
+
+export interface DbOptions {
+  /** PostgreSQL connection string; embedded PGlite when absent. */
+  readonly url?: string;
+  /** Embedded only: where the data persists. In memory when absent. */
+  readonly dataDir?: string;
+  readonly poolMax?: number;
+  /** PostgreSQL only: a schema to create and use (tests isolate each run in its own). */
+  readonly schema?: string;
+}
+
+// int8 (bigint) columns arrive as strings from node-postgres; amounts and counts fit in 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+const STATEMENT_TIMEOUT_MS = 5_000;
+const CONNECT_TIMEOUT_MS = 3_000;
+
+export function createDb(options: DbOptions): Db {
+  if (options.url) {
+    return knexFactory({
+      client: 'pg',
+      connection: {
+        connectionString: options.url,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        statement_timeout: STATEMENT_TIMEOUT_MS,
+        application_name: 'remit',
+      },
+      searchPath: options.schema ? [options.schema] : undefined,
+      pool: {
+        min: 0,
+        max: options.poolMax ?? 10,
+        afterCreate: options.schema
+          ? (conn: pg.Client, done: (err: Error | null, conn: pg.Client) => void) => {
+              conn.query(`create schema if not exists "${options.schema}"`).then(() => done(null, conn), (err: Error) => done(err, conn));
+            }
+          : undefined,
+      },
+      acquireConnectionTimeout: CONNECT_TIMEOUT_MS,
+    });
+  }
+  return knexFactory({
+    client: ClientPgLite as unknown as typeof Knex.Client,
+    dialect: 'postgres',
+    connection: options.dataDir ? { filename: options.dataDir } : {},
+  } as Knex.Config);
+}
+
+export async function migrate(db: Db): Promise<void> {
+  await db.migrate.latest({ migrationSource });
+}
+
+/** Liveness of the database for `/ready`: a round trip, bounded in time. */
+export async function pingDb(db: Db, timeoutMs = 1_000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    return await Promise.race([db.raw('select 1').then(() => true), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+// SQLSTATE classes that mean "the database cannot serve now", not "the query is wrong":
+// 08 connection exception, 53 insufficient resources, 57P0x operator intervention / shutdown.
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0)/;
+
+/** Whether an error means the database is unreachable or overloaded (answer 503), not a bug (500). */
+export function isDbUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const e = err as Error & { code?: string };
+  if (e.name === 'KnexTimeoutError') return true;
+  if (e.code && (UNAVAILABLE_NODE_CODES.has(e.code) || UNAVAILABLE_SQLSTATE.test(e.code))) return true;
+  if (/Connection terminated|PGlite is closed|Unable to acquire a connection/i.test(e.message)) return true;
+  return e.cause !== undefined && e.cause !== err && isDbUnavailable(e.cause);
+}

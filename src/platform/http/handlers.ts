@@ -1,0 +1,71 @@
+/**
+ * Handler types derived from the generated `operations` type: a handler's parameters, body and
+ * every status/body pair it may return come from the spec. Change the spec, run `make generate`,
+ * and `npm run typecheck` lists every handler that no longer matches.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { operations } from '../../../generated/schema.js';
+import type { OperationId } from '../../../generated/server/operations.js';
+import type { Logger } from '../logger.js';
+
+type Op<K extends OperationId> = operations[K];
+type OrEmpty<T> = [T] extends [never] ? Record<string, never> : [T] extends [undefined] ? Record<string, never> : T;
+type Responses<K extends OperationId> = Op<K>['responses'];
+type ProblemMediaType = 'application/problem+json';
+/** The non-problem media types a response declares (none: a response without a body). */
+type ReplyMediaTypes<R> = R extends { content: infer C } ? Exclude<keyof C, ProblemMediaType> : 'none';
+type BodyOf<R> = R extends { content: infer C } ? C[Exclude<keyof C, ProblemMediaType>] : undefined;
+/** Statuses a handler returns: those whose documented response is not a problem document. */
+type ReplyStatus<K extends OperationId> = {
+  [S in keyof Responses<K>]: S extends number ? ([ReplyMediaTypes<Responses<K>[S]>] extends [never] ? never : S) : never;
+}[keyof Responses<K>];
+
+export type PathParams<K extends OperationId> = OrEmpty<NonNullable<Op<K>['parameters']['path']>>;
+export type QueryParams<K extends OperationId> = OrEmpty<NonNullable<Op<K>['parameters']['query']>>;
+export type RequestBody<K extends OperationId> =
+  Op<K> extends { requestBody?: infer B } ? (NonNullable<B> extends { content: { 'application/json': infer J } } ? J : undefined) : undefined;
+
+/**
+ * One of the responses the spec declares for operation K, with its status and body. Errors are
+ * not returned but thrown (AppError), and become problem documents in one place.
+ */
+export type Reply<K extends OperationId> = {
+  [S in ReplyStatus<K>]: {
+    readonly status: S;
+    readonly body: BodyOf<Responses<K>[S]>;
+    readonly headers?: Readonly<Record<string, string>>;
+  };
+}[ReplyStatus<K>];
+
+/** Who is calling, established by the auth middleware from the operation's security requirement. */
+export type Principal =
+  | { readonly kind: 'api_key'; readonly accountId: string; readonly keyId: string; readonly scopes: readonly string[] }
+  | { readonly kind: 'admin' }
+  | { readonly kind: 'anonymous' };
+
+export interface HandlerContext<K extends OperationId> {
+  readonly params: PathParams<K>;
+  readonly query: QueryParams<K>;
+  readonly body: RequestBody<K>;
+  readonly headers: IncomingHttpHeaders;
+  readonly principal: Principal;
+  readonly requestId: string;
+  readonly log: Logger;
+}
+
+export type Handler<K extends OperationId> = (ctx: HandlerContext<K>) => Promise<Reply<K>>;
+
+/** What the binder sees of any handler: the shape every Reply<K> has. */
+export type UntypedHandler = (ctx: HandlerContext<never>) => Promise<{ status: number; body: unknown; headers?: Readonly<Record<string, string>> }>;
+
+/** A component's handlers: exactly the operations K, each typed from the spec. */
+export type HandlersFor<K extends OperationId> = { readonly [P in K]: Handler<P> };
+
+/** Every operation in the spec has a handler; a missing or extra one fails the type check. */
+export type Handlers = HandlersFor<OperationId>;
+
+/** The calling account for operations secured by an API key. */
+export function accountIdOf(principal: Principal): string {
+  if (principal.kind !== 'api_key') throw new Error(`operation needs an API key principal, got ${principal.kind}`);
+  return principal.accountId;
+}

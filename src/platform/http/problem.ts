@@ -1,0 +1,127 @@
+/**
+ * The one place errors become responses: RFC 9457 `application/problem+json` with a stable `code`
+ * and the request id. Internal detail (stack, SQL, driver messages) goes to the log, keyed by
+ * request id, never to the client.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AppError, DEPENDENCY_RETRY_AFTER_S, type ErrorCode, type FieldError } from '../errors.js';
+import { isDbUnavailable } from '../db.js';
+import type { Logger } from '../logger.js';
+
+export const PROBLEM_TYPE_BASE = 'https://docs.remit.dev/problems/';
+
+interface ValidatorError extends Error {
+  status: number;
+  path?: string;
+  errors?: { path: string; message: string }[];
+  headers?: Record<string, string>;
+}
+
+interface BodyParserError extends Error {
+  type: string;
+  status: number;
+}
+
+function isValidatorError(err: unknown): err is ValidatorError {
+  return err instanceof Error && typeof (err as ValidatorError).status === 'number' && Array.isArray((err as ValidatorError).errors);
+}
+
+function isBodyParserError(err: unknown): err is BodyParserError {
+  return err instanceof Error && typeof (err as BodyParserError).type === 'string' && typeof (err as BodyParserError).status === 'number';
+}
+
+/** `.body.email` or `/body/email` → `/body/email`. */
+function normalisePath(path: string): string {
+  const p = path.replace(/\./g, '/').replace(/\[(\d+)\]/g, '/$1');
+  return p.startsWith('/') ? p : `/${p}`;
+}
+
+/** Maps anything thrown to an AppError; unknown errors become a generic 500. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (isBodyParserError(err)) {
+    switch (err.type) {
+      case 'entity.parse.failed':
+        return new AppError('malformed_json', 'The request body could not be parsed as JSON.');
+      case 'entity.too.large':
+        return new AppError('payload_too_large', err.message);
+      case 'charset.unsupported':
+      case 'encoding.unsupported':
+        return new AppError('unsupported_media_type', err.message);
+      default:
+        if (err.status >= 400 && err.status < 500) return new AppError('validation_failed', err.message);
+    }
+  }
+  if (isValidatorError(err)) {
+    const errors: FieldError[] = (err.errors ?? []).map((e) => ({ path: normalisePath(e.path ?? ''), message: e.message }));
+    const byStatus: Partial<Record<number, ErrorCode>> = {
+      400: 'validation_failed',
+      404: 'route_not_found',
+      405: 'method_not_allowed',
+      413: 'payload_too_large',
+      415: 'unsupported_media_type',
+    };
+    const code = byStatus[err.status];
+    if (code === 'validation_failed') {
+      const detail = errors.map((e) => `${e.path} ${e.message}`).join('; ');
+      return new AppError(code, detail || err.message, { errors });
+    }
+    const details: Partial<Record<ErrorCode, string>> = {
+      route_not_found: 'No route matches this path.',
+      unsupported_media_type: 'Send the request body as application/json.',
+    };
+    if (code) return new AppError(code, details[code] ?? err.message, { headers: err.headers });
+  }
+  if (isDbUnavailable(err)) {
+    return new AppError('service_unavailable', 'The database is unavailable. Retry after the delay in Retry-After.', {
+      headers: { 'Retry-After': String(DEPENDENCY_RETRY_AFTER_S) },
+      cause: err,
+    });
+  }
+  return new AppError('internal_error', 'An unexpected error occurred. It has been logged with this request id.', { cause: err });
+}
+
+export function problemBody(error: AppError, requestId: string, instance: string) {
+  return {
+    type: `${PROBLEM_TYPE_BASE}${error.code}`,
+    title: error.title,
+    status: error.status,
+    detail: error.message,
+    instance,
+    code: error.code,
+    request_id: requestId,
+    ...(error.options.errors ? { errors: error.options.errors } : {}),
+  };
+}
+
+/** For requests no resource router claims. */
+export function routeNotFound(): RequestHandler {
+  return () => {
+    throw new AppError('route_not_found', 'No route matches this path.');
+  };
+}
+
+export function problemHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const error = toAppError(err);
+    const requestId = (res.locals.requestId as string | undefined) ?? 'unknown';
+    if (error.status >= 500) {
+      log.error({ err: error.options.cause ?? err, requestId, method: req.method, path: req.path }, 'request failed');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    for (const [name, value] of Object.entries(error.options.headers ?? {})) res.setHeader(name, value);
+    const body = problemBody(error, requestId, req.originalUrl.split('?')[0]!);
+    res.status(error.status).type('application/problem+json');
+    // Through res.json so the response validator checks the problem against the spec too; if
+    // that check itself fails, the plain body still reaches the client.
+    try {
+      res.json(body);
+    } catch (validationErr) {
+      log.error({ err: validationErr, requestId }, 'problem response failed validation');
+      if (!res.headersSent) res.send(JSON.stringify(body));
+    }
+  };
+}

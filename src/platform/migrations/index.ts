@@ -1,0 +1,21 @@
+import type { Knex } from 'knex';
+import * as initial from './001-initial.js';
+
+interface Migration {
+  up(db: Knex): Promise<void>;
+  down(db: Knex): Promise<void>;
+}
+
+// Listed in code, not discovered on disk, so the same migrations run from TypeScript sources,
+// from a compiled build and inside the test runner. Names are stable: they are recorded in the db.
+const migrations: [name: string, migration: Migration][] = [['001-initial', initial]];
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => migrations.map(([name]) => name),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const found = migrations.find(([n]) => n === name);
+    if (!found) throw new Error(`unknown migration ${name}`);
+    return found[1];
+  },
+};
