@@ -26,7 +26,7 @@ function readConfig(): Config {
 async function main(): Promise<void> {
   const config = readConfig();
   const log = createLogger(config.logLevel);
-  const db = createDb(config.database);
+  const db = createDb({ ...config.database, log });
   await migrate(db);
 
   const lifecycle = new Lifecycle();

@@ -5,6 +5,7 @@
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
+import type { Logger } from './logger.js';
 import { migrationSource } from './migrations/index.js';
 
 export type Db = Knex;
@@ -17,6 +18,19 @@ export interface DbOptions {
   readonly poolMax?: number;
   /** PostgreSQL only: a schema to create and use (tests isolate each run in its own). */
   readonly schema?: string;
+  /** Where knex's own warnings go (pool and connection errors); silent when absent. */
+  readonly log?: Logger;
+}
+
+function knexLogger(log: Logger | undefined): Knex.Config['log'] {
+  const quiet = () => {};
+  if (!log) return { warn: quiet, error: quiet, deprecate: quiet, debug: quiet };
+  return {
+    warn: (message: unknown) => log.warn({ knex: String(message) }, 'database warning'),
+    error: (message: unknown) => log.error({ knex: String(message) }, 'database error'),
+    deprecate: (method: string, alternative: string) => log.warn({ method, alternative }, 'knex deprecation'),
+    debug: quiet,
+  };
 }
 
 // int8 (bigint) columns arrive as strings from node-postgres; amounts and counts fit in 2^53.
@@ -46,12 +60,14 @@ export function createDb(options: DbOptions): Db {
           : undefined,
       },
       acquireConnectionTimeout: CONNECT_TIMEOUT_MS,
+      log: knexLogger(options.log),
     });
   }
   return knexFactory({
     client: ClientPgLite as unknown as typeof Knex.Client,
     dialect: 'postgres',
     connection: options.dataDir ? { filename: options.dataDir } : {},
+    log: knexLogger(options.log),
   } as Knex.Config);
 }
 

@@ -1,0 +1,19 @@
+# Remit API. Build: docker build -t remit . — Run: see docker-compose.yml.
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production PORT=8080
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY spec ./spec
+COPY generated ./generated
+COPY src ./src
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# tsx runs the TypeScript sources directly (it is a runtime dependency for that reason).
+CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { expect } from 'chai';
+import { createLogger } from '../../src/platform/logger.js';
+import { Lifecycle, shutdown } from '../../src/platform/shutdown.js';
+import { createTestApp } from '../helpers/app.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
+
+describe('graceful shutdown', () => {
+  it('finishes a request that is in flight when shutdown starts, refuses new connections, then closes the pool', async () => {
+    const t = await createTestApp();
+    const { secret } = await t.createAccount();
+    const server = http.createServer(t.app);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+
+    // A request whose body is still arriving: it is in flight until the last byte is sent.
+    const body = JSON.stringify({ email: 'in-flight@example.com' });
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/v1/customers',
+      headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+    });
+    const response = once(req, 'response').then(async ([res]) => {
+      const incoming = res as http.IncomingMessage;
+      let text = '';
+      for await (const chunk of incoming) text += chunk;
+      return { status: incoming.statusCode, body: JSON.parse(text) };
+    });
+    req.write(body.slice(0, 5));
+    await new Promise((r) => setTimeout(r, 100));
+
+    const events: string[] = [];
+    const done = shutdown({
+      server,
+      lifecycle: t.lifecycle,
+      log: createLogger('silent'),
+      timeoutMs: 10_000,
+      close: async () => {
+        events.push('pool closed');
+        await t.close();
+      },
+    });
+    expect(t.lifecycle.draining).to.equal(true);
+
+    // A new connection is refused while the old request is still running.
+    const refused = await new Promise<string>((resolve) => {
+      http.get({ host: '127.0.0.1', port, path: '/health' }, () => resolve('accepted')).on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    expect(refused).to.equal('ECONNREFUSED');
+
+    req.end(body.slice(5));
+    const res = await response;
+    events.push('response sent');
+    expect(res.status).to.equal(201);
+    expect(res.body.email).to.equal('in-flight@example.com');
+
+    expect(await done).to.equal(true);
+    expect(events).to.deep.equal(['response sent', 'pool closed']);
+  });
+
+  it('gives up waiting at the deadline and reports it', async () => {
+    const server = http.createServer(() => {
+      /* never answers */
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const stuck = http.get({ host: '127.0.0.1', port, path: '/' }).on('error', () => {});
+    await new Promise((r) => setTimeout(r, 100));
+    let closed = false;
+    const drained = await shutdown({ server, lifecycle: new Lifecycle(), log: createLogger('silent'), timeoutMs: 300, close: async () => void (closed = true) });
+    expect(drained).to.equal(false);
+    expect(closed).to.equal(true);
+    stuck.destroy();
+  });
+
+  describe('npm start (src/main.ts) as a process', function () {
+    this.timeout(60_000);
+
+    it('prints the URL, docs URL and a demo key, serves, and exits 0 on SIGTERM', async () => {
+      const child = spawn(TSX, ['src/main.ts'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      try {
+        const deadline = Date.now() + 45_000;
+        while (!/API key: sk_/.test(out) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+        const url = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
+        expect(url, out).to.be.a('string');
+        expect(out).to.include(`${url}/docs`);
+        const key = /API key: (sk_\S+)/.exec(out)![1];
+        const res = await fetch(`${url}/v1/customers`, { headers: { Authorization: `Bearer ${key}` } });
+        expect(res.status).to.equal(200);
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        const [code] = await exited;
+        expect(code).to.equal(0);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    });
+
+    it('refuses to start with a bad variable and names it', async () => {
+      const child = spawn(TSX, ['src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      const [code] = await once(child, 'exit');
+      expect(code).to.equal(1);
+      expect(err).to.include('PORT must be a port number');
+    });
+  });
+});
