@@ -1,0 +1,84 @@
+import { expect } from 'chai';
+import express from 'express';
+import request from 'supertest';
+import type { Handlers } from '../../src/platform/http/handlers.js';
+import { buildApiRouter, resourcePrefix, splitByResource } from '../../src/platform/http/openapi-router.js';
+import { problemHandler } from '../../src/platform/http/problem.js';
+import { requestId } from '../../src/platform/http/request-id.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { loadSpec } from '../../src/platform/spec.js';
+import { expectProblem } from '../helpers/problem.js';
+
+describe('the OpenAPI router', () => {
+  describe('resourcePrefix', () => {
+    for (const [path, prefix] of [
+      ['/v1/customers', '/v1/customers'],
+      ['/v1/customers/{id}', '/v1/customers'],
+      ['/v1/payments/{id}/capture', '/v1/payments'],
+      ['/admin/accounts', '/admin/accounts'],
+      ['/health', '/health'],
+      ['/openapi.json', '/openapi.json'],
+    ] as const) {
+      it(`maps ${path} to ${prefix}`, () => expect(resourcePrefix(path)).to.equal(prefix));
+    }
+  });
+
+  describe('splitByResource', () => {
+    it('gives each resource a document holding only its own paths, and loses none', () => {
+      const spec = loadSpec();
+      const groups = splitByResource(spec);
+      const all = [...groups.values()].flatMap((doc) => Object.keys(doc.paths ?? {}));
+      expect(all.sort()).to.deep.equal(Object.keys(spec.paths ?? {}).sort());
+      expect(Object.keys(groups.get('/v1/customers')!.paths!)).to.deep.equal(['/v1/customers', '/v1/customers/{id}']);
+      for (const doc of groups.values()) expect(doc.components).to.equal(spec.components);
+    });
+  });
+
+  describe('response validation', () => {
+    // Handlers that answer off-contract; the type system normally forbids this, so the casts
+    // stand in for a handler that drifted at run time (e.g. data read from the database).
+    function appWith(overrides: Partial<Record<keyof Handlers, unknown>>) {
+      const spec = loadSpec();
+      const notUsed = async () => {
+        throw new Error('not used');
+      };
+      const handlers = Object.fromEntries(
+        Object.values(spec.paths ?? {}).flatMap((item) =>
+          Object.values(item as Record<string, { operationId?: string }>)
+            .filter((op) => op && typeof op === 'object' && op.operationId)
+            .map((op) => [op.operationId!, overrides[op.operationId as keyof Handlers] ?? notUsed]),
+        ),
+      ) as unknown as Handlers;
+      const log = createLogger('silent');
+      const app = express();
+      app.use(requestId());
+      app.use(buildApiRouter({ spec, handlers, authenticate: (_req, _res, next) => next(), validateResponses: true, log }));
+      app.use(problemHandler(log));
+      return app;
+    }
+
+    it('turns a response body that breaks the spec into a 500, so it never passes silently', async () => {
+      const app = appWith({ getHealth: async () => ({ status: 200, body: { status: 'sort of' } }) });
+      expectProblem(await request(app).get('/health'), 500, 'internal_error');
+    });
+
+    it('turns an undocumented status into a 500', async () => {
+      const app = appWith({ getHealth: async () => ({ status: 202, body: { status: 'ok' } }) });
+      expectProblem(await request(app).get('/health'), 500, 'internal_error');
+    });
+
+    it('passes a response that matches the spec', async () => {
+      const app = appWith({ getHealth: async () => ({ status: 200, body: { status: 'ok' } }) });
+      const res = await request(app).get('/health');
+      expect(res.status).to.equal(200);
+      expect(res.body).to.deep.equal({ status: 'ok' });
+    });
+  });
+
+  it('refuses to build when an operation has no handler', () => {
+    const spec = loadSpec();
+    expect(() =>
+      buildApiRouter({ spec, handlers: {} as Handlers, authenticate: (_q, _s, n) => n(), validateResponses: true, log: createLogger('silent') }),
+    ).to.throw(/no handler for operation/);
+  });
+});
