@@ -18,7 +18,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import { parse as parseYaml } from 'yaml';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 const UNSAFE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
 
 interface ParameterObject { name: string; in: 'path' | 'query' | 'header' | 'cookie'; required?: boolean }
@@ -171,7 +171,7 @@ import type { operations } from '../schema.js';
 
 export interface OperationSpec {
   readonly operationId: string;
-  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS' | 'TRACE';
   readonly path: string;
   readonly pathParams: readonly string[];
   readonly queryParams: readonly string[];

@@ -13,9 +13,10 @@ import { CustomerService } from './customers/service.js';
 import { DOCS_ASSETS_PATH, docsAssetsDir, opsHandlers } from './ops/routes.js';
 import { pingDb, type Db } from './platform/db.js';
 import { authenticate, type Authenticator } from './platform/http/auth.js';
-import type { Handlers } from './platform/http/handlers.js';
+import { defineHandlers } from './platform/http/handlers.js';
 import { buildApiRouter, type OpenApiDocument } from './platform/http/openapi-router.js';
 import { problemHandler, routeNotFound } from './platform/http/problem.js';
+import { requireUtf8Json } from './platform/http/json-charset.js';
 import { requestId } from './platform/http/request-id.js';
 import type { Logger } from './platform/logger.js';
 import type { Lifecycle } from './platform/shutdown.js';
@@ -57,12 +58,14 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
     verifyAdminToken: (token) => timingSafeEqual(sha256(token), adminHash),
   };
 
-  const handlers = {
-    ...opsHandlers({ lifecycle, checks: { database: () => pingDb(db) }, spec: loadSpec() }),
+  // The validator annotates the document it is given; /openapi.json serves an untouched copy.
+  const published = structuredClone(spec);
+  const handlers = defineHandlers({
+    ...opsHandlers({ lifecycle, checks: { database: () => pingDb(db) }, spec: published }),
     ...accountHandlers(services.accounts),
     ...apiKeyHandlers(services.apiKeys),
     ...customerHandlers(services.customers),
-  } satisfies Handlers;
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -80,6 +83,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
     }),
   );
   app.use(DOCS_ASSETS_PATH, express.static(docsAssetsDir, { index: false, immutable: true, maxAge: '1d' }));
+  app.use(requireUtf8Json());
   app.use(express.json({ limit: deps.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }));
   app.use(
     buildApiRouter({

@@ -4,7 +4,7 @@ import type { operations } from '../schema.js';
 
 export interface OperationSpec {
   readonly operationId: string;
-  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS' | 'TRACE';
   readonly path: string;
   readonly pathParams: readonly string[];
   readonly queryParams: readonly string[];

@@ -6,6 +6,9 @@ import { AppError } from './errors.js';
 
 export const DEFAULT_LIMIT = 20;
 
+const ID_SHAPE = /^[a-z]{2,5}_[A-Za-z0-9]{1,64}$/;
+const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 export interface Position {
   readonly created: Date;
   readonly id: string;
@@ -40,9 +43,10 @@ export function decodeCursor(list: string, cursor: string): Position {
   }
   if (typeof payload !== 'object' || payload === null) throw invalid();
   const { l, t, i } = payload as Partial<CursorPayload>;
-  if (l !== list || typeof t !== 'string' || typeof i !== 'string' || i.length > 100) throw invalid();
+  if (l !== list || typeof t !== 'string' || typeof i !== 'string' || !ID_SHAPE.test(i)) throw invalid();
   const created = new Date(t);
-  if (Number.isNaN(created.getTime())) throw invalid();
+  // Outside PostgreSQL's timestamp range the query itself would fail.
+  if (Number.isNaN(created.getTime()) || created.getTime() < 0 || created.getTime() > MAX_TIME_MS) throw invalid();
   return { created, id: i };
 }
 

@@ -61,8 +61,17 @@ export type UntypedHandler = (ctx: HandlerContext<never>) => Promise<{ status: n
 /** A component's handlers: exactly the operations K, each typed from the spec. */
 export type HandlersFor<K extends OperationId> = { readonly [P in K]: Handler<P> };
 
-/** Every operation in the spec has a handler; a missing or extra one fails the type check. */
+/** Every operation in the spec has a handler; a missing one fails the type check. */
 export type Handlers = HandlersFor<OperationId>;
+
+/**
+ * The complete handler map. Besides requiring every operation, it rejects keys that name no
+ * operation: `satisfies` alone lets extra keys through when the map is built by spreading, and a
+ * handler for an operation removed from the spec would otherwise linger unnoticed.
+ */
+export function defineHandlers<H extends Handlers>(handlers: H & Record<Exclude<keyof H, OperationId>, never>): Handlers {
+  return handlers;
+}
 
 /** The calling account for operations secured by an API key. */
 export function accountIdOf(principal: Principal): string {

@@ -14,7 +14,7 @@ import type { OpenAPIV3 } from 'express-openapi-validator/dist/framework/types.j
 import type { OperationId } from '../../../generated/server/operations.js';
 import type { Logger } from '../logger.js';
 import type { Handlers, Principal, UntypedHandler } from './handlers.js';
-import { rejectNul } from './reject-nul.js';
+import { rejectUnstorableStrings } from './string-guard.js';
 
 export type OpenApiDocument = OpenAPIV3.DocumentV3_1;
 
@@ -117,7 +117,7 @@ export function buildApiRouter(options: ApiRouterOptions): Router {
     // malformed request is a 401, not a 400 that describes the schema to a stranger.
     const metadataAt = chain.findIndex((mw) => mw.name === 'metadataMiddleware');
     if (metadataAt < 0) throw new Error('express-openapi-validator: metadata middleware not found; check the pinned version');
-    chain.splice(metadataAt + 1, 0, authenticate, rejectNul());
+    chain.splice(metadataAt + 1, 0, authenticate, rejectUnstorableStrings());
     router.use(prefix, ...chain);
   }
 

@@ -30,6 +30,12 @@ function isBodyParserError(err: unknown): err is BodyParserError {
   return err instanceof Error && typeof (err as BodyParserError).type === 'string' && typeof (err as BodyParserError).status === 'number';
 }
 
+/** zlib's errors while inflating a gzip/deflate body: the body parser passes them on without a `type`. */
+function isDecodeError(err: unknown): boolean {
+  const e = err as { status?: number; code?: string } | null;
+  return err instanceof Error && e?.status === 400 && typeof e.code === 'string' && e.code.startsWith('Z_');
+}
+
 /** `.body.email` or `/body/email` → `/body/email`. */
 function normalisePath(path: string): string {
   const p = path.replace(/\./g, '/').replace(/\[(\d+)\]/g, '/$1');
@@ -51,6 +57,9 @@ export function toAppError(err: unknown): AppError {
       default:
         if (err.status >= 400 && err.status < 500) return new AppError('validation_failed', err.message);
     }
+  }
+  if (isDecodeError(err)) {
+    return new AppError('malformed_json', 'The request body could not be decoded as its Content-Encoding says.');
   }
   if (isValidatorError(err)) {
     const errors: FieldError[] = (err.errors ?? []).map((e) => ({ path: normalisePath(e.path ?? ''), message: e.message }));

@@ -1,7 +1,9 @@
 /**
- * PostgreSQL `text` cannot hold U+0000: a NUL that reached a query would fail there, as a 500.
- * It is never meaningful in this API's strings, so any NUL in the path, query or body is a 400
- * that names where it is, before anything reaches the database.
+ * Strings PostgreSQL cannot store as sent are refused before they reach it, as a 400 that names
+ * where they are:
+ * - U+0000: `text` cannot hold it, so the query would fail (a 500);
+ * - a lone UTF-16 surrogate (`"\ud800"` in JSON): it would be stored as U+FFFD, silently
+ *   changing the caller's data.
  */
 import type { RequestHandler } from 'express';
 import { AppError, type FieldError } from '../errors.js';
@@ -12,17 +14,20 @@ function findNul(value: unknown, path: string, out: FieldError[], depth = 0): vo
   if (out.length >= 10 || depth > MAX_DEPTH) return;
   if (typeof value === 'string') {
     if (value.includes('\u0000')) out.push({ path, message: 'must not contain the NUL character (U+0000)' });
+    else if (!value.isWellFormed()) out.push({ path, message: 'must be well-formed Unicode (no lone surrogates)' });
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => findNul(v, `${path}/${i}`, out, depth + 1));
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      if (k.includes('\u0000')) out.push({ path: `${path}/${k.replace(/\u0000/g, '\\u0000')}`, message: 'property names must not contain the NUL character (U+0000)' });
+      if (k.includes('\u0000') || !k.isWellFormed()) {
+        out.push({ path: `${path}/${encodeURIComponent(k.replace(/\u0000/g, ''))}`, message: 'property names must be well-formed Unicode without U+0000' });
+      }
       findNul(v, `${path}/${k}`, out, depth + 1);
     }
   }
 }
 
-export function rejectNul(): RequestHandler {
+export function rejectUnstorableStrings(): RequestHandler {
   return (req, _res, next) => {
     const errors: FieldError[] = [];
     findNul(req.params, '/params', errors);

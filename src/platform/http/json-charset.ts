@@ -1,0 +1,23 @@
+/**
+ * JSON exchanged between systems must be UTF-8 (RFC 8259 §8.1). The body parser would decode any
+ * `utf-*` charset it recognises (and misread the ones it half-recognises), so a JSON body that
+ * declares another charset is a 415 before it is parsed.
+ */
+import type { RequestHandler } from 'express';
+import { AppError } from '../errors.js';
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
+
+export function requireUtf8Json(): RequestHandler {
+  return (req, _res, next) => {
+    const header = req.headers['content-type'];
+    if (!header) return next();
+    const [type, ...params] = header.split(';').map((p) => p.trim());
+    if (!JSON_TYPE.test(type ?? '')) return next();
+    const charset = params.map((p) => /^charset\s*=\s*"?([^";]+)"?$/i.exec(p)?.[1]).find(Boolean);
+    if (charset && charset.toLowerCase() !== 'utf-8' && charset.toLowerCase() !== 'utf8') {
+      throw new AppError('unsupported_media_type', `JSON bodies must be UTF-8; got charset=${charset}.`);
+    }
+    next();
+  };
+}
