@@ -5,8 +5,8 @@
  * The validator matches a request by compiling and trying the route pattern of every path in its
  * document, on every request, so its cost grows with the size of the spec. Remit therefore gives
  * each resource (`/v1/customers`, `/v1/api_keys`, `/admin/accounts`, `/health`, …) its own
- * validator holding only that resource's paths: Express picks the resource by prefix, and the
- * validator's per-request work stays constant however many resources the spec gains.
+ * validator holding only that resource's paths, and picks the resource with one Map lookup on the
+ * request path's prefix: the per-request work stays constant however many resources the spec gains.
  */
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
@@ -41,8 +41,7 @@ export function splitByResource(doc: OpenApiDocument): Map<string, OpenApiDocume
     group.paths![path] = item;
     groups.set(prefix, group);
   }
-  // Longest prefix first, so `/v1/customers` is tried before a shorter prefix that contains it.
-  return new Map([...groups.entries()].sort(([a], [b]) => b.length - a.length || a.localeCompare(b)));
+  return groups;
 }
 
 export interface ApiRouterOptions {
@@ -85,40 +84,60 @@ function bind(operationId: OperationId, handler: AnyHandler, log: Logger): Reque
   };
 }
 
+/**
+ * One express-openapi-validator chain over `doc`, with authentication and the string guard placed
+ * between operation matching and request validation. `resolve` returns the Express handler for a
+ * matched operation.
+ */
+export function createValidatorChain(
+  doc: OpenApiDocument,
+  options: { validateResponses: boolean; authenticate: RequestHandler; resolve: (operationId: string | undefined) => RequestHandler },
+): RequestHandler[] {
+  const chain = OpenApiValidator.middleware({
+    apiSpec: doc as never,
+    validateApiSpec: false, // the whole document is linted and validated by `make check`; no need to repeat it per resource
+    validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, allErrors: true },
+    validateResponses: options.validateResponses ? { removeAdditional: false } : false,
+    validateSecurity: false,
+    validateFormats: true,
+    ajvFormats: { mode: 'full' },
+    ignoreUndocumented: false,
+    operationHandlers: {
+      basePath: '',
+      resolver: (_basePath: string, route: { openApiRoute: string; method: string }) => {
+        const operation = doc.paths?.[route.openApiRoute]?.[route.method.toLowerCase() as 'get'] as { operationId?: string } | undefined;
+        return options.resolve(operation?.operationId);
+      },
+    },
+  });
+  // Authentication runs right after the validator has matched the operation (it needs the
+  // operation's security requirement) and before the request is validated: an anonymous
+  // malformed request is a 401, not a 400 that describes the schema to a stranger.
+  const metadataAt = chain.findIndex((mw) => mw.name === 'metadataMiddleware');
+  if (metadataAt < 0) throw new Error('express-openapi-validator: metadata middleware not found; check the pinned version');
+  chain.splice(metadataAt + 1, 0, options.authenticate, rejectUnstorableStrings());
+  return chain;
+}
+
 export function buildApiRouter(options: ApiRouterOptions): Router {
   const { spec, handlers, authenticate, validateResponses, log } = options;
-  const router = express.Router();
-  const bound = new Set<string>();
+  const routers = new Map<string, Router>();
 
   for (const [prefix, subDoc] of splitByResource(spec)) {
-    const chain = OpenApiValidator.middleware({
-      apiSpec: subDoc as never,
-      validateApiSpec: false, // the whole document is linted and validated by `make check`; no need to repeat it per resource
-      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, allErrors: true },
-      validateResponses: validateResponses ? { removeAdditional: false } : false,
-      validateSecurity: false,
-      validateFormats: true,
-      ajvFormats: { mode: 'full' },
-      ignoreUndocumented: false,
-      operationHandlers: {
-        basePath: '',
-        resolver: (_basePath: string, route: { openApiRoute: string; method: string }) => {
-          const operation = subDoc.paths?.[route.openApiRoute]?.[route.method.toLowerCase() as 'get'] as { operationId?: string } | undefined;
-          const operationId = operation?.operationId as OperationId | undefined;
-          const handler = operationId ? (handlers[operationId] as unknown as AnyHandler | undefined) : undefined;
-          if (!operationId || !handler) throw new Error(`no handler for ${route.method} ${route.openApiRoute}`);
-          bound.add(operationId);
-          return bind(operationId, handler, log);
-        },
+    const chain = createValidatorChain(subDoc, {
+      validateResponses,
+      authenticate,
+      resolve: (operationId) => {
+        const handler = operationId ? (handlers[operationId as OperationId] as unknown as AnyHandler | undefined) : undefined;
+        if (!operationId || !handler) throw new Error(`no handler for operation ${operationId ?? '(without operationId)'} in ${prefix}`);
+        return bind(operationId as OperationId, handler, log);
       },
     });
-    // Authentication runs right after the validator has matched the operation (it needs the
-    // operation's security requirement) and before the request is validated: an anonymous
-    // malformed request is a 401, not a 400 that describes the schema to a stranger.
-    const metadataAt = chain.findIndex((mw) => mw.name === 'metadataMiddleware');
-    if (metadataAt < 0) throw new Error('express-openapi-validator: metadata middleware not found; check the pinned version');
-    chain.splice(metadataAt + 1, 0, authenticate, rejectUnstorableStrings());
-    router.use(prefix, ...chain);
+    // Each resource's chain sits in a router of its own, reached by one Map lookup: mounting the
+    // chains side by side would make Express walk every resource's layers on every request.
+    const sub = express.Router();
+    sub.use(...chain);
+    routers.set(prefix, sub);
   }
 
   // Every operation must have a handler, checked up front rather than on the first request.
@@ -130,5 +149,12 @@ export function buildApiRouter(options: ApiRouterOptions): Router {
       }
     }
   }
+
+  const router = express.Router();
+  router.use((req, res, next) => {
+    const sub = routers.get(resourcePrefix(req.path));
+    if (sub) sub(req, res, next);
+    else next();
+  });
   return router;
 }

@@ -1,0 +1,181 @@
+/**
+ * One benchmark target in a process of its own, listening on 127.0.0.1 on a free port. Started by
+ * `http.bench.ts` with a ServerConfig as its argument; reports where to send load over IPC, and
+ * exits when the orchestrator goes away.
+ */
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express, type RequestHandler } from 'express';
+import { createApp } from '../src/app.js';
+import { createDb, migrate } from '../src/platform/db.js';
+import type { Handlers } from '../src/platform/http/handlers.js';
+import { buildApiRouter, createValidatorChain, type OpenApiDocument } from '../src/platform/http/openapi-router.js';
+import { problemHandler } from '../src/platform/http/problem.js';
+import { createLogger, type Logger } from '../src/platform/logger.js';
+import { Lifecycle } from '../src/platform/shutdown.js';
+import { loadSpec } from '../src/platform/spec.js';
+import { CUSTOMER_FIELDS, FIXED_CUSTOMER, padSpec, pathCount, UNUSED_AUTHORIZATION, type ServerConfig, type ServerMessage } from './targets.js';
+
+const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+const BODY_LIMIT_BYTES = 64 * 1024;
+// As in main.ts: the load generator's keep-alive connections must not be cut mid-run.
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+const FIXED_PATH = `/v1/customers/${FIXED_CUSTOMER.id}`;
+
+const config = JSON.parse(process.argv[2] ?? '') as ServerConfig;
+
+function send(message: ServerMessage): void {
+  process.send?.(message);
+}
+
+// Without the orchestrator nobody will stop this process: leave with it, whatever ended it.
+process.on('disconnect', () => process.exit());
+
+function spec(): OpenApiDocument {
+  const doc = loadSpec();
+  return config.target.endsWith('-padded') ? padSpec(doc, config.padResources) : doc;
+}
+
+/** A bare Express app with the settings createApp uses, so the comparison is only about what is mounted. */
+function plainExpress(): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  return app;
+}
+
+/** No authentication: the validator rows measure validation alone. Spliced where createApp's auth goes. */
+const noAuth: RequestHandler = (_req, _res, next) => next();
+
+/** Every operation in the document answers the fixed customer for retrieveCustomer, and fails loudly otherwise. */
+function fixedHandlers(doc: OpenApiDocument): Handlers {
+  const handlers: Record<string, unknown> = {};
+  for (const item of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(item as Record<string, { operationId?: string }>)) {
+      if (!op?.operationId) continue;
+      handlers[op.operationId] =
+        op.operationId === 'retrieveCustomer'
+          ? async () => ({ status: 200, body: FIXED_CUSTOMER })
+          : async () => {
+              throw new Error(`${op.operationId} is not part of the benchmark`);
+            };
+    }
+  }
+  return handlers as unknown as Handlers;
+}
+
+/**
+ * One validator over the whole document, built by the same createValidatorChain that
+ * buildApiRouter uses per resource (same options, same place for authentication), with a handler
+ * that sends what buildApiRouter's binding would.
+ */
+function singleValidatorApp(doc: OpenApiDocument, log: Logger): Express {
+  const sendFixed: RequestHandler = (_req, res) => {
+    res.status(200).json(FIXED_CUSTOMER);
+  };
+  const notBenchmarked: RequestHandler = () => {
+    throw new Error('not part of the benchmark');
+  };
+  const chain = createValidatorChain(doc, {
+    validateResponses: true,
+    authenticate: noAuth,
+    resolve: (operationId) => (operationId === 'retrieveCustomer' ? sendFixed : notBenchmarked),
+  });
+
+  const app = plainExpress();
+  app.use(express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], strict: true }));
+  app.use(...chain);
+  app.use(problemHandler(log));
+  return app;
+}
+
+function splitValidatorApp(doc: OpenApiDocument, log: Logger): Express {
+  const app = plainExpress();
+  app.use(express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], strict: true }));
+  app.use(buildApiRouter({ spec: doc, handlers: fixedHandlers(doc), authenticate: noAuth, validateResponses: true, log }));
+  app.use(problemHandler(log));
+  return app;
+}
+
+async function listen(listener: RequestListener): Promise<number> {
+  const server = createServer(listener);
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+async function postJson(port: number, path: string, token: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`seeding ${path} answered ${res.status}: ${text}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** The real app on a fresh database, seeded through its own API as a client would. */
+async function fullApp(log: Logger): Promise<ServerMessage> {
+  const db = createDb(config.databaseUrl ? { url: config.databaseUrl, schema: config.schema, poolMax: config.dbPoolMax } : {});
+  await migrate(db);
+  const doc = spec();
+  const { app } = createApp({
+    db,
+    log,
+    lifecycle: new Lifecycle(),
+    adminToken: ADMIN_TOKEN,
+    validateResponses: true,
+    bodyLimitBytes: BODY_LIMIT_BYTES,
+    spec: doc,
+  });
+  const port = await listen(app);
+  const created = await postJson(port, '/admin/accounts', ADMIN_TOKEN, { name: 'Benchmark account' });
+  const secret = (created.api_key as { secret: string }).secret;
+  const customer = await postJson(port, '/v1/customers', secret, CUSTOMER_FIELDS);
+  return { type: 'ready', port, path: `/v1/customers/${customer.id as string}`, headers: { authorization: `Bearer ${secret}` }, specPaths: pathCount(doc) };
+}
+
+async function start(): Promise<ServerMessage> {
+  const log = createLogger(config.logLevel);
+  const headers = { authorization: UNUSED_AUTHORIZATION };
+  switch (config.target) {
+    case 'node-http': {
+      const port = await listen((_req, res) => {
+        // Serialised per request, as res.json does in every other target.
+        const body = JSON.stringify(FIXED_CUSTOMER);
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      });
+      return { type: 'ready', port, path: FIXED_PATH, headers, specPaths: null };
+    }
+    case 'express': {
+      const app = plainExpress();
+      app.get('/v1/customers/:id', (_req, res) => {
+        res.json(FIXED_CUSTOMER);
+      });
+      return { type: 'ready', port: await listen(app), path: FIXED_PATH, headers, specPaths: null };
+    }
+    case 'split':
+    case 'split-padded': {
+      const doc = spec();
+      return { type: 'ready', port: await listen(splitValidatorApp(doc, log)), path: FIXED_PATH, headers, specPaths: pathCount(doc) };
+    }
+    case 'single':
+    case 'single-padded': {
+      const doc = spec();
+      return { type: 'ready', port: await listen(singleValidatorApp(doc, log)), path: FIXED_PATH, headers, specPaths: pathCount(doc) };
+    }
+    case 'stack':
+    case 'stack-padded':
+      return fullApp(log);
+  }
+}
+
+start().then(send, (err: unknown) => {
+  send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  process.exitCode = 1;
+});
