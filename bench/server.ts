@@ -9,7 +9,8 @@ import express, { type Express, type RequestHandler } from 'express';
 import { createApp } from '../src/app.js';
 import { createDb, migrate } from '../src/platform/db.js';
 import type { Handlers } from '../src/platform/http/handlers.js';
-import { buildApiRouter, createValidatorChain, type OpenApiDocument } from '../src/platform/http/openapi-router.js';
+import { jsonBody } from '../src/platform/http/json-body.js';
+import { buildApiRouter, createValidatorChain, operationIdsOf, type OpenApiDocument } from '../src/platform/http/openapi-router.js';
 import { problemHandler } from '../src/platform/http/problem.js';
 import { createLogger, type Logger } from '../src/platform/logger.js';
 import { Lifecycle } from '../src/platform/shutdown.js';
@@ -50,16 +51,13 @@ const noAuth: RequestHandler = (_req, _res, next) => next();
 /** Every operation in the document answers the fixed customer for retrieveCustomer, and fails loudly otherwise. */
 function fixedHandlers(doc: OpenApiDocument): Handlers {
   const handlers: Record<string, unknown> = {};
-  for (const item of Object.values(doc.paths ?? {})) {
-    for (const op of Object.values(item as Record<string, { operationId?: string }>)) {
-      if (!op?.operationId) continue;
-      handlers[op.operationId] =
-        op.operationId === 'retrieveCustomer'
-          ? async () => ({ status: 200, body: FIXED_CUSTOMER })
-          : async () => {
-              throw new Error(`${op.operationId} is not part of the benchmark`);
-            };
-    }
+  for (const operationId of operationIdsOf(doc)) {
+    handlers[operationId] =
+      operationId === 'retrieveCustomer'
+        ? async () => ({ status: 200, body: FIXED_CUSTOMER })
+        : async () => {
+            throw new Error(`${operationId} is not part of the benchmark`);
+          };
   }
   return handlers as unknown as Handlers;
 }
@@ -83,7 +81,7 @@ function singleValidatorApp(doc: OpenApiDocument, log: Logger): Express {
   });
 
   const app = plainExpress();
-  app.use(express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], strict: true }));
+  app.use(jsonBody(BODY_LIMIT_BYTES));
   app.use(...chain);
   app.use(problemHandler(log));
   return app;
@@ -91,7 +89,7 @@ function singleValidatorApp(doc: OpenApiDocument, log: Logger): Express {
 
 function splitValidatorApp(doc: OpenApiDocument, log: Logger): Express {
   const app = plainExpress();
-  app.use(express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'], strict: true }));
+  app.use(jsonBody(BODY_LIMIT_BYTES));
   app.use(buildApiRouter({ spec: doc, handlers: fixedHandlers(doc), authenticate: noAuth, validateResponses: true, log }));
   app.use(problemHandler(log));
   return app;

@@ -16,7 +16,7 @@ import { authenticate, type Authenticator } from './platform/http/auth.js';
 import { defineHandlers } from './platform/http/handlers.js';
 import { buildApiRouter, type OpenApiDocument } from './platform/http/openapi-router.js';
 import { problemHandler, routeNotFound } from './platform/http/problem.js';
-import { requireUtf8Json } from './platform/http/json-charset.js';
+import { jsonBody } from './platform/http/json-body.js';
 import { requestId } from './platform/http/request-id.js';
 import type { Logger } from './platform/logger.js';
 import type { Lifecycle } from './platform/shutdown.js';
@@ -83,8 +83,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
     }),
   );
   app.use(DOCS_ASSETS_PATH, express.static(docsAssetsDir, { index: false, immutable: true, maxAge: '1d' }));
-  app.use(requireUtf8Json());
-  app.use(express.json({ limit: deps.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }));
+  app.use(jsonBody(deps.bodyLimitBytes));
   app.use(
     buildApiRouter({
       spec,

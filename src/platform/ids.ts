@@ -15,6 +15,9 @@ export function randomBase62(length = ID_LENGTH): string {
   return out;
 }
 
+/** The shape of any id Remit issues (`cus_…`, `key_…`), and of the ids the spec accepts. */
+export const ID_PATTERN = /^[a-z]{2,5}_[A-Za-z0-9]{1,64}$/;
+
 export type IdPrefix = 'acct' | 'key' | 'cus' | 'pay' | 're' | 'evt' | 'req';
 
 export function newId(prefix: IdPrefix): string {

@@ -3,10 +3,10 @@
  * came from and the list that issued it; it is opaque to clients (base64url JSON).
  */
 import { AppError } from './errors.js';
+import { ID_PATTERN } from './ids.js';
 
 export const DEFAULT_LIMIT = 20;
 
-const ID_SHAPE = /^[a-z]{2,5}_[A-Za-z0-9]{1,64}$/;
 const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 
 export interface Position {
@@ -43,7 +43,7 @@ export function decodeCursor(list: string, cursor: string): Position {
   }
   if (typeof payload !== 'object' || payload === null) throw invalid();
   const { l, t, i } = payload as Partial<CursorPayload>;
-  if (l !== list || typeof t !== 'string' || typeof i !== 'string' || !ID_SHAPE.test(i)) throw invalid();
+  if (l !== list || typeof t !== 'string' || typeof i !== 'string' || !ID_PATTERN.test(i)) throw invalid();
   const created = new Date(t);
   // Outside PostgreSQL's timestamp range the query itself would fail.
   if (Number.isNaN(created.getTime()) || created.getTime() < 0 || created.getTime() > MAX_TIME_MS) throw invalid();

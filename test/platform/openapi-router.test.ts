@@ -2,12 +2,13 @@ import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
 import type { Handlers } from '../../src/platform/http/handlers.js';
-import { buildApiRouter, resourcePrefix, splitByResource } from '../../src/platform/http/openapi-router.js';
+import { buildApiRouter, operationIdsOf, resourcePrefix, splitByResource } from '../../src/platform/http/openapi-router.js';
 import { problemHandler } from '../../src/platform/http/problem.js';
 import { requestId } from '../../src/platform/http/request-id.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { loadSpec } from '../../src/platform/spec.js';
 import { expectProblem } from '../helpers/problem.js';
+import { operations } from '../../generated/server/operations.js';
 
 describe('the OpenAPI router', () => {
   describe('resourcePrefix', () => {
@@ -43,11 +44,7 @@ describe('the OpenAPI router', () => {
         throw new Error('not used');
       };
       const handlers = Object.fromEntries(
-        Object.values(spec.paths ?? {}).flatMap((item) =>
-          Object.values(item as Record<string, { operationId?: string }>)
-            .filter((op) => op && typeof op === 'object' && op.operationId)
-            .map((op) => [op.operationId!, overrides[op.operationId as keyof Handlers] ?? notUsed]),
-        ),
+        operationIdsOf(spec).map((id) => [id, overrides[id as keyof Handlers] ?? notUsed]),
       ) as unknown as Handlers;
       const log = createLogger('silent');
       const app = express();
@@ -73,6 +70,10 @@ describe('the OpenAPI router', () => {
       expect(res.status).to.equal(200);
       expect(res.body).to.deep.equal({ status: 'ok' });
     });
+  });
+
+  it('lists every operationId of the spec', () => {
+    expect(operationIdsOf(loadSpec()).sort()).to.deep.equal(Object.keys(operations).sort());
   });
 
   it('refuses to build when an operation has no handler', () => {

@@ -18,7 +18,16 @@ import { rejectUnstorableStrings } from './string-guard.js';
 
 export type OpenApiDocument = OpenAPIV3.DocumentV3_1;
 
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+/** The operationId of every operation in the document that has one. */
+export function operationIdsOf(doc: OpenApiDocument): string[] {
+  return Object.values(doc.paths ?? {}).flatMap((item) =>
+    HTTP_METHODS.map((method) => (item as Record<string, { operationId?: string } | undefined>)[method]?.operationId).filter(
+      (id): id is string => id !== undefined,
+    ),
+  );
+}
 
 /** `/v1/customers/{id}` → `/v1/customers`; `/health` → `/health`. */
 export function resourcePrefix(path: string): string {
@@ -141,13 +150,8 @@ export function buildApiRouter(options: ApiRouterOptions): Router {
   }
 
   // Every operation must have a handler, checked up front rather than on the first request.
-  for (const item of Object.values(spec.paths ?? {})) {
-    for (const method of HTTP_METHODS) {
-      const op = (item as Record<string, { operationId?: string } | undefined>)[method];
-      if (op?.operationId && typeof handlers[op.operationId as OperationId] !== 'function') {
-        throw new Error(`no handler for operation ${op.operationId}`);
-      }
-    }
+  for (const operationId of operationIdsOf(spec)) {
+    if (typeof handlers[operationId as OperationId] !== 'function') throw new Error(`no handler for operation ${operationId}`);
   }
 
   const router = express.Router();

@@ -10,19 +10,19 @@ import { AppError, type FieldError } from '../errors.js';
 
 const MAX_DEPTH = 64;
 
-function findNul(value: unknown, path: string, out: FieldError[], depth = 0): void {
+function findUnstorable(value: unknown, path: string, out: FieldError[], depth = 0): void {
   if (out.length >= 10 || depth > MAX_DEPTH) return;
   if (typeof value === 'string') {
     if (value.includes('\u0000')) out.push({ path, message: 'must not contain the NUL character (U+0000)' });
     else if (!value.isWellFormed()) out.push({ path, message: 'must be well-formed Unicode (no lone surrogates)' });
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => findNul(v, `${path}/${i}`, out, depth + 1));
+    value.forEach((v, i) => findUnstorable(v, `${path}/${i}`, out, depth + 1));
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       if (k.includes('\u0000') || !k.isWellFormed()) {
         out.push({ path: `${path}/${encodeURIComponent(k.replace(/\u0000/g, ''))}`, message: 'property names must be well-formed Unicode without U+0000' });
       }
-      findNul(v, `${path}/${k}`, out, depth + 1);
+      findUnstorable(v, `${path}/${k}`, out, depth + 1);
     }
   }
 }
@@ -30,9 +30,9 @@ function findNul(value: unknown, path: string, out: FieldError[], depth = 0): vo
 export function rejectUnstorableStrings(): RequestHandler {
   return (req, _res, next) => {
     const errors: FieldError[] = [];
-    findNul(req.params, '/params', errors);
-    findNul(req.query, '/query', errors);
-    findNul(req.body, '/body', errors);
+    findUnstorable(req.params, '/params', errors);
+    findUnstorable(req.query, '/query', errors);
+    findUnstorable(req.body, '/body', errors);
     if (errors.length > 0) {
       throw new AppError('validation_failed', errors.map((e) => `${e.path} ${e.message}`).join('; '), { errors });
     }

@@ -1,14 +1,15 @@
 /**
- * JSON exchanged between systems must be UTF-8 (RFC 8259 §8.1). The body parser would decode any
- * `utf-*` charset it recognises (and misread the ones it half-recognises), so a JSON body that
- * declares another charset is a 415 before it is parsed.
+ * The request body parser: JSON only, bounded in size, and UTF-8 only. JSON exchanged between
+ * systems must be UTF-8 (RFC 8259 §8.1); the body parser alone would decode any `utf-*` charset it
+ * recognises (and misread the ones it half-recognises), so a JSON body that declares another
+ * charset is a 415 before it is parsed.
  */
-import type { RequestHandler } from 'express';
+import express, { type RequestHandler } from 'express';
 import { AppError } from '../errors.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 
-export function requireUtf8Json(): RequestHandler {
+function requireUtf8Json(): RequestHandler {
   return (req, _res, next) => {
     const header = req.headers['content-type'];
     if (!header) return next();
@@ -20,4 +21,8 @@ export function requireUtf8Json(): RequestHandler {
     }
     next();
   };
+}
+
+export function jsonBody(limitBytes: number): RequestHandler[] {
+  return [requireUtf8Json(), express.json({ limit: limitBytes, type: ['application/json', 'application/*+json'], strict: true })];
 }
