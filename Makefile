@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NPM ?= npm
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help install start generate check lint-spec typecheck lint generated-fresh test test-postgres test-embedded bench
+.PHONY: help install start generate check lint-spec typecheck lint generated-fresh test test-postgres test-embedded bench bench-pagination
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -42,5 +42,8 @@ test-postgres: ## The whole suite against local PostgreSQL ($(PG_TEST_URL))
 test-embedded: ## The whole suite against embedded PGlite
 	env -u DATABASE_URL $(NPM) test
 
-bench: ## HTTP benchmarks: full stack vs bare Express 5 vs node:http, printed as a table
+bench: ## HTTP benchmarks: reads (full stack vs bare Express 5 vs node:http) and idempotent writes, as tables
 	$(NPM) run -s bench
+
+bench-pagination: ## Deep-page benchmark: page 1 vs the page after row 900,000 (keyset and OFFSET)
+	$(NPM) run -s bench:pagination

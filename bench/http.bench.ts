@@ -1,8 +1,13 @@
 /**
- * `npm run bench`: requests per second and latency of `GET /v1/customers/{id}` through the full app,
- * against bare node:http and bare Express answering the same JSON, and with the spec padded by a
- * hundred resources, once through Remit's per-resource validators and once through a single
- * validator over the whole document (see bench/README.md).
+ * `npm run bench`, two tables (see bench/README.md):
+ *
+ * - Read: requests per second and latency of `GET /v1/customers/{id}` through the full app,
+ *   against bare node:http and bare Express answering the same JSON, and with the spec padded by a
+ *   hundred resources, once through Remit's per-resource validators and once through a single
+ *   validator over the whole document.
+ * - Write: `POST /v1/payments` with a new Idempotency-Key per request, against a plain insert
+ *   (`POST /v1/customers` without a key) and a replay of one used key; afterwards, the database and
+ *   the processor simulator's ledger must show exactly one payment and one charge per key sent.
  *
  * Every server and the load generator run in processes of their own; the targets are measured in
  * rounds, in alternating order, and the report gives each target's median over the rounds.
@@ -17,14 +22,22 @@ import {
   CUSTOMER_FIELDS,
   padSpec,
   pathCount,
+  PAYMENT_REQUEST,
   TARGET_IDS,
   TARGETS,
+  WRITE_BASELINE,
+  WRITE_TARGET_IDS,
+  WRITE_TARGETS,
+  type Audit,
+  type AuditRequest,
+  type KeyMode,
   type LoadMessage,
   type LoadRequest,
   type RunResult,
   type ServerConfig,
   type ServerMessage,
   type TargetId,
+  type WriteTargetId,
 } from './targets.js';
 
 function envNumber(name: string, fallback: number, { integer }: { integer: boolean }): number {
@@ -42,6 +55,11 @@ const WARMUP_S = envNumber('BENCH_WARMUP_S', 2, { integer: false });
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 50, { integer: true });
 const ROUNDS = envNumber('BENCH_ROUNDS', 3, { integer: true });
 const PAD_RESOURCES = envNumber('BENCH_PAD_RESOURCES', 100, { integer: true });
+// The write table runs fewer, shorter rounds than the read table so that the whole benchmark stays
+// within about four minutes on two cores; every write also grows the database the next one meets.
+const WRITE_CONNECTIONS = envNumber('BENCH_WRITE_CONNECTIONS', 20, { integer: true });
+const WRITE_DURATION_S = envNumber('BENCH_WRITE_DURATION_S', 4, { integer: false });
+const WRITE_ROUNDS = envNumber('BENCH_WRITE_ROUNDS', 3, { integer: true });
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL?.trim() || 'silent';
 const DATABASE_URL = process.env.DATABASE_URL?.trim() || undefined;
 // The production default of DATABASE_POOL_MAX, so the PostgreSQL rows show what a deployment gets.
@@ -59,14 +77,15 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const SERVER_SCRIPT = path.join(import.meta.dirname, 'server.ts');
 const LOAD_SCRIPT = path.join(import.meta.dirname, 'load.ts');
 
-function selectedTargets(): TargetId[] {
+function selectedTargets(): { read: TargetId[]; write: WriteTargetId[] } {
   const raw = process.env.BENCH_TARGETS?.trim();
-  if (!raw) return TARGET_IDS;
+  if (!raw) return { read: TARGET_IDS, write: WRITE_TARGET_IDS };
   const wanted = raw.split(',').map((s) => s.trim());
-  const unknown = wanted.filter((id) => !(TARGET_IDS as string[]).includes(id));
-  if (unknown.length > 0) throw new Error(`BENCH_TARGETS: unknown ${unknown.join(', ')}; known: ${TARGET_IDS.join(', ')}`);
+  const known: string[] = [...TARGET_IDS, ...WRITE_TARGET_IDS];
+  const unknown = wanted.filter((id) => !known.includes(id));
+  if (unknown.length > 0) throw new Error(`BENCH_TARGETS: unknown ${unknown.join(', ')}; known: ${known.join(', ')}`);
   // Table order stays the catalogue's, whatever order they were named in.
-  return TARGET_IDS.filter((id) => wanted.includes(id));
+  return { read: TARGET_IDS.filter((id) => wanted.includes(id)), write: WRITE_TARGET_IDS.filter((id) => wanted.includes(id)) };
 }
 
 const startedAt = Date.now();
@@ -153,7 +172,7 @@ interface Target {
   bodyBytes: number;
 }
 
-async function startTarget(id: TargetId, schema: string | undefined): Promise<Target> {
+async function startServer(id: TargetId | WriteTargetId, schema: string | undefined): Promise<{ child: ChildProcess; port: number; path: string; headers: Record<string, string>; specPaths: number | null }> {
   const config: ServerConfig = {
     target: id,
     padResources: PAD_RESOURCES,
@@ -165,7 +184,13 @@ async function startTarget(id: TargetId, schema: string | undefined): Promise<Ta
   const child = spawnChild(SERVER_SCRIPT, [JSON.stringify(config)]);
   const message = await nextMessage<ServerMessage>(child, READY_TIMEOUT_MS, `server ${id}`);
   if (message.type === 'error') throw new Error(`server ${id} failed to start:\n${message.message}`);
-  return { id, url: `http://127.0.0.1:${message.port}${message.path}`, headers: message.headers, specPaths: message.specPaths, bodyBytes: 0 };
+  if (message.type !== 'ready') throw new Error(`server ${id} sent ${message.type} before it was ready`);
+  return { child, port: message.port, path: message.path, headers: message.headers, specPaths: message.specPaths };
+}
+
+async function startTarget(id: TargetId, schema: string | undefined): Promise<Target> {
+  const server = await startServer(id, schema);
+  return { id, url: `http://127.0.0.1:${server.port}${server.path}`, headers: server.headers, specPaths: server.specPaths, bodyBytes: 0 };
 }
 
 /** One request before any load: a target that answers anything but the customer would be measured for nothing. */
@@ -186,7 +211,7 @@ async function probe(target: Target): Promise<void> {
 }
 
 async function runLoad(load: ChildProcess, target: Target, durationS: number): Promise<RunResult> {
-  const request: LoadRequest = { type: 'run', url: target.url, headers: target.headers, connections: CONNECTIONS, durationS };
+  const request: LoadRequest = { type: 'run', url: target.url, method: 'GET', headers: target.headers, keys: { mode: 'none' }, connections: CONNECTIONS, durationS };
   const answer = nextMessage<LoadMessage>(load, durationS * 1000 + RUN_GRACE_MS, `load on ${target.id}`);
   load.send(request);
   const message = await answer;
@@ -211,6 +236,23 @@ const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
 const loadAverage = (avg: number[]) => avg.map((n) => n.toFixed(2)).join(' / ');
+
+/** Every round's raw numbers and the order the targets ran in, so the medians can be checked. */
+function roundLines<Id extends string>(targets: readonly { readonly id: Id }[], results: Map<Id, RunResult[]>, orders: Id[][], rounds: number): string[] {
+  return [
+    'Per round (req/s, p50 ms, p99 ms, requests):',
+    '',
+    `| target | ${Array.from({ length: rounds }, (_, i) => `round ${i + 1}`).join(' | ')} |`,
+    `|---|${'---|'.repeat(rounds)}`,
+    ...targets.map(
+      (t) => `| \`${t.id}\` | ${results.get(t.id)!.map((r) => `${int(r.reqPerS)} req/s, ${ms(r.p50Ms)}, ${ms(r.p99Ms)}, ${int(r.requests)}`).join(' | ')} |`,
+    ),
+    '',
+    'Order of the runs:',
+    '',
+    ...orders.map((order, i) => `- round ${i + 1}: ${order.join(' → ')}`),
+  ];
+}
 
 function storageLine(): string {
   if (!DATABASE_URL) return 'embedded PGlite in memory, inside each full-app server process';
@@ -255,17 +297,276 @@ function report(targets: Target[], results: Map<TargetId, RunResult[]>, orders: 
       return `| \`${t.id}\` ${TARGETS[t.id].label} | ${int(m.reqPerS)} | ${ms(m.p50Ms)} | ${ms(m.p99Ms)} | ${ratio(t.id, 'express')} | ${ratio(t.id, 'node-http')} |`;
     }),
     '',
-    'Per round (req/s, p50 ms, p99 ms, requests):',
+    ...roundLines(targets, results, orders, ROUNDS),
+  ];
+  return lines.join('\n');
+}
+
+// ---- write targets ------------------------------------------------------------------------------
+
+// Resending the keys a run cut off waits out the server's Retry-After when the first attempt is still running.
+const RESEND_GRACE_MS = 60_000;
+const AUDIT_TIMEOUT_MS = 60_000;
+// Every key of this benchmark starts with it, so no key can collide with one an earlier run left behind.
+const RUN_ID = randomBase62(10);
+let keyBatch = 0;
+
+interface WriteTarget {
+  readonly id: WriteTargetId;
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  /** `payment-replay`: the one key every request sends. */
+  readonly fixedKey: string | undefined;
+  /** The probe's requests, sent before any load: keys used, 201s, replays among them. */
+  readonly probe: { keys: number; created: number; replayed: number };
+  /** Every run, warm-up included, for the checks; the measured ones are in the results map too. */
+  readonly runs: RunResult[];
+}
+
+async function startWriteTarget(id: WriteTargetId, schema: string | undefined): Promise<WriteTarget> {
+  const server = await startServer(id, schema);
+  const spec = WRITE_TARGETS[id];
+  return {
+    id,
+    child: server.child,
+    url: `http://127.0.0.1:${server.port}${spec.path}`,
+    headers: { ...server.headers, 'content-type': 'application/json' },
+    body: JSON.stringify(spec.path === '/v1/payments' ? PAYMENT_REQUEST : CUSTOMER_FIELDS),
+    fixedKey: spec.keys === 'fixed' ? `bench-${RUN_ID}-replayed` : undefined,
+    probe: { keys: 0, created: 0, replayed: 0 },
+    runs: [],
+  };
+}
+
+interface Answer {
+  readonly status: number;
+  readonly replayed: boolean;
+  readonly body: { object?: unknown; status?: unknown; id?: unknown };
+  readonly text: string;
+}
+
+async function post(target: WriteTarget, key: string | undefined): Promise<Answer> {
+  const res = await fetch(target.url, {
+    method: 'POST',
+    headers: key === undefined ? target.headers : { ...target.headers, 'idempotency-key': key },
+    body: target.body,
+    signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+  });
+  const text = await res.text();
+  let body: Answer['body'] = {};
+  try {
+    body = JSON.parse(text) as Answer['body'];
+  } catch {
+    // reported by the caller
+  }
+  return { status: res.status, replayed: res.headers.get('idempotent-replayed') === 'true', body, text };
+}
+
+/**
+ * Before any load, each write target must do what it is measured doing: create a customer, create
+ * a succeeded payment, or (the replay target) create one and replay it for the same key.
+ */
+async function probeWrite(target: WriteTarget): Promise<void> {
+  const fail = (what: string, answer: Answer): never => {
+    throw new Error(`${target.id}: POST ${target.url} ${what}; it answered ${answer.status}: ${answer.text.slice(0, 500)}`);
+  };
+  const keys = WRITE_TARGETS[target.id].keys;
+  if (keys === 'none') {
+    const answer = await post(target, undefined);
+    if (answer.status !== 201 || answer.body.object !== 'customer' || answer.replayed) fail('did not create a customer', answer);
+    target.probe.created++;
+    return;
+  }
+  const key = target.fixedKey ?? `bench-${RUN_ID}-probe`;
+  target.probe.keys++;
+  const first = await post(target, key);
+  if (first.status !== 201 || first.body.object !== 'payment' || first.body.status !== 'succeeded' || first.replayed) {
+    fail('did not create a succeeded payment', first);
+  }
+  target.probe.created++;
+  if (keys === 'fixed') {
+    const again = await post(target, key);
+    if (again.status !== 201 || !again.replayed || again.body.id !== first.body.id) fail('did not replay the payment it had just created', again);
+    target.probe.created++;
+    target.probe.replayed++;
+  }
+}
+
+/** One autocannon run of POSTs. Failures are counted and reported with the table, not thrown. */
+async function runWrite(load: ChildProcess, target: WriteTarget, durationS: number): Promise<RunResult> {
+  const mode = WRITE_TARGETS[target.id].keys;
+  const keys: KeyMode =
+    mode === 'unique' ? { mode, prefix: `bench-${RUN_ID}-${++keyBatch}` } : mode === 'fixed' ? { mode, key: target.fixedKey! } : { mode };
+  const request: LoadRequest = {
+    type: 'run',
+    url: target.url,
+    method: 'POST',
+    headers: target.headers,
+    body: target.body,
+    keys,
+    connections: WRITE_CONNECTIONS,
+    durationS,
+  };
+  const answer = nextMessage<LoadMessage>(load, durationS * 1000 + RUN_GRACE_MS + RESEND_GRACE_MS, `load on ${target.id}`);
+  load.send(request);
+  const message = await answer;
+  if (message.type === 'error') throw new Error(`load on ${target.id} failed: ${message.message}`);
+  target.runs.push(message.result);
+  return message.result;
+}
+
+async function auditOf(target: WriteTarget): Promise<Audit> {
+  const answer = nextMessage<ServerMessage>(target.child, AUDIT_TIMEOUT_MS, `audit of ${target.id}`);
+  target.child.send({ type: 'audit' } satisfies AuditRequest);
+  const message = await answer;
+  if (message.type !== 'audit') throw new Error(`audit of ${target.id} failed: ${message.type === 'error' ? message.message : message.type}`);
+  return message.audit;
+}
+
+interface Check {
+  readonly ok: boolean;
+  readonly line: string;
+  readonly detail: string;
+}
+
+const sum = <T>(items: readonly T[], of: (item: T) => number) => items.reduce((total, item) => total + of(item), 0);
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+/** The failures any run had: the table shows them, and any at all fails the benchmark. */
+function failuresCheck(target: WriteTarget): Check {
+  const non2xx = sum(target.runs, (r) => r.non2xx);
+  const errors = sum(target.runs, (r) => r.errors);
+  const timeouts = sum(target.runs, (r) => r.timeouts);
+  return {
+    ok: non2xx === 0 && errors === 0 && timeouts === 0,
+    line: `${target.id}: ${non2xx} non-2xx, ${errors} errors, ${timeouts} timeouts`,
+    detail: `in ${sum(target.runs, (r) => r.requests)} responses over ${target.runs.length} runs, warm-up included`,
+  };
+}
+
+/**
+ * Counts from three places that must agree: the keys the load process sent (and what each got),
+ * the rows in the target's database, and the charges in its simulator's ledger.
+ */
+function outcomeCheck(target: WriteTarget, audit: Audit): Check {
+  const runs = target.runs;
+  const requests = sum(runs, (r) => r.requests);
+  const created = sum(runs, (r) => r.created);
+  const replayed = sum(runs, (r) => r.replayed);
+  switch (WRITE_TARGETS[target.id].keys) {
+    case 'unique': {
+      const keys = runs.flatMap((r) => (r.keys ? [r.keys] : []));
+      const sent = target.probe.keys + sum(keys, (k) => k.sent);
+      const answeredUnderLoad = sum(keys, (k) => k.answered201);
+      const cutOff = sum(keys, (k) => k.cutOff);
+      const resentReplayed = sum(keys, (k) => k.retriedReplayed);
+      const resentNew = sum(keys, (k) => k.retriedNew);
+      const resentFailed = keys.flatMap((k) => k.retriedFailed);
+      const answeredOther = sum(keys, (k) => k.answeredOther);
+      // Every key sent ends with one 201: under load, or on the resend of a cut-off request.
+      const answered = target.probe.created + answeredUnderLoad + resentReplayed + resentNew;
+      const perKey = [
+        audit.payments,
+        audit.paymentKeys,
+        audit.paymentKeysFinishedWithPayment,
+        audit.distinctPaymentsOfKeys,
+        audit.paymentsChargedOnce,
+        audit.chargeOperations,
+        audit.charges,
+      ];
+      const ok =
+        answered === sent &&
+        answeredUnderLoad === created &&
+        replayed === 0 &&
+        answeredOther === 0 &&
+        resentFailed.length === 0 &&
+        audit.chargesWithoutPayment === 0 &&
+        perKey.every((n) => n === sent);
+      return {
+        ok,
+        line: `exactly once: ${count(sent, 'request')}, ${count(audit.payments, 'payment')}, ${count(audit.chargeOperations, 'charge')}`,
+        detail: [
+          `${sent} distinct keys sent = ${target.probe.keys} probe + ${answeredUnderLoad} answered 201 under load (autocannon counted ${created} 201s, ${replayed} of them replays)`,
+          `+ ${cutOff} cut off when a run ended and resent with the same key (${resentReplayed} replayed the stored payment, ${resentNew} created it on the resend, ${resentFailed.length} failed${resentFailed.length > 0 ? `: ${resentFailed.slice(0, 5).join('; ')}` : ''})` +
+            `${answeredOther > 0 ? `; ${answeredOther} answered with something other than 201 under load` : ''};`,
+          `database: ${audit.payments} payments, ${audit.paymentKeys} idempotency keys, ${audit.paymentKeysFinishedWithPayment} of them finished with a 201 naming an existing payment (${audit.distinctPaymentsOfKeys} distinct);`,
+          `simulator ledger: ${audit.chargeOperations} charge operations on ${audit.charges} charges, ${audit.paymentsChargedOnce} payments charged exactly once, ${audit.chargesWithoutPayment} charges for no payment`,
+        ].join('\n  '),
+      };
+    }
+    case 'fixed': {
+      const ok =
+        created === requests && replayed === requests && audit.payments === 1 && audit.chargeOperations === 1 && audit.paymentKeys === 1 && audit.paymentKeysFinishedWithPayment === 1;
+      return {
+        ok,
+        line: `exactly once under replay: ${count(requests + target.probe.created, 'request')} with one key, ${count(audit.payments, 'payment')}, ${count(audit.chargeOperations, 'charge')}`,
+        detail: `under load ${count(requests, 'response')}, ${created} of them 201 and ${replayed} marked Idempotent-Replayed: true; database: ${count(audit.paymentKeys, 'idempotency key')}`,
+      };
+    }
+    case 'none': {
+      // One customer was seeded at start-up. A request cut off when a run ended may still have
+      // inserted its customer: more rows than 201s, never fewer, never more than were sent.
+      const inserted = audit.customers - 1 - target.probe.created;
+      const sent = sum(runs, (r) => r.sent);
+      return {
+        ok: inserted >= created && inserted <= sent && audit.payments === 0,
+        line: `plain insert: ${created} requests answered 201, ${inserted} customers inserted`,
+        detail:
+          `the ${inserted - created} more were requests cut off when a run ended that the server still completed; without a key their client ` +
+          `cannot tell, nor retry safely (${sent} requests sent in all)`,
+      };
+    }
+  }
+}
+
+function writeReport(
+  targets: WriteTarget[],
+  results: Map<WriteTargetId, RunResult[]>,
+  orders: WriteTargetId[][],
+  loadBefore: number[],
+  checks: Check[],
+): string {
+  const cpus = os.cpus();
+  const medians = new Map(
+    targets.map((t) => {
+      const runs = results.get(t.id)!;
+      return [t.id, { reqPerS: median(runs.map((r) => r.reqPerS)), p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)) }];
+    }),
+  );
+  const baseline = medians.get(WRITE_BASELINE);
+  const ratio = (id: WriteTargetId) => (baseline ? (medians.get(id)!.reqPerS / baseline.reqPerS).toFixed(2) : 'n/a');
+  const bodies = [...new Set(targets.map((t) => `${WRITE_TARGETS[t.id].path} ${Buffer.byteLength(t.body)} bytes`))];
+
+  const lines = [
+    '## Write benchmark: POST through the full app',
     '',
-    `| target | ${Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}`).join(' | ')} |`,
-    `|---|${'---|'.repeat(ROUNDS)}`,
-    ...targets.map(
-      (t) => `| \`${t.id}\` | ${results.get(t.id)!.map((r) => `${int(r.reqPerS)} req/s, ${ms(r.p50Ms)}, ${ms(r.p99Ms)}, ${int(r.requests)}`).join(' | ')} |`,
-    ),
+    `- Load: autocannon 9 in its own process, ${WRITE_CONNECTIONS} connections, pipelining 1, ${WRITE_DURATION_S} s per measured run; one ${WARMUP_S} s warm-up per target before its first run`,
+    `- Rounds: ${WRITE_ROUNDS}, targets in alternating order; each figure is the median over the rounds`,
+    `- Storage: ${storageLine()}; each target has a database of its own, which grows with every run`,
+    '- Each target is the full app (createApp, spec as is): authentication with a key lookup, request and response validation, ' +
+      'the processor simulator in the same process (no latency, no faults; one HTTP call per new payment)',
+    `- Request bodies: ${bodies.join(', ')}; app log level: ${LOG_LEVEL}`,
+    `- Machine: Node ${process.version}, ${os.platform()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'})`,
+    `- Load average (1/5/15 min) before the first write run: ${loadAverage(loadBefore)}; after the last: ${loadAverage(os.loadavg())}`,
     '',
-    'Order of the runs:',
+    `| target | req/s (median) | p50 ms | p99 ms | non-2xx (all runs) | errors / timeouts | ratio vs \`${WRITE_BASELINE}\` (req/s) |`,
+    '|---|--:|--:|--:|--:|--:|--:|',
+    ...targets.map((t) => {
+      const m = medians.get(t.id)!;
+      const all = t.runs;
+      return (
+        `| \`${t.id}\` ${WRITE_TARGETS[t.id].label} | ${int(m.reqPerS)} | ${ms(m.p50Ms)} | ${ms(m.p99Ms)} | ` +
+        `${int(sum(all, (r) => r.non2xx))} | ${int(sum(all, (r) => r.errors))} / ${int(sum(all, (r) => r.timeouts))} | ${ratio(t.id)} |`
+      );
+    }),
     '',
-    ...orders.map((order, i) => `- round ${i + 1}: ${order.join(' → ')}`),
+    ...roundLines(targets, results, orders, WRITE_ROUNDS),
+    '',
+    'Checks, counted after the last run from the load process, each target\'s database and its simulator\'s ledger:',
+    '',
+    ...checks.map((c) => `- ${c.ok ? 'ok' : 'FAILED'}: ${c.line}\n  ${c.detail}`),
   ];
   return lines.join('\n');
 }
@@ -282,45 +583,83 @@ async function dropSchemas(schemas: string[]): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
-  const ids = selectedTargets();
-  const schemas = new Map<TargetId, string>();
-  if (DATABASE_URL) {
-    for (const id of ids) if (id.startsWith('stack')) schemas.set(id, `bench_${randomBase62(12).toLowerCase()}`);
+/**
+ * Runs every target `rounds` times, in alternating direction: forward, then backward, and so on,
+ * which puts every target early and late in a round alike, so slow drift (heat, other work on the
+ * machine) does not favour whichever runs first. Each target gets a warm-up run before its first.
+ */
+async function inRounds<T extends { readonly id: string }>(
+  targets: readonly T[],
+  rounds: number,
+  run: (target: T, warmUp: boolean) => Promise<RunResult>,
+): Promise<{ results: Map<T['id'], RunResult[]>; orders: T['id'][][] }> {
+  const results = new Map<T['id'], RunResult[]>(targets.map((t) => [t.id, []]));
+  const orders: T['id'][][] = [];
+  const warmed = new Set<T['id']>();
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? targets : [...targets].reverse();
+    orders.push(order.map((t) => t.id));
+    for (const target of order) {
+      if (!warmed.has(target.id)) {
+        await run(target, true);
+        warmed.add(target.id);
+      }
+      const result = await run(target, false);
+      results.get(target.id)!.push(result);
+      const failures = result.non2xx + result.errors + result.timeouts > 0 ? `; ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts` : '';
+      progress(`round ${round + 1}/${rounds} ${target.id}: ${int(result.reqPerS)} req/s, p50 ${ms(result.p50Ms)} ms, p99 ${ms(result.p99Ms)} ms${failures}`);
+    }
   }
-  const estimateS = ids.length * (WARMUP_S + ROUNDS * DURATION_S);
-  progress(`${ids.length} targets, about ${Math.round(estimateS)} s of load after start-up`);
+  return { results, orders };
+}
 
+async function main(): Promise<void> {
+  const { read, write } = selectedTargets();
+  const schemas = new Map<string, string>();
+  if (DATABASE_URL) {
+    for (const id of [...read.filter((r) => r.startsWith('stack')), ...write]) schemas.set(id, `bench_${randomBase62(12).toLowerCase()}`);
+  }
+  const estimateS = read.length * (WARMUP_S + ROUNDS * DURATION_S) + write.length * (WARMUP_S + WRITE_ROUNDS * WRITE_DURATION_S);
+  progress(`${read.length} read and ${write.length} write targets, about ${Math.round(estimateS)} s of load after start-up`);
+
+  let failed: Check[] = [];
   try {
     const load = spawnChild(LOAD_SCRIPT, []);
-    const targets = await Promise.all(ids.map((id) => startTarget(id, schemas.get(id))));
+    // Every server starts at once (start-up is the slow part); the idle ones cost next to nothing.
+    const [targets, writeTargets] = await Promise.all([
+      Promise.all(read.map((id) => startTarget(id, schemas.get(id)))),
+      Promise.all(write.map((id) => startWriteTarget(id, schemas.get(id)))),
+    ]);
     for (const target of targets) await probe(target);
+    for (const target of writeTargets) await probeWrite(target);
     progress('all servers up and answering');
-    const loadBefore = os.loadavg();
 
-    const results = new Map<TargetId, RunResult[]>(ids.map((id) => [id, []]));
-    const orders: TargetId[][] = [];
-    const warmed = new Set<TargetId>();
-    for (let round = 0; round < ROUNDS; round++) {
-      // Alternating direction puts every target early and late in a round alike, so slow drift
-      // (heat, other work on the machine) does not favour whichever runs first.
-      const order = round % 2 === 0 ? targets : [...targets].reverse();
-      orders.push(order.map((t) => t.id));
-      for (const target of order) {
-        if (!warmed.has(target.id)) {
-          await runLoad(load, target, WARMUP_S);
-          warmed.add(target.id);
-        }
-        const result = await runLoad(load, target, DURATION_S);
-        results.get(target.id)!.push(result);
-        progress(`round ${round + 1}/${ROUNDS} ${target.id}: ${int(result.reqPerS)} req/s, p50 ${ms(result.p50Ms)} ms, p99 ${ms(result.p99Ms)} ms`);
-      }
+    if (targets.length > 0) {
+      const loadBefore = os.loadavg();
+      const { results, orders } = await inRounds(targets, ROUNDS, (target, warmUp) => runLoad(load, target, warmUp ? WARMUP_S : DURATION_S));
+      console.log(report(targets, results, orders, loadBefore));
     }
-    console.log(report(targets, results, orders, loadBefore));
+
+    if (writeTargets.length > 0) {
+      const loadBefore = os.loadavg();
+      const { results, orders } = await inRounds(writeTargets, WRITE_ROUNDS, (target, warmUp) =>
+        runWrite(load, target, warmUp ? WARMUP_S : WRITE_DURATION_S),
+      );
+      const checks: Check[] = [];
+      for (const target of writeTargets) checks.push(failuresCheck(target), outcomeCheck(target, await auditOf(target)));
+      if (targets.length > 0) console.log('');
+      console.log(writeReport(writeTargets, results, orders, loadBefore, checks));
+      failed = checks.filter((c) => !c.ok);
+    }
   } finally {
     await stopAll();
     if (schemas.size > 0) await dropSchemas([...schemas.values()]);
     progress('done; every child process stopped');
+  }
+  if (failed.length > 0) {
+    const bar = '!'.repeat(100);
+    console.error(`\n${bar}\nBENCHMARK CHECK FAILED (${failed.length}):\n${failed.map((c) => `- ${c.line}\n  ${c.detail}`).join('\n')}\n${bar}`);
+    process.exitCode = 1;
   }
 }
 

@@ -1,13 +1,14 @@
 /**
  * One benchmark target in a process of its own, listening on 127.0.0.1 on a free port. Started by
- * `http.bench.ts` with a ServerConfig as its argument; reports where to send load over IPC, and
+ * `http.bench.ts` with a ServerConfig as its argument; reports where to send load over IPC, answers
+ * an `audit` request with what its database and processor simulator hold (full-app targets), and
  * exits when the orchestrator goes away.
  */
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type RequestHandler } from 'express';
 import { createApp } from '../src/app.js';
-import { createDb, migrate } from '../src/platform/db.js';
+import { createDb, migrate, type Db } from '../src/platform/db.js';
 import type { Handlers } from '../src/platform/http/handlers.js';
 import { jsonBody } from '../src/platform/http/json-body.js';
 import { buildApiRouter, createValidatorChain, operationIdsOf, type OpenApiDocument } from '../src/platform/http/openapi-router.js';
@@ -15,7 +16,19 @@ import { problemHandler } from '../src/platform/http/problem.js';
 import { createLogger, type Logger } from '../src/platform/logger.js';
 import { Lifecycle } from '../src/platform/shutdown.js';
 import { loadSpec } from '../src/platform/spec.js';
-import { CUSTOMER_FIELDS, FIXED_CUSTOMER, padSpec, pathCount, UNUSED_AUTHORIZATION, type ServerConfig, type ServerMessage } from './targets.js';
+import { createProcessorClient } from '../src/processor/client.js';
+import { startProcessorSimulator, type ProcessorSimulator } from '../src/processor/simulator/server.js';
+import {
+  CUSTOMER_FIELDS,
+  FIXED_CUSTOMER,
+  padSpec,
+  pathCount,
+  UNUSED_AUTHORIZATION,
+  type Audit,
+  type AuditRequest,
+  type ServerConfig,
+  type ServerMessage,
+} from './targets.js';
 
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -116,11 +129,42 @@ async function postJson(port: number, path: string, token: string, body: unknown
   return JSON.parse(text) as Record<string, unknown>;
 }
 
+/**
+ * What the account holds after the load, counted from the database and the simulator's ledger
+ * rather than from anything the app reports about itself.
+ */
+async function audit(db: Db, simulator: ProcessorSimulator, accountId: string): Promise<Audit> {
+  const paymentIds = new Set((await db('payments').where({ account_id: accountId }).select('id')).map((r: { id: string }) => r.id));
+  const keys: { recovery_point: string; response_status: number | null; resource_id: string | null }[] = await db('idempotency_keys')
+    .where({ account_id: accountId, operation: 'createPayment' })
+    .select('recovery_point', 'response_status', 'resource_id');
+  const [customers] = await db('customers').where({ account_id: accountId }).count<{ count: string | number }[]>({ count: '*' });
+  // The processor's key for a payment's charge is the payment id (src/payments/service.ts).
+  const ledger = simulator.ledger();
+  const chargeOps = ledger.operations.filter((op) => op.kind === 'charge');
+  const chargesPerPayment = new Map<string, number>();
+  for (const op of chargeOps) chargesPerPayment.set(op.idempotency_key, (chargesPerPayment.get(op.idempotency_key) ?? 0) + 1);
+  const finished = keys.filter((k) => k.recovery_point === 'finished' && k.response_status === 201 && k.resource_id !== null && paymentIds.has(k.resource_id));
+  return {
+    payments: paymentIds.size,
+    paymentsChargedOnce: [...paymentIds].filter((id) => chargesPerPayment.get(id) === 1).length,
+    chargeOperations: chargeOps.length,
+    charges: ledger.charges.length,
+    chargesWithoutPayment: chargeOps.filter((op) => !paymentIds.has(op.idempotency_key)).length,
+    paymentKeys: keys.length,
+    paymentKeysFinishedWithPayment: finished.length,
+    distinctPaymentsOfKeys: new Set(finished.map((k) => k.resource_id)).size,
+    customers: Number(customers?.count ?? 0),
+  };
+}
+
 /** The real app on a fresh database, seeded through its own API as a client would. */
 async function fullApp(log: Logger): Promise<ServerMessage> {
   const db = createDb(config.databaseUrl ? { url: config.databaseUrl, schema: config.schema, poolMax: config.dbPoolMax } : {});
   await migrate(db);
   const doc = spec();
+  const simulator = await startProcessorSimulator();
+  const processor = createProcessorClient({ url: simulator.url, timeoutMs: 2_000, maxRetries: 2, breakerThreshold: 5, breakerHalfOpenMs: 5_000 });
   const { app } = createApp({
     db,
     log,
@@ -129,11 +173,21 @@ async function fullApp(log: Logger): Promise<ServerMessage> {
     validateResponses: true,
     bodyLimitBytes: BODY_LIMIT_BYTES,
     spec: doc,
+    processor,
+    idempotency: { leaseMs: 30_000, retentionMs: 86_400_000, jobIntervalMs: 60_000 },
   });
   const port = await listen(app);
   const created = await postJson(port, '/admin/accounts', ADMIN_TOKEN, { name: 'Benchmark account' });
   const secret = (created.api_key as { secret: string }).secret;
+  const accountId = (created.account as { id: string }).id;
   const customer = await postJson(port, '/v1/customers', secret, CUSTOMER_FIELDS);
+  process.on('message', (request: AuditRequest) => {
+    if (request.type !== 'audit') return;
+    audit(db, simulator, accountId).then(
+      (result) => send({ type: 'audit', audit: result }),
+      (err: unknown) => send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    );
+  });
   return { type: 'ready', port, path: `/v1/customers/${customer.id as string}`, headers: { authorization: `Bearer ${secret}` }, specPaths: pathCount(doc) };
 }
 
@@ -169,6 +223,10 @@ async function start(): Promise<ServerMessage> {
     }
     case 'stack':
     case 'stack-padded':
+    case 'payment-unique-key':
+    case 'customer-plain':
+    case 'payment-replay':
+      // The write targets send their own requests (WRITE_TARGETS); the path is the read table's.
       return fullApp(log);
   }
 }

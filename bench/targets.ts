@@ -1,7 +1,8 @@
 /**
  * What the HTTP benchmark measures, shared by the orchestrator (`http.bench.ts`), the server
- * processes (`server.ts`) and the load process (`load.ts`): the targets, the customer every target
- * answers with, the padded spec, and the messages the processes exchange.
+ * processes (`server.ts`) and the load process (`load.ts`): the read and write targets, the
+ * customer every read target answers with, the write requests, the padded spec, and the messages
+ * the processes exchange.
  */
 import type { OpenApiDocument } from '../src/platform/http/openapi-router.js';
 
@@ -34,6 +35,46 @@ export const TARGETS = {
 
 export type TargetId = keyof typeof TARGETS;
 export const TARGET_IDS = Object.keys(TARGETS) as TargetId[];
+
+/**
+ * The write table: each target is the full app (createApp, spec as is) on a database of its own,
+ * with the processor simulator in the same process. `keys` says what Idempotency-Key each request
+ * carries: a new one every time, none, or one key that was already used.
+ */
+export const WRITE_TARGETS = {
+  'payment-unique-key': {
+    label: 'POST /v1/payments, a new Idempotency-Key per request: key claim, payment + event, processor charge, status + event + stored response',
+    path: '/v1/payments',
+    keys: 'unique',
+  },
+  'customer-plain': {
+    label: 'POST /v1/customers without a key: one INSERT in one transaction (the plain insert)',
+    path: '/v1/customers',
+    keys: 'none',
+  },
+  'payment-replay': {
+    label: 'POST /v1/payments re-sending one used Idempotency-Key: key lookup, stored response replayed',
+    path: '/v1/payments',
+    keys: 'fixed',
+  },
+} as const satisfies Record<string, { label: string; path: string; keys: 'unique' | 'none' | 'fixed' }>;
+
+export type WriteTargetId = keyof typeof WRITE_TARGETS;
+export const WRITE_TARGET_IDS = Object.keys(WRITE_TARGETS) as WriteTargetId[];
+
+/** The row the write table's ratios divide by. */
+export const WRITE_BASELINE: WriteTargetId = 'customer-plain';
+
+/**
+ * What every payment request sends. Automatic capture, so each new payment is one charge at the
+ * processor; the amount is not one the simulator declines (`amount % 1000 === 402`).
+ */
+export const PAYMENT_REQUEST = {
+  amount: 2500,
+  currency: 'EUR',
+  description: 'Benchmark payment',
+  metadata: { order: 'bench' },
+} as const;
 
 /** What the full app stores for the seeded customer; the fixed-JSON targets answer with the same fields. */
 export const CUSTOMER_FIELDS = {
@@ -105,7 +146,7 @@ export function pathCount(doc: OpenApiDocument): number {
 
 /** Handed to each server process as its only argument, as JSON. */
 export interface ServerConfig {
-  readonly target: TargetId;
+  readonly target: TargetId | WriteTargetId;
   readonly padResources: number;
   readonly logLevel: string;
   /** Full-app targets only: PostgreSQL when set, embedded PGlite otherwise. */
@@ -114,16 +155,74 @@ export interface ServerConfig {
   readonly dbPoolMax: number;
 }
 
+/**
+ * What a full-app server holds for its benchmark account once the load is over: the rows in its
+ * database and the side effects in its processor simulator's ledger.
+ */
+export interface Audit {
+  readonly payments: number;
+  /** Payments with exactly one charge operation in the ledger, keyed by the payment id. */
+  readonly paymentsChargedOnce: number;
+  /** `charge` operations in the ledger: money moved. */
+  readonly chargeOperations: number;
+  /** Charges in the ledger (one per distinct processor key). */
+  readonly charges: number;
+  /** Charge operations whose processor key is no payment of the account. */
+  readonly chargesWithoutPayment: number;
+  /** Rows in `idempotency_keys` for createPayment. */
+  readonly paymentKeys: number;
+  /** Of those, finished with a stored 201 that names a payment which exists. */
+  readonly paymentKeysFinishedWithPayment: number;
+  /** Distinct payments named by those keys. */
+  readonly distinctPaymentsOfKeys: number;
+  readonly customers: number;
+}
+
 export type ServerMessage =
   | { readonly type: 'ready'; readonly port: number; readonly path: string; readonly headers: Record<string, string>; readonly specPaths: number | null }
-  | { readonly type: 'error'; readonly message: string };
+  | { readonly type: 'error'; readonly message: string }
+  | { readonly type: 'audit'; readonly audit: Audit };
+
+/** Sent to a full-app server after its load; it answers with an `audit` message. */
+export interface AuditRequest {
+  readonly type: 'audit';
+}
+
+/** The Idempotency-Key on each request of a run: none, a new one per request (`prefix-n`), or always the same. */
+export type KeyMode = { readonly mode: 'none' } | { readonly mode: 'unique'; readonly prefix: string } | { readonly mode: 'fixed'; readonly key: string };
 
 export interface LoadRequest {
   readonly type: 'run';
   readonly url: string;
+  readonly method: 'GET' | 'POST';
   readonly headers: Record<string, string>;
+  readonly body?: string;
+  readonly keys: KeyMode;
   readonly connections: number;
   readonly durationS: number;
+}
+
+/**
+ * What became of the keys of a `unique` run. autocannon ends a run by closing its connections, so
+ * each connection's last request is cut off unanswered; the server may still have done its work.
+ * The load process then sends each cut-off key once more, as a client would after losing the
+ * connection, so that every key sent ends with one 201.
+ */
+export interface KeyAccounting {
+  /** Keys put on the wire: one per request autocannon sent. */
+  readonly sent: number;
+  /** Keys answered with 201 while the load ran. */
+  readonly answered201: number;
+  /** Keys answered with anything else while the load ran. */
+  readonly answeredOther: number;
+  /** Keys whose request was cut off by the end of the run. */
+  readonly cutOff: number;
+  /** Of the cut-off keys, resent and answered 201 as a replay: the server had finished the work. */
+  readonly retriedReplayed: number;
+  /** Resent and answered 201 fresh: the cut-off request never reached the point of creating anything. */
+  readonly retriedNew: number;
+  /** Resent and still not answered 201 (status and body, for the report). */
+  readonly retriedFailed: readonly string[];
 }
 
 export interface RunResult {
@@ -135,6 +234,14 @@ export interface RunResult {
   readonly non2xx: number;
   readonly errors: number;
   readonly timeouts: number;
+  /** Responses with status 201. */
+  readonly created: number;
+  /** Responses with `Idempotent-Replayed: true`. */
+  readonly replayed: number;
+  /** Requests autocannon wrote, answered or not. */
+  readonly sent: number;
+  /** `unique` runs only. */
+  readonly keys?: KeyAccounting;
 }
 
 export type LoadMessage = { readonly type: 'result'; readonly result: RunResult } | { readonly type: 'error'; readonly message: string };

@@ -83,7 +83,11 @@ export interface paths {
          */
         get: operations["listCustomers"];
         put?: never;
-        /** Create a customer */
+        /**
+         * Create a customer
+         * @description `Idempotency-Key` is honoured: a retry with the same key and body returns the customer the
+         *     first request created instead of creating another.
+         */
         post: operations["createCustomer"];
         delete?: never;
         options?: never;
@@ -119,6 +123,194 @@ export interface paths {
          *     field. `metadata`, when present, replaces the whole map.
          */
         patch: operations["updateCustomer"];
+        trace?: never;
+    };
+    "/v1/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List payments
+         * @description The account's payments, newest first.
+         */
+        get: operations["listPayments"];
+        put?: never;
+        /**
+         * Create a payment
+         * @description Charges the amount through the card processor. With `capture_method: automatic` the
+         *     payment ends `succeeded` (or `failed` when the processor declines it); with `manual` it ends
+         *     `requires_capture`, and `capture` or `cancel` finishes it.
+         *
+         *     `Idempotency-Key` is required. When the processor cannot be reached the answer is a `503`
+         *     with `Retry-After`, and the payment, if it was recorded, stays `processing`: retrying with the
+         *     same key resumes it without charging twice, and the server also finishes it in the
+         *     background.
+         */
+        post: operations["createPayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The payment's id. */
+                id: components["parameters"]["PaymentId"];
+            };
+            cookie?: never;
+        };
+        /** Retrieve a payment */
+        get: operations["retrievePayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/{id}/capture": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The payment's id. */
+                id: components["parameters"]["PaymentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Capture a payment
+         * @description Captures the full amount of a `requires_capture` payment, which becomes `succeeded`. Any
+         *     other status is a `409` `payment_not_capturable`. `Idempotency-Key` is required.
+         */
+        post: operations["capturePayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The payment's id. */
+                id: components["parameters"]["PaymentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a payment
+         * @description Releases the authorization of a `requires_capture` payment, which becomes `canceled`. Any
+         *     other status is a `409` `payment_not_cancelable`. `Idempotency-Key` is honoured.
+         */
+        post: operations["cancelPayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List refunds
+         * @description The account's refunds, newest first.
+         */
+        get: operations["listRefunds"];
+        put?: never;
+        /**
+         * Create a refund
+         * @description Refunds all or part of a `succeeded` payment through the processor. The amount defaults to
+         *     what remains refundable; more than that is a `422` `amount_exceeds_refundable`.
+         *     `Idempotency-Key` is required. When the processor cannot be reached the answer is a `503`
+         *     with `Retry-After` and the refund, if it was recorded, stays `pending` until a retry with
+         *     the same key or the server's background completion finishes it.
+         */
+        post: operations["createRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/refunds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The refund's id. */
+                id: components["parameters"]["RefundId"];
+            };
+            cookie?: never;
+        };
+        /** Retrieve a refund */
+        get: operations["retrieveRefund"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List events
+         * @description Every state change of the account's payments and refunds, newest first. Each event is
+         *     written in the same transaction as the change it records, so none is lost or invented.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id. */
+                id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        /** Retrieve an event */
+        get: operations["retrieveEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/health": {
@@ -235,7 +427,7 @@ export interface components {
          *     unknown code by its HTTP status.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "malformed_json" | "invalid_cursor" | "authentication_required" | "invalid_api_key" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
+        ErrorCode: "validation_failed" | "malformed_json" | "invalid_cursor" | "idempotency_key_required" | "authentication_required" | "invalid_api_key" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "idempotency_in_flight" | "payment_not_capturable" | "payment_not_cancelable" | "payment_not_refundable" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "amount_exceeds_refundable" | "referenced_resource_not_found" | "rate_limited" | "internal_error" | "service_unavailable" | "processor_unavailable";
         /**
          * @description Seconds since the Unix epoch.
          * @example 1795000000
@@ -335,6 +527,131 @@ export interface components {
         CustomerList: components["schemas"]["ListEnvelope"] & {
             data: components["schemas"]["Customer"][];
         };
+        /**
+         * @description An ISO 4217 currency code, upper case. New currencies may be added.
+         * @example EUR
+         */
+        Currency: string;
+        /**
+         * @description The currencies a payment can be made in.
+         * @enum {string}
+         */
+        SupportedCurrency: "AUD" | "CAD" | "CHF" | "DKK" | "EUR" | "GBP" | "JPY" | "NOK" | "NZD" | "PLN" | "SEK" | "USD";
+        /**
+         * @description An amount in the currency's minor unit (cents for EUR, yen for JPY).
+         * @example 2500
+         */
+        Amount: number;
+        /** @example pay_2kV8mQ3nWcY4bLx9PdR7tZ */
+        PaymentIdValue: string;
+        /** @example re_6yHc2NpL8qVw3TzK1mB5sD */
+        RefundIdValue: string;
+        /**
+         * @description - `processing`: recorded, waiting for the processor's answer (also while the processor is
+         *       unreachable; the payment is finished by a retry with the same key or in the background).
+         *     - `requires_capture`: authorized; `capture` or `cancel` it.
+         *     - `succeeded`: the money moved. Final, though it can be refunded.
+         *     - `failed`: the processor declined it (`failure_code` says why). Final.
+         *     - `canceled`: the authorization was released. Final.
+         * @enum {string}
+         */
+        PaymentStatus: "processing" | "requires_capture" | "succeeded" | "failed" | "canceled";
+        /**
+         * @description `automatic` charges at once; `manual` authorizes now and captures later.
+         * @enum {string}
+         */
+        CaptureMethod: "automatic" | "manual";
+        Payment: {
+            id: components["schemas"]["PaymentIdValue"];
+            /** @constant */
+            object: "payment";
+            amount: components["schemas"]["Amount"];
+            currency: components["schemas"]["Currency"];
+            status: components["schemas"]["PaymentStatus"];
+            capture_method: components["schemas"]["CaptureMethod"];
+            /** @description The customer charged, if one was given. */
+            customer: components["schemas"]["CustomerIdValue"] | null;
+            description: string | null;
+            metadata: components["schemas"]["Metadata"];
+            /** @description How much was captured; equals `amount` once `succeeded`. */
+            amount_captured: number;
+            /** @description How much has been refunded by succeeded refunds. */
+            amount_refunded: number;
+            /**
+             * @description Why the processor declined the payment, when `status` is `failed`.
+             * @example card_declined
+             */
+            failure_code: string | null;
+            failure_message: string | null;
+            created: components["schemas"]["UnixTime"];
+        };
+        PaymentCreateRequest: {
+            amount: components["schemas"]["Amount"];
+            currency: components["schemas"]["SupportedCurrency"];
+            customer?: components["schemas"]["CustomerIdValue"];
+            capture_method?: components["schemas"]["CaptureMethod"];
+            description?: string;
+            metadata?: components["schemas"]["Metadata"];
+        };
+        PaymentList: components["schemas"]["ListEnvelope"] & {
+            data: components["schemas"]["Payment"][];
+        };
+        /**
+         * @description - `pending`: recorded, waiting for the processor (also while it is unreachable).
+         *     - `succeeded`: the money was returned. Final.
+         *     - `failed`: the processor refused the refund (`failure_code` says why). Final.
+         * @enum {string}
+         */
+        RefundStatus: "pending" | "succeeded" | "failed";
+        /** @enum {string} */
+        RefundReason: "duplicate" | "fraudulent" | "requested_by_customer";
+        Refund: {
+            id: components["schemas"]["RefundIdValue"];
+            /** @constant */
+            object: "refund";
+            payment: components["schemas"]["PaymentIdValue"];
+            amount: components["schemas"]["Amount"];
+            currency: components["schemas"]["Currency"];
+            status: components["schemas"]["RefundStatus"];
+            reason: components["schemas"]["RefundReason"] | null;
+            metadata: components["schemas"]["Metadata"];
+            failure_code: string | null;
+            created: components["schemas"]["UnixTime"];
+        };
+        RefundCreateRequest: {
+            payment: components["schemas"]["PaymentIdValue"];
+            amount?: components["schemas"]["Amount"];
+            reason?: components["schemas"]["RefundReason"];
+            metadata?: components["schemas"]["Metadata"];
+        };
+        RefundList: components["schemas"]["ListEnvelope"] & {
+            data: components["schemas"]["Refund"][];
+        };
+        /**
+         * @description What changed. New types may be added; ignore the ones you do not handle.
+         * @enum {string}
+         */
+        EventType: "payment.created" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "refund.created" | "refund.succeeded" | "refund.failed";
+        Event: {
+            /** @example evt_1cR4tW8xZ2bN6mQ9vL3kP7 */
+            id: string;
+            /** @constant */
+            object: "event";
+            type: components["schemas"]["EventType"];
+            created: components["schemas"]["UnixTime"];
+            data: {
+                /** @description The payment or refund as it was right after the change. */
+                object: components["schemas"]["Payment"] | components["schemas"]["Refund"];
+            };
+            /** @description The API request that caused the change. `id` is `null` when the server finished the work in the background after the request was interrupted. */
+            request: {
+                id: string | null;
+                idempotency_key: string | null;
+            };
+        };
+        EventList: components["schemas"]["ListEnvelope"] & {
+            data: components["schemas"]["Event"][];
+        };
         Health: {
             /** @constant */
             status: "ok";
@@ -354,8 +671,9 @@ export interface components {
     responses: {
         /**
          * @description The request is malformed: a parameter or body field fails validation (`validation_failed`,
-         *     with every problem in `errors`), the body is not valid JSON (`malformed_json`), or a cursor
-         *     is not one this list issued (`invalid_cursor`). Do not retry as is.
+         *     with every problem in `errors`), the body is not valid JSON (`malformed_json`), a cursor
+         *     was not issued by this list or for these filters (`invalid_cursor`), or a money-moving
+         *     request has no `Idempotency-Key` (`idempotency_key_required`). Do not retry as is.
          */
         BadRequest: {
             headers: {
@@ -440,7 +758,11 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A dependency is unavailable. Safe to retry after `Retry-After` seconds. */
+        /**
+         * @description A dependency is unavailable: the database (`service_unavailable`) or the card processor
+         *     (`processor_unavailable`). Safe to retry after `Retry-After` seconds, with the same
+         *     Idempotency-Key for a write.
+         */
         ServiceUnavailable: {
             headers: {
                 "Request-Id": components["headers"]["Request-Id"];
@@ -451,11 +773,47 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description The request conflicts with the current state. `idempotency_in_flight`: a request with the
+         *     same Idempotency-Key is still running; retry after `Retry-After` seconds with the same key.
+         *     `payment_not_capturable`, `payment_not_cancelable`, `payment_not_refundable`: the payment's
+         *     status does not allow this; do not retry.
+         */
+        Conflict: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description Well-formed but not acceptable: `idempotency_key_reused` (the key was used for a different
+         *     request), `amount_exceeds_refundable`, or `referenced_resource_not_found` (a customer or
+         *     payment named in the body does not exist in this account). Do not retry as is.
+         */
+        Unprocessable: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /** @description How many items to return, 1 to 100. */
         Limit: number;
-        /** @description The `next_cursor` of the previous page. Opaque; valid only for the list that issued it. */
+        /**
+         * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
+         *     issued it and with the same filters (`limit` may change between pages). Anything else is a
+         *     `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+         *     created or deleted (no item is returned twice, and none that existed when the walk began
+         *     and still exists is skipped).
+         */
         Cursor: string;
         /**
          * @description Only items created in this range, as Unix timestamps in seconds:
@@ -476,6 +834,21 @@ export interface components {
         CustomerId: components["schemas"]["CustomerIdValue"];
         /** @description The API key's id. */
         ApiKeyId: string;
+        /**
+         * @description Required: a client-chosen key (1–255 visible ASCII characters, e.g. a UUID) that makes the
+         *     request safe to retry. Keys belong to the account and are kept for at least 24 hours. The
+         *     same key with the same request (method, path and body) replays the first response, with
+         *     `Idempotent-Replayed: true`; with a different request it is a `422`
+         *     `idempotency_key_reused`; while the first request is still running it is a `409`
+         *     `idempotency_in_flight` with `Retry-After`.
+         */
+        IdempotencyKeyRequired: string;
+        /** @description The payment's id. */
+        PaymentId: components["schemas"]["PaymentIdValue"];
+        /** @description The refund's id. */
+        RefundId: components["schemas"]["RefundIdValue"];
+        /** @description The event's id. */
+        EventId: string;
     };
     requestBodies: never;
     headers: {
@@ -489,6 +862,8 @@ export interface components {
         "RateLimit-Policy": string;
         /** @description The state of the quota after this request (IETF httpapi ratelimit-headers draft). */
         RateLimit: string;
+        /** @description `true` when this response is the stored answer to an earlier request with the same Idempotency-Key. */
+        "Idempotent-Replayed": "true";
     };
     pathItems: never;
 }
@@ -531,7 +906,13 @@ export interface operations {
             query?: {
                 /** @description How many items to return, 1 to 100. */
                 limit?: components["parameters"]["Limit"];
-                /** @description The `next_cursor` of the previous page. Opaque; valid only for the list that issued it. */
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
+                 *     issued it and with the same filters (`limit` may change between pages). Anything else is a
+                 *     `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     created or deleted (no item is returned twice, and none that existed when the walk began
+                 *     and still exists is skipped).
+                 */
                 cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
@@ -627,7 +1008,13 @@ export interface operations {
             query?: {
                 /** @description How many items to return, 1 to 100. */
                 limit?: components["parameters"]["Limit"];
-                /** @description The `next_cursor` of the previous page. Opaque; valid only for the list that issued it. */
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
+                 *     issued it and with the same filters (`limit` may change between pages). Anything else is a
+                 *     `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     created or deleted (no item is returned twice, and none that existed when the walk began
+                 *     and still exists is skipped).
+                 */
                 cursor?: components["parameters"]["Cursor"];
                 /** @description Only customers with exactly this email address (case-insensitive). */
                 email?: string;
@@ -664,7 +1051,13 @@ export interface operations {
     createCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A client-chosen key (1–255 visible ASCII characters) that makes the request safe to retry.
+                 *     The same key with the same request replays the first response.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -678,6 +1071,7 @@ export interface operations {
             201: {
                 headers: {
                     "Request-Id": components["headers"]["Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -687,8 +1081,10 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -788,6 +1184,414 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPayments: {
+        parameters: {
+            query?: {
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
+                 *     issued it and with the same filters (`limit` may change between pages). Anything else is a
+                 *     `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     created or deleted (no item is returned twice, and none that existed when the walk began
+                 *     and still exists is skipped).
+                 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only payments in this status. */
+                status?: components["schemas"]["PaymentStatus"];
+                /** @description Only payments of this customer. */
+                customer?: components["schemas"]["CustomerIdValue"];
+                /**
+                 * @description Only items created in this range, as Unix timestamps in seconds:
+                 *     `created[gte]`, `created[gt]`, `created[lte]`, `created[lt]`.
+                 */
+                created?: components["parameters"]["CreatedRange"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of payments. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPayment: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required: a client-chosen key (1–255 visible ASCII characters, e.g. a UUID) that makes the
+                 *     request safe to retry. Keys belong to the account and are kept for at least 24 hours. The
+                 *     same key with the same request (method, path and body) replays the first response, with
+                 *     `Idempotent-Replayed: true`; with a different request it is a `422`
+                 *     `idempotency_key_reused`; while the first request is still running it is a `409`
+                 *     `idempotency_in_flight` with `Retry-After`.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The payment, `succeeded`, `requires_capture` or `failed`. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retrievePayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The payment's id. */
+                id: components["parameters"]["PaymentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The payment. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    capturePayment: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required: a client-chosen key (1–255 visible ASCII characters, e.g. a UUID) that makes the
+                 *     request safe to retry. Keys belong to the account and are kept for at least 24 hours. The
+                 *     same key with the same request (method, path and body) replays the first response, with
+                 *     `Idempotent-Replayed: true`; with a different request it is a `422`
+                 *     `idempotency_key_reused`; while the first request is still running it is a `409`
+                 *     `idempotency_in_flight` with `Retry-After`.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path: {
+                /** @description The payment's id. */
+                id: components["parameters"]["PaymentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The captured payment. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    cancelPayment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A client-chosen key (1–255 visible ASCII characters) that makes the request safe to retry.
+                 *     The same key with the same request replays the first response.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The payment's id. */
+                id: components["parameters"]["PaymentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The canceled payment. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRefunds: {
+        parameters: {
+            query?: {
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
+                 *     issued it and with the same filters (`limit` may change between pages). Anything else is a
+                 *     `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     created or deleted (no item is returned twice, and none that existed when the walk began
+                 *     and still exists is skipped).
+                 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only refunds of this payment. */
+                payment?: components["schemas"]["PaymentIdValue"];
+                /**
+                 * @description Only items created in this range, as Unix timestamps in seconds:
+                 *     `created[gte]`, `created[gt]`, `created[lte]`, `created[lt]`.
+                 */
+                created?: components["parameters"]["CreatedRange"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of refunds. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefundList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createRefund: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required: a client-chosen key (1–255 visible ASCII characters, e.g. a UUID) that makes the
+                 *     request safe to retry. Keys belong to the account and are kept for at least 24 hours. The
+                 *     same key with the same request (method, path and body) replays the first response, with
+                 *     `Idempotent-Replayed: true`; with a different request it is a `422`
+                 *     `idempotency_key_reused`; while the first request is still running it is a `409`
+                 *     `idempotency_in_flight` with `Retry-After`.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The refund, `succeeded` or `failed`. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retrieveRefund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The refund's id. */
+                id: components["parameters"]["RefundId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The refund. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
+                 *     issued it and with the same filters (`limit` may change between pages). Anything else is a
+                 *     `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     created or deleted (no item is returned twice, and none that existed when the walk began
+                 *     and still exists is skipped).
+                 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only events of this type. */
+                type?: components["schemas"]["EventType"];
+                /** @description Only events about this payment or refund. */
+                object_id?: string;
+                /**
+                 * @description Only items created in this range, as Unix timestamps in seconds:
+                 *     `created[gte]`, `created[gt]`, `created[lte]`, `created[lt]`.
+                 */
+                created?: components["parameters"]["CreatedRange"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retrieveEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id. */
+                id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -10,7 +10,18 @@ import { apiKeyHandlers } from './api-keys/routes.js';
 import { ApiKeyService } from './api-keys/service.js';
 import { customerHandlers } from './customers/routes.js';
 import { CustomerService } from './customers/service.js';
+import { eventHandlers } from './events/routes.js';
+import { EventService } from './events/service.js';
 import { DOCS_ASSETS_PATH, docsAssetsDir, opsHandlers } from './ops/routes.js';
+import { paymentHandlers } from './payments/routes.js';
+import { PaymentService } from './payments/service.js';
+import type { ProcessorClient } from './processor/client.js';
+import { refundHandlers } from './refunds/routes.js';
+import { RefundService } from './refunds/service.js';
+import { IdempotencyService } from './platform/idempotency/index.js';
+import { CursorCodec } from './platform/pagination.js';
+import { loadCursorKey } from './platform/server-secrets.js';
+import { IdempotencyJobs } from './platform/idempotency/jobs.js';
 import { pingDb, type Db } from './platform/db.js';
 import { authenticate, type Authenticator } from './platform/http/auth.js';
 import { defineHandlers } from './platform/http/handlers.js';
@@ -32,12 +43,20 @@ export interface AppDependencies {
   readonly bodyLimitBytes: number;
   /** The contract; loaded from `spec/openapi.yaml` when not given. */
   readonly spec?: OpenApiDocument;
+  readonly processor: ProcessorClient;
+  readonly idempotency: { readonly leaseMs: number; readonly retentionMs: number; readonly jobIntervalMs: number };
 }
 
 export interface Services {
   readonly accounts: AccountService;
   readonly apiKeys: ApiKeyService;
   readonly customers: CustomerService;
+  readonly payments: PaymentService;
+  readonly refunds: RefundService;
+  readonly events: EventService;
+  readonly idempotency: IdempotencyService;
+  /** The completer and retention jobs; `main.ts` starts them, tests run them by hand. */
+  readonly idempotencyJobs: IdempotencyJobs;
 }
 
 function sha256(value: string): Buffer {
@@ -48,8 +67,24 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
   const { db, log, lifecycle } = deps;
   const spec = deps.spec ?? loadSpec();
 
-  const apiKeys = new ApiKeyService(db);
-  const services: Services = { apiKeys, accounts: new AccountService(db, apiKeys), customers: new CustomerService(db) };
+  const cursors = new CursorCodec(() => loadCursorKey(db));
+  const apiKeys = new ApiKeyService(db, cursors);
+  const idempotency = new IdempotencyService(db, { leaseMs: deps.idempotency.leaseMs, log });
+  const services: Services = {
+    apiKeys,
+    accounts: new AccountService(db, apiKeys),
+    customers: new CustomerService(db, idempotency, cursors),
+    payments: new PaymentService(db, deps.processor, idempotency, cursors),
+    refunds: new RefundService(db, deps.processor, idempotency, cursors),
+    events: new EventService(db, cursors),
+    idempotency,
+    idempotencyJobs: new IdempotencyJobs(db, idempotency, {
+      idleMs: deps.idempotency.leaseMs,
+      retentionMs: deps.idempotency.retentionMs,
+      intervalMs: deps.idempotency.jobIntervalMs,
+      log,
+    }),
+  };
 
   const adminHash = sha256(deps.adminToken);
   const authenticator: Authenticator = {
@@ -61,10 +96,13 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
   // The validator annotates the document it is given; /openapi.json serves an untouched copy.
   const published = structuredClone(spec);
   const handlers = defineHandlers({
-    ...opsHandlers({ lifecycle, checks: { database: () => pingDb(db) }, spec: published }),
+    ...opsHandlers({ lifecycle, checks: { database: () => pingDb(db) }, advisories: { processor: () => deps.processor.health() }, spec: published }),
     ...accountHandlers(services.accounts),
     ...apiKeyHandlers(services.apiKeys),
     ...customerHandlers(services.customers),
+    ...paymentHandlers(services.payments),
+    ...refundHandlers(services.refunds),
+    ...eventHandlers(services.events),
   });
 
   const app = express();

@@ -6,6 +6,8 @@ import { createServer } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './platform/config.js';
 import { createDb, migrate } from './platform/db.js';
+import { createProcessorClient } from './processor/client.js';
+import { startProcessorSimulator, type ProcessorSimulator } from './processor/simulator/server.js';
 import { createLogger } from './platform/logger.js';
 import { Lifecycle, shutdown } from './platform/shutdown.js';
 
@@ -29,6 +31,13 @@ async function main(): Promise<void> {
   const db = createDb({ ...config.database, log });
   await migrate(db);
 
+  // Without PROCESSOR_URL, the simulator runs in this process on a loopback port of its own, so
+  // the API still reaches it over HTTP through the same adapter, timeouts and breaker.
+  let simulator: ProcessorSimulator | undefined;
+  if (!config.processorUrl) simulator = await startProcessorSimulator({ log: log.child({ component: 'processor-simulator' }) });
+  const processorUrl = config.processorUrl ?? simulator!.url;
+  const processor = createProcessorClient({ url: processorUrl, ...config.processor, log: log.child({ component: 'processor' }) });
+
   const lifecycle = new Lifecycle();
   const { app, services } = createApp({
     db,
@@ -37,7 +46,10 @@ async function main(): Promise<void> {
     adminToken: config.adminToken,
     validateResponses: config.validateResponses,
     bodyLimitBytes: config.bodyLimitBytes,
+    processor,
+    idempotency: config.idempotency,
   });
+  services.idempotencyJobs.start();
   const server = createServer(app);
   // Longer than a load balancer's idle timeout, so the balancer, not Remit, closes idle sockets.
   server.keepAliveTimeout = 65_000;
@@ -50,7 +62,11 @@ async function main(): Promise<void> {
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
 
   const storage = config.database.url ? 'PostgreSQL' : config.database.dataDir ? `embedded PGlite in ${config.database.dataDir}` : 'embedded PGlite in memory';
-  const lines = [`Remit API listening on ${url} (${storage})`, `  API reference: ${url}/docs`];
+  const lines = [
+    `Remit API listening on ${url} (${storage})`,
+    `  API reference: ${url}/docs`,
+    simulator ? `  Processor: in-process simulator at ${simulator.url} (ledger: ${simulator.url}/control/ledger)` : `  Processor: ${processorUrl}`,
+  ];
   if (config.adminTokenGenerated) lines.push(`  Admin token (generated; set ADMIN_TOKEN to choose one): ${config.adminToken}`);
   if (config.demoAccount) {
     const demo = await services.accounts.ensureDemo(DEMO_ACCOUNT_NAME);
@@ -66,7 +82,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'signal received');
-    shutdown({ server, lifecycle, log, timeoutMs: config.shutdownTimeoutMs, close: () => db.destroy() })
+    const close = async () => {
+      await services.idempotencyJobs.stop();
+      await simulator?.close();
+      await db.destroy();
+    };
+    shutdown({ server, lifecycle, log, timeoutMs: config.shutdownTimeoutMs, close })
       .then((drained) => process.exit(drained ? 0 : 1))
       .catch((err: unknown) => {
         log.error({ err }, 'shutdown failed');

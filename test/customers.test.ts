@@ -47,6 +47,37 @@ describe('customers', () => {
       expectProblem(res, 400, 'validation_failed');
       expect(res.body.errors).to.deep.include({ path: '/body/email', message: "must have required property 'email'" });
     });
+
+    it('creates one customer when the same Idempotency-Key is sent twice, and replays the first answer', async () => {
+      const key = `cus-${Date.now()}-${Math.random()}`;
+      const body = { email: 'once@example.com', name: 'Once' };
+      const first = await request(t.app).post('/v1/customers').set(auth()).set('Idempotency-Key', key).send(body);
+      const second = await request(t.app).post('/v1/customers').set(auth()).set('Idempotency-Key', key).send(body);
+      expect(first.status).to.equal(201);
+      expect(first.headers['idempotent-replayed']).to.equal(undefined);
+      expect(second.status).to.equal(201);
+      expect(second.headers['idempotent-replayed']).to.equal('true');
+      expect(second.body).to.deep.equal(first.body);
+      const rows = await t.db('customers').where({ account_id: account.id, email: 'once@example.com' });
+      expect(rows).to.have.length(1);
+    });
+
+    it('answers 422 idempotency_key_reused when the key comes back with another body, creating nothing', async () => {
+      const key = `cus-${Date.now()}-${Math.random()}`;
+      await request(t.app).post('/v1/customers').set(auth()).set('Idempotency-Key', key).send({ email: 'first@example.com' }).expect(201);
+      const res = await request(t.app).post('/v1/customers').set(auth()).set('Idempotency-Key', key).send({ email: 'second@example.com' });
+      expectProblem(res, 422, 'idempotency_key_reused');
+      expect(await t.db('customers').where({ account_id: account.id, email: 'second@example.com' })).to.have.length(0);
+    });
+
+    it('creates a customer per request when no Idempotency-Key is sent', async () => {
+      const body = { email: 'twice@example.com' };
+      const a = await request(t.app).post('/v1/customers').set(auth()).send(body);
+      const b = await request(t.app).post('/v1/customers').set(auth()).send(body);
+      expect(a.status).to.equal(201);
+      expect(b.status).to.equal(201);
+      expect(a.body.id).not.to.equal(b.body.id);
+    });
   });
 
   describe('GET /v1/customers/{id}', () => {

@@ -3,9 +3,10 @@ import request from 'supertest';
 import { createApp } from '../src/app.js';
 import { createDb } from '../src/platform/db.js';
 import { createLogger } from '../src/platform/logger.js';
+import { createProcessorClient } from '../src/processor/client.js';
 import { Lifecycle } from '../src/platform/shutdown.js';
 import { loadSpec } from '../src/platform/spec.js';
-import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
+import { TEST_PROCESSOR_OPTIONS, createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
 import { expectProblem } from './helpers/problem.js';
 
 describe('operations endpoints and cross-cutting behaviour', () => {
@@ -30,7 +31,7 @@ describe('operations endpoints and cross-cutting behaviour', () => {
     it('answers 200 when the database answers', async () => {
       const res = await request(t.app).get('/ready');
       expect(res.status).to.equal(200);
-      expect(res.body).to.deep.equal({ status: 'ready', checks: { database: 'up' } });
+      expect(res.body).to.deep.equal({ status: 'ready', checks: { database: 'up', processor: 'up' } });
     });
 
     it('answers 503 draining with Retry-After once shutdown has begun', async () => {
@@ -40,7 +41,7 @@ describe('operations endpoints and cross-cutting behaviour', () => {
         const res = await request(own.app).get('/ready');
         expect(res.status).to.equal(503);
         expect(res.headers['retry-after']).to.match(/^\d+$/);
-        expect(res.body).to.deep.equal({ status: 'draining', checks: { database: 'up' } });
+        expect(res.body).to.deep.equal({ status: 'draining', checks: { database: 'up', processor: 'up' } });
         // Liveness is unaffected: the process is healthy, just leaving.
         await request(own.app).get('/health').expect(200);
       } finally {
@@ -65,7 +66,7 @@ describe('operations endpoints and cross-cutting behaviour', () => {
     it('reports not_ready with the database down on /ready', async () => {
       const res = await request(down.app).get('/ready');
       expect(res.status).to.equal(503);
-      expect(res.body).to.deep.equal({ status: 'not_ready', checks: { database: 'down' } });
+      expect(res.body).to.deep.equal({ status: 'not_ready', checks: { database: 'down', processor: 'up' } });
     });
 
     it('answers API calls with 503 service_unavailable and Retry-After, not 500', async () => {
@@ -86,6 +87,9 @@ describe('operations endpoints and cross-cutting behaviour', () => {
         adminToken: 'x'.repeat(32),
         validateResponses: true,
         bodyLimitBytes: 65536,
+        // Never called: no request here reaches a payment.
+        processor: createProcessorClient({ url: 'http://127.0.0.1:1', ...TEST_PROCESSOR_OPTIONS }),
+        idempotency: { leaseMs: 30_000, retentionMs: 86_400_000, jobIntervalMs: 60_000 },
       });
       try {
         const res = await request(app).get('/v1/customers').set('Authorization', 'Bearer sk_AAAAAAAAAAAAAAAAAAAAAA_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');

@@ -18,12 +18,22 @@ export interface OperationSpec {
 
 /** Every operation the SDK exposes, keyed by operationId. */
 export const operationSpecs = {
+  cancelPayment: {"operationId":"cancelPayment","method":"POST","path":"/v1/payments/{id}/cancel","pathParams":["id"],"queryParams":[],"headerParams":["Idempotency-Key"],"body":"none","unsafe":true,"paginated":false},
+  capturePayment: {"operationId":"capturePayment","method":"POST","path":"/v1/payments/{id}/capture","pathParams":["id"],"queryParams":[],"headerParams":["Idempotency-Key"],"body":"none","unsafe":true,"paginated":false},
   createApiKey: {"operationId":"createApiKey","method":"POST","path":"/v1/api_keys","pathParams":[],"queryParams":[],"headerParams":[],"body":"required","unsafe":true,"paginated":false},
-  createCustomer: {"operationId":"createCustomer","method":"POST","path":"/v1/customers","pathParams":[],"queryParams":[],"headerParams":[],"body":"required","unsafe":true,"paginated":false},
+  createCustomer: {"operationId":"createCustomer","method":"POST","path":"/v1/customers","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key"],"body":"required","unsafe":true,"paginated":false},
+  createPayment: {"operationId":"createPayment","method":"POST","path":"/v1/payments","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key"],"body":"required","unsafe":true,"paginated":false},
+  createRefund: {"operationId":"createRefund","method":"POST","path":"/v1/refunds","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key"],"body":"required","unsafe":true,"paginated":false},
   deleteCustomer: {"operationId":"deleteCustomer","method":"DELETE","path":"/v1/customers/{id}","pathParams":["id"],"queryParams":[],"headerParams":[],"body":"none","unsafe":true,"paginated":false},
   listApiKeys: {"operationId":"listApiKeys","method":"GET","path":"/v1/api_keys","pathParams":[],"queryParams":["limit","cursor"],"headerParams":[],"body":"none","unsafe":false,"paginated":true},
   listCustomers: {"operationId":"listCustomers","method":"GET","path":"/v1/customers","pathParams":[],"queryParams":["limit","cursor","email","created"],"headerParams":[],"body":"none","unsafe":false,"paginated":true},
+  listEvents: {"operationId":"listEvents","method":"GET","path":"/v1/events","pathParams":[],"queryParams":["limit","cursor","type","object_id","created"],"headerParams":[],"body":"none","unsafe":false,"paginated":true},
+  listPayments: {"operationId":"listPayments","method":"GET","path":"/v1/payments","pathParams":[],"queryParams":["limit","cursor","status","customer","created"],"headerParams":[],"body":"none","unsafe":false,"paginated":true},
+  listRefunds: {"operationId":"listRefunds","method":"GET","path":"/v1/refunds","pathParams":[],"queryParams":["limit","cursor","payment","created"],"headerParams":[],"body":"none","unsafe":false,"paginated":true},
   retrieveCustomer: {"operationId":"retrieveCustomer","method":"GET","path":"/v1/customers/{id}","pathParams":["id"],"queryParams":[],"headerParams":[],"body":"none","unsafe":false,"paginated":false},
+  retrieveEvent: {"operationId":"retrieveEvent","method":"GET","path":"/v1/events/{id}","pathParams":["id"],"queryParams":[],"headerParams":[],"body":"none","unsafe":false,"paginated":false},
+  retrievePayment: {"operationId":"retrievePayment","method":"GET","path":"/v1/payments/{id}","pathParams":["id"],"queryParams":[],"headerParams":[],"body":"none","unsafe":false,"paginated":false},
+  retrieveRefund: {"operationId":"retrieveRefund","method":"GET","path":"/v1/refunds/{id}","pathParams":["id"],"queryParams":[],"headerParams":[],"body":"none","unsafe":false,"paginated":false},
   revokeApiKey: {"operationId":"revokeApiKey","method":"DELETE","path":"/v1/api_keys/{id}","pathParams":["id"],"queryParams":[],"headerParams":[],"body":"none","unsafe":true,"paginated":false},
   updateCustomer: {"operationId":"updateCustomer","method":"PATCH","path":"/v1/customers/{id}","pathParams":["id"],"queryParams":[],"headerParams":[],"body":"required","unsafe":true,"paginated":false},
 } as const satisfies Record<string, OperationSpec>;
@@ -83,6 +93,32 @@ export function createResources(transport: Transport) {
         transport.request(operationSpecs.retrieveCustomer, { path: { id }, options }) as Promise<SuccessBody<'retrieveCustomer'>>,
       update: (id: string, body: RequestBody<'updateCustomer'>, options?: RequestOptions): Promise<SuccessBody<'updateCustomer'>> =>
         transport.request(operationSpecs.updateCustomer, { path: { id }, body, options }) as Promise<SuccessBody<'updateCustomer'>>,
+    },
+    events: {
+      list: (query?: QueryParams<'listEvents'>, options?: RequestOptions): Promise<SuccessBody<'listEvents'>> =>
+        transport.request(operationSpecs.listEvents, { path: {}, query, options }) as Promise<SuccessBody<'listEvents'>>,
+      retrieve: (id: string, options?: RequestOptions): Promise<SuccessBody<'retrieveEvent'>> =>
+        transport.request(operationSpecs.retrieveEvent, { path: { id }, options }) as Promise<SuccessBody<'retrieveEvent'>>,
+    },
+    payments: {
+      cancel: (id: string, options?: RequestOptions): Promise<SuccessBody<'cancelPayment'>> =>
+        transport.request(operationSpecs.cancelPayment, { path: { id }, options }) as Promise<SuccessBody<'cancelPayment'>>,
+      capture: (id: string, options?: RequestOptions): Promise<SuccessBody<'capturePayment'>> =>
+        transport.request(operationSpecs.capturePayment, { path: { id }, options }) as Promise<SuccessBody<'capturePayment'>>,
+      create: (body: RequestBody<'createPayment'>, options?: RequestOptions): Promise<SuccessBody<'createPayment'>> =>
+        transport.request(operationSpecs.createPayment, { path: {}, body, options }) as Promise<SuccessBody<'createPayment'>>,
+      list: (query?: QueryParams<'listPayments'>, options?: RequestOptions): Promise<SuccessBody<'listPayments'>> =>
+        transport.request(operationSpecs.listPayments, { path: {}, query, options }) as Promise<SuccessBody<'listPayments'>>,
+      retrieve: (id: string, options?: RequestOptions): Promise<SuccessBody<'retrievePayment'>> =>
+        transport.request(operationSpecs.retrievePayment, { path: { id }, options }) as Promise<SuccessBody<'retrievePayment'>>,
+    },
+    refunds: {
+      create: (body: RequestBody<'createRefund'>, options?: RequestOptions): Promise<SuccessBody<'createRefund'>> =>
+        transport.request(operationSpecs.createRefund, { path: {}, body, options }) as Promise<SuccessBody<'createRefund'>>,
+      list: (query?: QueryParams<'listRefunds'>, options?: RequestOptions): Promise<SuccessBody<'listRefunds'>> =>
+        transport.request(operationSpecs.listRefunds, { path: {}, query, options }) as Promise<SuccessBody<'listRefunds'>>,
+      retrieve: (id: string, options?: RequestOptions): Promise<SuccessBody<'retrieveRefund'>> =>
+        transport.request(operationSpecs.retrieveRefund, { path: { id }, options }) as Promise<SuccessBody<'retrieveRefund'>>,
     },
   };
 }

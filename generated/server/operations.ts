@@ -2,9 +2,13 @@
 
 /** Every operation in the spec, keyed by operationId: what the server binds a handler to. */
 export const operations = {
+  cancelPayment: {"method":"POST","path":"/v1/payments/{id}/cancel","tag":"Payments","scopes":["write"],"securitySchemes":["apiKey"],"body":"none"},
+  capturePayment: {"method":"POST","path":"/v1/payments/{id}/capture","tag":"Payments","scopes":["write"],"securitySchemes":["apiKey"],"body":"none"},
   createAccount: {"method":"POST","path":"/admin/accounts","tag":"Accounts","scopes":[],"securitySchemes":["adminToken"],"body":"required"},
   createApiKey: {"method":"POST","path":"/v1/api_keys","tag":"API keys","scopes":["write"],"securitySchemes":["apiKey"],"body":"required"},
   createCustomer: {"method":"POST","path":"/v1/customers","tag":"Customers","scopes":["write"],"securitySchemes":["apiKey"],"body":"required"},
+  createPayment: {"method":"POST","path":"/v1/payments","tag":"Payments","scopes":["write"],"securitySchemes":["apiKey"],"body":"required"},
+  createRefund: {"method":"POST","path":"/v1/refunds","tag":"Refunds","scopes":["write"],"securitySchemes":["apiKey"],"body":"required"},
   deleteCustomer: {"method":"DELETE","path":"/v1/customers/{id}","tag":"Customers","scopes":["write"],"securitySchemes":["apiKey"],"body":"none"},
   getApiReference: {"method":"GET","path":"/docs","tag":"Operations","scopes":[],"securitySchemes":[],"body":"none"},
   getHealth: {"method":"GET","path":"/health","tag":"Operations","scopes":[],"securitySchemes":[],"body":"none"},
@@ -12,7 +16,13 @@ export const operations = {
   getReadiness: {"method":"GET","path":"/ready","tag":"Operations","scopes":[],"securitySchemes":[],"body":"none"},
   listApiKeys: {"method":"GET","path":"/v1/api_keys","tag":"API keys","scopes":["read"],"securitySchemes":["apiKey"],"body":"none"},
   listCustomers: {"method":"GET","path":"/v1/customers","tag":"Customers","scopes":["read"],"securitySchemes":["apiKey"],"body":"none"},
+  listEvents: {"method":"GET","path":"/v1/events","tag":"Events","scopes":["read"],"securitySchemes":["apiKey"],"body":"none"},
+  listPayments: {"method":"GET","path":"/v1/payments","tag":"Payments","scopes":["read"],"securitySchemes":["apiKey"],"body":"none"},
+  listRefunds: {"method":"GET","path":"/v1/refunds","tag":"Refunds","scopes":["read"],"securitySchemes":["apiKey"],"body":"none"},
   retrieveCustomer: {"method":"GET","path":"/v1/customers/{id}","tag":"Customers","scopes":["read"],"securitySchemes":["apiKey"],"body":"none"},
+  retrieveEvent: {"method":"GET","path":"/v1/events/{id}","tag":"Events","scopes":["read"],"securitySchemes":["apiKey"],"body":"none"},
+  retrievePayment: {"method":"GET","path":"/v1/payments/{id}","tag":"Payments","scopes":["read"],"securitySchemes":["apiKey"],"body":"none"},
+  retrieveRefund: {"method":"GET","path":"/v1/refunds/{id}","tag":"Refunds","scopes":["read"],"securitySchemes":["apiKey"],"body":"none"},
   revokeApiKey: {"method":"DELETE","path":"/v1/api_keys/{id}","tag":"API keys","scopes":["write"],"securitySchemes":["apiKey"],"body":"none"},
   updateCustomer: {"method":"PATCH","path":"/v1/customers/{id}","tag":"Customers","scopes":["write"],"securitySchemes":["apiKey"],"body":"required"},
 } as const;

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { keysetPage } from '../platform/db.js';
 import type { Position } from '../platform/pagination.js';
 
 export interface ApiKeyRow {
@@ -32,8 +33,7 @@ export async function findApiKeyForAuth(db: Knex, id: string): Promise<Pick<ApiK
 
 export async function listApiKeys(db: Knex, accountId: string, limit: number, after?: Position): Promise<ApiKeyRecord[]> {
   const q = db('api_keys').select(PUBLIC_COLUMNS).where({ account_id: accountId });
-  if (after) q.whereRaw('(created_at, id) < (?, ?)', [after.created, after.id]);
-  const rows = await q.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
+  const rows = await keysetPage(q, { after, limit });
   return rows.map(toRecord);
 }
 

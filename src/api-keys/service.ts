@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import type { components } from '../../generated/schema.js';
 import { notFound } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
-import { DEFAULT_LIMIT, decodeCursor, toListPage, toUnixSeconds, type ListPage } from '../platform/pagination.js';
+import { DEFAULT_LIMIT, toUnixSeconds, type CursorCodec, type ListPage } from '../platform/pagination.js';
 import type { ApiKeyIdentity } from '../platform/http/auth.js';
 import * as repo from './repository.js';
 
@@ -38,7 +38,10 @@ function toResource(record: repo.ApiKeyRecord): ApiKey {
 }
 
 export class ApiKeyService {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly cursors: CursorCodec,
+  ) {}
 
   /** Creates a key for the account (inside the caller's transaction when one is given). */
   async issue(accountId: string, input: { name?: string | null; scopes: readonly Scope[] }, db: Knex = this.db): Promise<ApiKeyWithSecret> {
@@ -67,9 +70,9 @@ export class ApiKeyService {
 
   async list(accountId: string, query: { limit?: number; cursor?: string }): Promise<ListPage<ApiKey>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
-    const after = query.cursor ? decodeCursor(LIST, query.cursor) : undefined;
+    const after = query.cursor ? await this.cursors.decode(LIST, {}, query.cursor) : undefined;
     const rows = await repo.listApiKeys(this.db, accountId, limit + 1, after);
-    return toListPage(LIST, rows, limit, toResource);
+    return this.cursors.page(LIST, {}, rows, limit, toResource);
   }
 
   async revoke(accountId: string, id: string): Promise<ApiKey> {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import type { Position } from '../platform/pagination.js';
+import { keysetPage } from '../platform/db.js';
+import type { CreatedBounds, Position } from '../platform/pagination.js';
 
 export interface CustomerRow {
   id: string;
@@ -14,7 +15,7 @@ export interface CustomerRow {
 
 export interface CustomerFilter {
   readonly email?: string;
-  readonly created?: { gt?: Date; gte?: Date; lt?: Date; lte?: Date };
+  readonly created?: CreatedBounds;
 }
 
 const COLUMNS = ['id', 'account_id', 'email', 'name', 'phone', 'description', 'metadata', 'created_at'] as const;
@@ -54,12 +55,6 @@ export async function deleteCustomer(db: Knex, accountId: string, id: string): P
 export async function listCustomers(db: Knex, accountId: string, filter: CustomerFilter, limit: number, after?: Position): Promise<Row[]> {
   const q = live(db, accountId).select(COLUMNS);
   if (filter.email !== undefined) q.whereRaw('lower(email) = lower(?)', [filter.email]);
-  const { gt, gte, lt, lte } = filter.created ?? {};
-  if (gt) q.where('created_at', '>', gt);
-  if (gte) q.where('created_at', '>=', gte);
-  if (lt) q.where('created_at', '<', lt);
-  if (lte) q.where('created_at', '<=', lte);
-  if (after) q.whereRaw('(created_at, id) < (?, ?)', [after.created, after.id]);
-  const rows: CustomerRow[] = await q.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
+  const rows: CustomerRow[] = await keysetPage(q, { created: filter.created, after, limit });
   return rows.map(withPosition);
 }

@@ -1,11 +1,14 @@
-import { accountIdOf, type HandlersFor } from '../platform/http/handlers.js';
-import type { CustomerService } from './service.js';
+import { accountIdOf, idempotencyKeyOf, replayHeaders, type HandlersFor } from '../platform/http/handlers.js';
+import type { Customer, CustomerService } from './service.js';
 
 type CustomerOperations = 'createCustomer' | 'retrieveCustomer' | 'updateCustomer' | 'deleteCustomer' | 'listCustomers';
 
 export function customerHandlers(customers: CustomerService): HandlersFor<CustomerOperations> {
   return {
-    createCustomer: async ({ principal, body }) => ({ status: 201, body: await customers.create(accountIdOf(principal), body) }),
+    createCustomer: async ({ principal, headers, method, path, requestId, body }) => {
+      const result = await customers.create({ accountId: accountIdOf(principal), key: idempotencyKeyOf(headers), method, path, requestId, body });
+      return { status: 201, body: result.body as Customer, headers: replayHeaders(result.replayed) };
+    },
     retrieveCustomer: async ({ principal, params }) => ({ status: 200, body: await customers.retrieve(accountIdOf(principal), params.id) }),
     updateCustomer: async ({ principal, params, body }) => ({
       status: 200,

@@ -1,11 +1,12 @@
 import type { Knex } from 'knex';
 import type { components, operations } from '../../generated/schema.js';
 import { notFound } from '../platform/errors.js';
+import type { IdempotencyService, IdempotentOperation } from '../platform/idempotency/index.js';
 import { newId } from '../platform/ids.js';
-import { DEFAULT_LIMIT, decodeCursor, toListPage, toUnixSeconds, type ListPage } from '../platform/pagination.js';
+import { DEFAULT_LIMIT, fromUnixSeconds, toUnixSeconds, type CursorCodec, type ListPage } from '../platform/pagination.js';
 import * as repo from './repository.js';
 
-type Customer = components['schemas']['Customer'];
+export type Customer = components['schemas']['Customer'];
 type DeletedCustomer = components['schemas']['DeletedCustomer'];
 type CreateInput = components['schemas']['CustomerCreateRequest'];
 type UpdateInput = components['schemas']['CustomerUpdateRequest'];
@@ -26,22 +27,39 @@ function toResource(row: repo.CustomerRow): Customer {
   };
 }
 
-const fromUnix = (seconds: number | undefined) => (seconds === undefined ? undefined : new Date(seconds * 1000));
-
 export class CustomerService {
-  constructor(private readonly db: Knex) {}
+  private readonly createOp: IdempotentOperation<{ body: CreateInput }>;
 
-  async create(accountId: string, input: CreateInput): Promise<Customer> {
-    const row = await repo.insertCustomer(this.db, {
-      id: newId('cus'),
-      account_id: accountId,
-      email: input.email,
-      name: input.name ?? null,
-      phone: input.phone ?? null,
-      description: input.description ?? null,
-      metadata: input.metadata ?? {},
+  constructor(
+    private readonly db: Knex,
+    private readonly idempotency: IdempotencyService,
+    private readonly cursors: CursorCodec,
+  ) {
+    // One atomic phase: the customer and the stored response commit together.
+    this.createOp = idempotency.register({
+      name: 'createCustomer',
+      phases: {
+        started: (ctx) =>
+          ctx.atomic(async (trx) => {
+            const input = ctx.params.body;
+            const row = await repo.insertCustomer(trx, {
+              id: newId('cus'),
+              account_id: ctx.accountId,
+              email: input.email,
+              name: input.name ?? null,
+              phone: input.phone ?? null,
+              description: input.description ?? null,
+              metadata: input.metadata ?? {},
+            });
+            return { response: { status: 201, body: toResource(row) } };
+          }),
+      },
     });
-    return toResource(row);
+  }
+
+  /** Creates a customer; with an Idempotency-Key, a retry returns the first one instead. */
+  create(request: { accountId: string; key: string | undefined; method: string; path: string; requestId: string; body: CreateInput }) {
+    return this.idempotency.execute(this.createOp, { ...request, params: { body: request.body } });
   }
 
   async retrieve(accountId: string, id: string): Promise<Customer> {
@@ -70,14 +88,10 @@ export class CustomerService {
 
   async list(accountId: string, query: ListQuery): Promise<ListPage<Customer>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
-    const after = query.cursor ? decodeCursor(LIST, query.cursor) : undefined;
-    const created = query.created && {
-      gt: fromUnix(query.created.gt),
-      gte: fromUnix(query.created.gte),
-      lt: fromUnix(query.created.lt),
-      lte: fromUnix(query.created.lte),
-    };
+    const filter = { email: query.email, created: query.created };
+    const after = query.cursor ? await this.cursors.decode(LIST, filter, query.cursor) : undefined;
+    const created = query.created && fromUnixSeconds(query.created);
     const rows = await repo.listCustomers(this.db, accountId, { email: query.email, created }, limit + 1, after);
-    return toListPage(LIST, rows, limit, toResource);
+    return this.cursors.page(LIST, filter, rows, limit, toResource);
   }
 }

@@ -13,6 +13,11 @@ export interface OpsDependencies {
   readonly lifecycle: Lifecycle;
   /** Each named dependency's check; `/ready` runs them all at once. */
   readonly checks: Record<'database', () => Promise<boolean>> & Record<string, () => Promise<boolean>>;
+  /**
+   * Dependencies reported but not gating readiness: with the processor's circuit open the API still
+   * serves reads and answers writes honestly with 503s, so the instance stays in rotation.
+   */
+  readonly advisories?: Record<string, () => 'up' | 'degraded'>;
   readonly spec: object;
 }
 
@@ -22,14 +27,17 @@ function docsPage(): string {
   return template.replaceAll('{{assets}}', DOCS_ASSETS_PATH);
 }
 
-export function opsHandlers({ lifecycle, checks, spec }: OpsDependencies): HandlersFor<'getHealth' | 'getReadiness' | 'getOpenApiDocument' | 'getApiReference'> {
+export function opsHandlers({ lifecycle, checks, advisories = {}, spec }: OpsDependencies): HandlersFor<'getHealth' | 'getReadiness' | 'getOpenApiDocument' | 'getApiReference'> {
   const html = docsPage();
   return {
     getHealth: async () => ({ status: 200, body: { status: 'ok' } }),
     getReadiness: async () => {
       const names = Object.keys(checks);
       const results = await Promise.all(names.map((n) => checks[n]!().catch(() => false)));
-      const states = Object.fromEntries(names.map((n, i) => [n, results[i] ? 'up' : 'down'])) as { database: 'up' | 'down' };
+      const states = {
+        ...Object.fromEntries(Object.entries(advisories).map(([n, state]) => [n, state()])),
+        ...Object.fromEntries(names.map((n, i) => [n, results[i] ? 'up' : 'down'])),
+      } as { database: 'up' | 'down' };
       const allUp = results.every(Boolean);
       if (lifecycle.draining || !allUp) {
         return {

@@ -37,7 +37,22 @@ const schema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number({ message: 'must be a number of bytes' }).int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(0).max(120_000).default(10_000),
   DEMO_ACCOUNT: booleanFlag,
+  PROCESSOR_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(50).max(60_000).default(2_000),
+  PROCESSOR_MAX_RETRIES: z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(10).default(2),
+  PROCESSOR_BREAKER_THRESHOLD: z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(5),
+  PROCESSOR_BREAKER_HALF_OPEN_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(600_000).default(5_000),
+  IDEMPOTENCY_LEASE_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(3_600_000).default(30_000),
+  IDEMPOTENCY_RETENTION_HOURS: z.coerce.number({ message: 'must be a number of hours' }).int().min(24, 'must be at least 24 (keys are kept at least a day)').max(24 * 90).default(24),
+  IDEMPOTENCY_JOB_INTERVAL_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(3_600_000).default(10_000),
 });
+
+/** The cap of the processor adapter's backoff between attempts. */
+export const PROCESSOR_BACKOFF_MAX_MS = 2_000;
+
+/** The longest a processor call can take: every attempt timing out, plus the capped backoff between them. */
+export function worstProcessorCallMs(timeoutMs: number, maxRetries: number, backoffMaxMs = PROCESSOR_BACKOFF_MAX_MS): number {
+  return timeoutMs * (maxRetries + 1) + backoffMaxMs * maxRetries;
+}
 
 export interface Config {
   readonly env: 'development' | 'test' | 'production';
@@ -56,6 +71,13 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** Create a demo account and print its key at start-up. On by default on the embedded database. */
   readonly demoAccount: boolean;
+  readonly processor: {
+    readonly timeoutMs: number;
+    readonly maxRetries: number;
+    readonly breakerThreshold: number;
+    readonly breakerHalfOpenMs: number;
+  };
+  readonly idempotency: { readonly leaseMs: number; readonly retentionMs: number; readonly jobIntervalMs: number };
 }
 
 export class ConfigError extends Error {
@@ -75,6 +97,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (v.DATABASE_URL && v.DATA_DIR) {
     throw new ConfigError(['DATA_DIR applies only to the embedded database: unset it or unset DATABASE_URL']);
   }
+  // A lease shorter than a request's longest processor call would let a retry take over a request
+  // that is still running; the processor's keys would still prevent a double charge, but the
+  // first request would end in a confusing 409.
+  const worstMs = worstProcessorCallMs(v.PROCESSOR_TIMEOUT_MS, v.PROCESSOR_MAX_RETRIES);
+  if (v.IDEMPOTENCY_LEASE_MS <= 2 * worstMs) {
+    throw new ConfigError([
+      `IDEMPOTENCY_LEASE_MS must be more than ${2 * worstMs} (twice the longest processor call: PROCESSOR_TIMEOUT_MS × (PROCESSOR_MAX_RETRIES + 1) plus backoff)`,
+    ]);
+  }
   return {
     env: v.NODE_ENV,
     host: v.HOST,
@@ -89,5 +120,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: v.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     demoAccount: v.DEMO_ACCOUNT ?? v.DATABASE_URL === undefined,
+    processor: {
+      timeoutMs: v.PROCESSOR_TIMEOUT_MS,
+      maxRetries: v.PROCESSOR_MAX_RETRIES,
+      breakerThreshold: v.PROCESSOR_BREAKER_THRESHOLD,
+      breakerHalfOpenMs: v.PROCESSOR_BREAKER_HALF_OPEN_MS,
+    },
+    idempotency: {
+      leaseMs: v.IDEMPOTENCY_LEASE_MS,
+      retentionMs: v.IDEMPOTENCY_RETENTION_HOURS * 3_600_000,
+      jobIntervalMs: v.IDEMPOTENCY_JOB_INTERVAL_MS,
+    },
   };
+}
+
+const simulatorSchema = z.object({
+  PROCESSOR_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PROCESSOR_PORT: z.coerce.number({ message: 'must be a port number' }).int().min(0).max(65535, 'must be at most 65535').default(4010),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+});
+
+export interface SimulatorConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** `npm run processor`: where the processor simulator listens. */
+export function loadSimulatorConfig(env: NodeJS.ProcessEnv = process.env): SimulatorConfig {
+  const parsed = simulatorSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`));
+  return { host: parsed.data.PROCESSOR_HOST, port: parsed.data.PROCESSOR_PORT, logLevel: parsed.data.LOG_LEVEL };
 }

@@ -7,6 +7,7 @@ import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
 import type { Logger } from './logger.js';
 import { migrationSource } from './migrations/index.js';
+import type { CreatedBounds, Position } from './pagination.js';
 
 export type Db = Knex;
 
@@ -101,4 +102,28 @@ export function isDbUnavailable(err: unknown): boolean {
   if (e.code && (UNAVAILABLE_NODE_CODES.has(e.code) || UNAVAILABLE_SQLSTATE.test(e.code))) return true;
   if (/Connection terminated|PGlite is closed|Unable to acquire a connection/i.test(e.message)) return true;
   return e.cause !== undefined && e.cause !== err && isDbUnavailable(e.cause);
+}
+
+/**
+ * One page of a list, newest first: the `created` bounds, the rows strictly after the cursor's
+ * position by keyset on (created_at, tiebreak), the order the list's composite index serves, and
+ * the limit. `tiebreak` is the unique column that orders rows sharing a millisecond.
+ */
+export function keysetPage<Q extends Knex.QueryBuilder>(
+  q: Q,
+  page: { readonly created?: CreatedBounds; readonly after?: Position; readonly limit: number; readonly tiebreak?: 'id' | 'seq' },
+): Q {
+  const tiebreak = page.tiebreak ?? 'id';
+  const { gt, gte, lt, lte } = page.created ?? {};
+  if (gt) q.where('created_at', '>', gt);
+  if (gte) q.where('created_at', '>=', gte);
+  if (lt) q.where('created_at', '<', lt);
+  if (lte) q.where('created_at', '<=', lte);
+  if (page.after) q.whereRaw(`(created_at, ${tiebreak}) < (?, ?)`, [page.after.created, page.after.id]);
+  return q
+    .orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: tiebreak, order: 'desc' },
+    ])
+    .limit(page.limit) as Q;
 }

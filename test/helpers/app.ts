@@ -9,6 +9,8 @@ import { createApp, type Services } from '../../src/app.js';
 import { createDb, migrate, type Db } from '../../src/platform/db.js';
 import { randomBase62 } from '../../src/platform/ids.js';
 import { createLogger } from '../../src/platform/logger.js';
+import { createProcessorClient, type ProcessorClient, type ProcessorOptions } from '../../src/processor/client.js';
+import { startProcessorSimulator, type ProcessorSimulator } from '../../src/processor/simulator/server.js';
 import { Lifecycle } from '../../src/platform/shutdown.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -26,6 +28,9 @@ export interface TestApp {
   readonly services: Services;
   readonly lifecycle: Lifecycle;
   readonly storage: 'postgres' | 'pglite';
+  /** The processor this app charges through: a simulator of the test's own unless one was passed. */
+  readonly simulator: ProcessorSimulator;
+  readonly processor: ProcessorClient;
   /** Creates an account through the admin API and returns its first key. */
   createAccount(name?: string): Promise<TestAccount>;
   /** Creates an extra key for the account through the public API. */
@@ -35,6 +40,16 @@ export interface TestApp {
 
 export function storageUnderTest(): 'postgres' | 'pglite' {
   return process.env.DATABASE_URL ? 'postgres' : 'pglite';
+}
+
+async function dropSchema(url: string, schema: string): Promise<void> {
+  // A connection of its own: the test may have destroyed the app's pool on purpose.
+  const admin = createDb({ url, poolMax: 1 });
+  try {
+    await admin.raw(`drop schema if exists "${schema}" cascade`);
+  } finally {
+    await admin.destroy();
+  }
 }
 
 export async function openTestDb(): Promise<{ db: Db; drop: () => Promise<void> }> {
@@ -49,35 +64,84 @@ export async function openTestDb(): Promise<{ db: Db; drop: () => Promise<void> 
   await migrate(db);
   return {
     db,
-    // A connection of its own: the test may have destroyed the app's pool on purpose.
     drop: async () => {
       await db.destroy();
-      const admin = createDb({ url, poolMax: 1 });
-      try {
-        await admin.raw(`drop schema if exists "${schema}" cascade`);
-      } finally {
-        await admin.destroy();
-      }
+      await dropSchema(url, schema);
     },
   };
 }
 
-export async function createTestApp(options: { bodyLimitBytes?: number } = {}): Promise<TestApp> {
-  const { db, drop } = await openTestDb();
+/**
+ * One database for two API instances. On PostgreSQL each instance gets a pool of its own on the
+ * same schema, as two processes would. PGlite is a single embedded connection inside this process:
+ * a second PGlite would be a second, empty database, so both instances share the one instance and
+ * their queries and transactions are serialised through it.
+ */
+export async function openSharedDatabase(poolMax = 10): Promise<{ first: Db; second: Db; drop: () => Promise<void> }> {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    const { db, drop } = await openTestDb();
+    return { first: db, second: db, drop };
+  }
+  const schema = `test_${randomBase62(12).toLowerCase()}`;
+  const first = createDb({ url, schema, poolMax });
+  await migrate(first);
+  const second = createDb({ url, schema, poolMax });
+  return {
+    first,
+    second,
+    drop: async () => {
+      await Promise.all([first.destroy(), second.destroy()]);
+      await dropSchema(url, schema);
+    },
+  };
+}
+
+/** Fast adapter settings for tests: short timeouts and backoff, so fault tests stay quick. */
+export const TEST_PROCESSOR_OPTIONS = {
+  timeoutMs: 500,
+  maxRetries: 2,
+  breakerThreshold: 5,
+  breakerHalfOpenMs: 500,
+  backoffInitialMs: 5,
+  backoffMaxMs: 50,
+} as const;
+
+export const TEST_LEASE_MS = 5_000;
+
+export interface TestAppOptions {
+  readonly bodyLimitBytes?: number;
+  /** Share a simulator (e.g. between two app instances); otherwise the app starts its own. */
+  readonly simulator?: ProcessorSimulator;
+  readonly processor?: Partial<Omit<ProcessorOptions, 'url'>>;
+  readonly leaseMs?: number;
+  /** Share a database (e.g. between two app instances); otherwise the app opens its own. */
+  readonly database?: { db: Db; drop: () => Promise<void> };
+}
+
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const { db, drop } = options.database ?? (await openTestDb());
+  const simulator = options.simulator ?? (await startProcessorSimulator());
+  const log = createLogger(process.env.LOG_LEVEL ?? 'silent');
+  const processor = createProcessorClient({ url: simulator.url, ...TEST_PROCESSOR_OPTIONS, ...options.processor, log });
   const lifecycle = new Lifecycle();
   const { app, services } = createApp({
     db,
-    log: createLogger(process.env.LOG_LEVEL ?? 'silent'),
+    log,
     lifecycle,
     adminToken: ADMIN_TOKEN,
     validateResponses: true,
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
+    processor,
+    idempotency: { leaseMs: options.leaseMs ?? TEST_LEASE_MS, retentionMs: 24 * 3_600_000, jobIntervalMs: 60_000 },
   });
   return {
     app,
     db,
     services,
     lifecycle,
+    simulator,
+    processor,
     storage: storageUnderTest(),
     async createAccount(name = 'Test account') {
       const res = await request(app).post('/admin/accounts').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ name });
@@ -89,13 +153,17 @@ export async function createTestApp(options: { bodyLimitBytes?: number } = {}): 
       if (res.status !== 201) throw new Error(`key creation failed: ${res.status} ${JSON.stringify(res.body)}`);
       return { id: res.body.id, secret: res.body.secret };
     },
-    close: drop,
+    async close() {
+      await services.idempotencyJobs.stop();
+      if (!options.simulator) await simulator.close();
+      if (!options.database) await drop();
+    },
   };
 }
 
 /** Every row of the tables a test may touch, for "nothing changed" assertions. */
 export async function snapshot(db: Db): Promise<Record<string, unknown[]>> {
-  const tables = ['accounts', 'api_keys', 'customers'];
+  const tables = ['accounts', 'api_keys', 'customers', 'payments', 'refunds', 'events', 'idempotency_keys'];
   const entries = await Promise.all(tables.map(async (t) => [t, await db(t).select('*').orderBy('id')] as const));
   return Object.fromEntries(entries);
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError, loadConfig } from '../../src/platform/config.js';
+import { ConfigError, loadConfig, loadSimulatorConfig, worstProcessorCallMs } from '../../src/platform/config.js';
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -42,6 +42,13 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
     ['VALIDATE_RESPONSES', 'yes', 'VALIDATE_RESPONSES must be true or false'],
     ['NODE_ENV', 'staging', 'NODE_ENV must be development, test or production'],
+    ['PROCESSOR_TIMEOUT_MS', 'soon', 'PROCESSOR_TIMEOUT_MS must be a number of milliseconds'],
+    ['PROCESSOR_MAX_RETRIES', '1.5', 'PROCESSOR_MAX_RETRIES'],
+    ['PROCESSOR_BREAKER_THRESHOLD', '0', 'PROCESSOR_BREAKER_THRESHOLD'],
+    ['PROCESSOR_BREAKER_HALF_OPEN_MS', 'x', 'PROCESSOR_BREAKER_HALF_OPEN_MS must be a number of milliseconds'],
+    ['IDEMPOTENCY_LEASE_MS', '-1', 'IDEMPOTENCY_LEASE_MS'],
+    ['IDEMPOTENCY_RETENTION_HOURS', '12', 'IDEMPOTENCY_RETENTION_HOURS must be at least 24'],
+    ['IDEMPOTENCY_JOB_INTERVAL_MS', 'often', 'IDEMPOTENCY_JOB_INTERVAL_MS must be a number of milliseconds'],
   ] as const) {
     it(`names ${name} when it is '${value}'`, () => {
       const problems = problemsOf({ [name]: value });
@@ -51,6 +58,26 @@ describe('configuration', () => {
 
   it('reports every bad variable at once', () => {
     expect(problemsOf({ PORT: 'x', LOG_LEVEL: 'y' })).to.have.length(2);
+  });
+
+  it('has processor and idempotency defaults whose lease outlasts the longest processor call twice over', () => {
+    const config = loadConfig({});
+    expect(config.processor).to.deep.equal({ timeoutMs: 2_000, maxRetries: 2, breakerThreshold: 5, breakerHalfOpenMs: 5_000 });
+    expect(config.idempotency.retentionMs).to.equal(24 * 3_600_000);
+    expect(config.idempotency.leaseMs).to.be.greaterThan(2 * worstProcessorCallMs(config.processor.timeoutMs, config.processor.maxRetries));
+  });
+
+  it('refuses a lease shorter than twice the longest processor call, naming the variables', () => {
+    // 1 s × 3 attempts + 2 s × 2 backoffs = 7 s; a 10 s lease is under twice that.
+    const problems = problemsOf({ PROCESSOR_TIMEOUT_MS: '1000', PROCESSOR_MAX_RETRIES: '2', IDEMPOTENCY_LEASE_MS: '10000' });
+    expect(problems[0]).to.include('IDEMPOTENCY_LEASE_MS must be more than 14000').and.include('PROCESSOR_TIMEOUT_MS');
+    expect(loadConfig({ PROCESSOR_TIMEOUT_MS: '1000', PROCESSOR_MAX_RETRIES: '2', IDEMPOTENCY_LEASE_MS: '14001' }).idempotency.leaseMs).to.equal(14_001);
+  });
+
+  it('gives the processor simulator its own port and host, and names a bad port', () => {
+    expect(loadSimulatorConfig({})).to.include({ host: '127.0.0.1', port: 4010 });
+    expect(loadSimulatorConfig({ PROCESSOR_PORT: '4999' }).port).to.equal(4999);
+    expect(() => loadSimulatorConfig({ PROCESSOR_PORT: 'x' })).to.throw(ConfigError, /PROCESSOR_PORT must be a port number/);
   });
 
   it('refuses DATA_DIR together with DATABASE_URL', () => {

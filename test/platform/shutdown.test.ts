@@ -83,6 +83,36 @@ describe('graceful shutdown', () => {
     stuck.destroy();
   });
 
+  describe('npm run processor (the simulator) as a process', function () {
+    this.timeout(60_000);
+
+    it('prints its URL, serves its ledger, and exits 0 on SIGTERM', async () => {
+      const child = spawn(TSX, ['src/processor/simulator/main.ts'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, PROCESSOR_PORT: '0', LOG_LEVEL: 'silent' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      try {
+        const deadline = Date.now() + 45_000;
+        while (!/listening on http/.test(out) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+        const url = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
+        expect(url, out).to.be.a('string');
+        const ledger = await fetch(`${url}/control/ledger`);
+        expect(ledger.status).to.equal(200);
+        expect(((await ledger.json()) as { operations: unknown[] }).operations).to.deep.equal([]);
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        const [code] = await exited;
+        expect(code).to.equal(0);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    });
+  });
+
   describe('npm start (src/main.ts) as a process', function () {
     this.timeout(60_000);
 
@@ -104,6 +134,19 @@ describe('graceful shutdown', () => {
         const key = /API key: (sk_\S+)/.exec(out)![1];
         const res = await fetch(`${url}/v1/customers`, { headers: { Authorization: `Bearer ${key}` } });
         expect(res.status).to.equal(200);
+        // Without PROCESSOR_URL the simulator runs in-process; a payment is charged through it.
+        const ledgerUrl = /ledger: (http:\/\/\S+\/control\/ledger)/.exec(out)?.[1];
+        expect(ledgerUrl, out).to.be.a('string');
+        const payment = await fetch(`${url}/v1/payments`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', 'Idempotency-Key': 'start-smoke' },
+          body: JSON.stringify({ amount: 1500, currency: 'EUR' }),
+        });
+        const paid = (await payment.json()) as { id: string; status: string };
+        expect(payment.status, JSON.stringify(paid)).to.equal(201);
+        expect(paid.status).to.equal('succeeded');
+        const ledger = (await (await fetch(ledgerUrl!)).json()) as { charges: { reference: string }[] };
+        expect(ledger.charges.map((c) => c.reference)).to.deep.equal([paid.id]);
         const exited = once(child, 'exit');
         child.kill('SIGTERM');
         const [code] = await exited;

@@ -48,6 +48,9 @@ export interface HandlerContext<K extends OperationId> {
   readonly query: QueryParams<K>;
   readonly body: RequestBody<K>;
   readonly headers: IncomingHttpHeaders;
+  readonly method: string;
+  /** The request path as sent, without the query string. */
+  readonly path: string;
   readonly principal: Principal;
   readonly requestId: string;
   readonly log: Logger;
@@ -77,4 +80,15 @@ export function defineHandlers<H extends Handlers>(handlers: H & Record<Exclude<
 export function accountIdOf(principal: Principal): string {
   if (principal.kind !== 'api_key') throw new Error(`operation needs an API key principal, got ${principal.kind}`);
   return principal.accountId;
+}
+
+/** The request's `Idempotency-Key` (its shape already checked against the spec), if any. */
+export function idempotencyKeyOf(headers: IncomingHttpHeaders): string | undefined {
+  const value = headers['idempotency-key'];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Marks an answer replayed from a stored idempotent response. */
+export function replayHeaders(replayed: boolean): Record<string, string> {
+  return replayed ? { 'Idempotent-Replayed': 'true' } : {};
 }

@@ -80,6 +80,8 @@ function bind(operationId: OperationId, handler: AnyHandler, log: Logger): Reque
       query: req.query as never,
       body: req.body as never,
       headers: req.headers,
+      method: req.method,
+      path: req.originalUrl.split('?')[0],
       principal: (res.locals.principal as Principal | undefined) ?? { kind: 'anonymous' },
       requestId: res.locals.requestId as string,
       log: (req as Request & { log?: Logger }).log ?? log.child({ operationId }),

@@ -71,6 +71,11 @@ export function toAppError(err: unknown): AppError {
       415: 'unsupported_media_type',
     };
     const code = byStatus[err.status];
+    // A money-moving request without its Idempotency-Key gets a code of its own: clients (and the
+    // SDK) fix it by sending a key, not by changing a field.
+    if (code === 'validation_failed' && errors.length > 0 && errors.every((e) => e.path === '/headers/idempotency-key' && /required/.test(e.message))) {
+      return new AppError('idempotency_key_required', 'Send an Idempotency-Key header (e.g. a UUID) so the request is safe to retry.', { errors });
+    }
     if (code === 'validation_failed') {
       const detail = errors.map((e) => `${e.path} ${e.message}`).join('; ');
       return new AppError(code, detail || err.message, { errors });

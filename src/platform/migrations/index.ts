@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import * as initial from './001-initial.js';
+import * as payments from './002-payments.js';
+import * as serverSecrets from './003-server-secrets.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -8,7 +10,11 @@ interface Migration {
 
 // Listed in code, not discovered on disk, so the same migrations run from TypeScript sources,
 // from a compiled build and inside the test runner. Names are stable: they are recorded in the db.
-const migrations: [name: string, migration: Migration][] = [['001-initial', initial]];
+const migrations: [name: string, migration: Migration][] = [
+  ['001-initial', initial],
+  ['002-payments', payments],
+  ['003-server-secrets', serverSecrets],
+];
 
 export const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => migrations.map(([name]) => name),

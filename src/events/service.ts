@@ -1,0 +1,49 @@
+import type { Knex } from 'knex';
+import type { components, operations } from '../../generated/schema.js';
+import { notFound } from '../platform/errors.js';
+import { DEFAULT_LIMIT, SEQUENCE_PATTERN, fromUnixSeconds, toUnixSeconds, type CursorCodec, type ListPage } from '../platform/pagination.js';
+import * as repo from './repository.js';
+
+export type Event = components['schemas']['Event'];
+export type EventType = components['schemas']['EventType'];
+type ListQuery = NonNullable<operations['listEvents']['parameters']['query']>;
+
+const LIST = 'events';
+
+function toResource(row: repo.EventRow): Event {
+  return {
+    id: row.id,
+    object: 'event',
+    type: row.type as EventType,
+    created: toUnixSeconds(row.created_at),
+    data: { object: row.data as Event['data']['object'] },
+    request: { id: row.request_id, idempotency_key: row.idempotency_key },
+  };
+}
+
+export class EventService {
+  constructor(
+    private readonly db: Knex,
+    private readonly cursors: CursorCodec,
+  ) {}
+
+  async retrieve(accountId: string, id: string): Promise<Event> {
+    const row = await repo.findEvent(this.db, accountId, id);
+    if (!row) throw notFound('event', id);
+    return toResource(row);
+  }
+
+  async list(accountId: string, query: ListQuery): Promise<ListPage<Event>> {
+    const limit = query.limit ?? DEFAULT_LIMIT;
+    const filter = { type: query.type, object_id: query.object_id, created: query.created };
+    const after = query.cursor ? await this.cursors.decode(LIST, filter, query.cursor, SEQUENCE_PATTERN) : undefined;
+    const rows = await repo.listEvents(
+      this.db,
+      accountId,
+      { type: query.type, objectId: query.object_id, created: query.created && fromUnixSeconds(query.created) },
+      limit + 1,
+      after,
+    );
+    return this.cursors.page(LIST, filter, rows, limit, toResource, (row) => ({ created: row.created_at, id: String(row.seq) }));
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The adapter to the card processor (`PROCESSOR_URL`). Every call carries an idempotency key that
+ * Remit derives from its own record (the payment or refund id), so the same logical operation sends
+ * the same key on every retry — from this adapter, from a client's retry of the API request, or from
+ * the background completer after a crash — and the processor applies it at most once.
+ *
+ * Resilience, outermost first (cockatiel):
+ * - retry: transient failures only (timeouts, dropped or refused connections, 5xx, 408, 429), with
+ *   exponential backoff and decorrelated jitter. A 4xx answer is the processor's decision and final.
+ * - circuit breaker: after `breakerThreshold` consecutive transient failures, calls fail fast for
+ *   `breakerHalfOpenMs`, then one trial call decides whether it closes. While open, the API answers
+ *   503 `processor_unavailable` with a Retry-After of the time left, instead of piling up timeouts.
+ * - timeout: each attempt is aborted after `timeoutMs`.
+ */
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  TaskCancelledError,
+  TimeoutStrategy,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  timeout,
+  wrap,
+  type CircuitBreakerPolicy,
+} from 'cockatiel';
+import { PROCESSOR_BACKOFF_MAX_MS } from '../platform/config.js';
+import { AppError } from '../platform/errors.js';
+import type { Logger } from '../platform/logger.js';
+
+export interface ProcessorOptions {
+  readonly url: string;
+  readonly timeoutMs: number;
+  /** Retries after the first attempt, for transient failures only. */
+  readonly maxRetries: number;
+  readonly breakerThreshold: number;
+  readonly breakerHalfOpenMs: number;
+  /** First backoff delay; doubles per retry with jitter, capped at `backoffMaxMs`. */
+  readonly backoffInitialMs?: number;
+  readonly backoffMaxMs?: number;
+  readonly log?: Logger;
+}
+
+export interface ProcessorCharge {
+  readonly id: string;
+  readonly status: 'authorized' | 'captured' | 'voided' | 'declined';
+  readonly amount: number;
+  readonly amount_captured: number;
+  readonly decline_code: string | null;
+}
+
+export interface ProcessorRefund {
+  readonly id: string;
+  readonly charge: string;
+  readonly amount: number;
+  readonly status: 'succeeded';
+}
+
+/** The processor's considered answer: success, or a refusal (4xx) that retrying will not change. */
+export type ProcessorResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly status: number; readonly code: string; readonly message: string };
+
+/** The processor could not give an answer: every attempt failed transiently, or the breaker is open. */
+export class ProcessorUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterS: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ProcessorUnavailableError';
+  }
+}
+
+/** An HTTP answer worth retrying: 5xx, 408 or 429. */
+class TransientHttpError extends Error {
+  constructor(readonly status: number) {
+    super(`processor answered ${status}`);
+    this.name = 'TransientHttpError';
+  }
+}
+
+function isTransient(err: unknown): boolean {
+  if (err instanceof TransientHttpError || err instanceof TaskCancelledError) return true;
+  // fetch rejects with a TypeError for refused, reset and dropped connections; a body cut off
+  // mid-stream or unparseable JSON means the answer was lost in transit, which a retry recovers.
+  return err instanceof TypeError || err instanceof SyntaxError || (err instanceof Error && err.name === 'AbortError');
+}
+
+export interface ProcessorClient {
+  createCharge(key: string, input: { amount: number; currency: string; capture: boolean; reference: string }): Promise<ProcessorResult<ProcessorCharge>>;
+  captureCharge(key: string, chargeId: string): Promise<ProcessorResult<ProcessorCharge>>;
+  voidCharge(key: string, chargeId: string): Promise<ProcessorResult<ProcessorCharge>>;
+  createRefund(key: string, input: { charge: string; amount: number }): Promise<ProcessorResult<ProcessorRefund>>;
+  /** `up`, or `degraded` while the breaker is open or testing (for `/ready`). */
+  health(): 'up' | 'degraded';
+}
+
+export function createProcessorClient(options: ProcessorOptions): ProcessorClient {
+  const base = options.url.replace(/\/+$/, '');
+  const breaker: CircuitBreakerPolicy = circuitBreaker(handleWhen(isTransient), {
+    halfOpenAfter: options.breakerHalfOpenMs,
+    breaker: new ConsecutiveBreaker(options.breakerThreshold),
+  });
+  let openedAt = 0;
+  breaker.onBreak(() => {
+    openedAt = Date.now();
+    options.log?.warn({ halfOpenAfterMs: options.breakerHalfOpenMs }, 'processor circuit opened');
+  });
+  breaker.onReset(() => options.log?.info('processor circuit closed'));
+  const policy = wrap(
+    retry(handleWhen(isTransient), {
+      maxAttempts: options.maxRetries,
+      backoff: new ExponentialBackoff({ initialDelay: options.backoffInitialMs ?? 100, maxDelay: options.backoffMaxMs ?? PROCESSOR_BACKOFF_MAX_MS }),
+    }),
+    breaker,
+    timeout(options.timeoutMs, TimeoutStrategy.Aggressive),
+  );
+
+  const retryAfterS = () => {
+    if (breaker.state === CircuitState.Open) {
+      return Math.max(1, Math.ceil((openedAt + options.breakerHalfOpenMs - Date.now()) / 1000));
+    }
+    return 1;
+  };
+
+  async function call<T>(path: string, key: string, body: unknown): Promise<ProcessorResult<T>> {
+    try {
+      // A signal per call: without one, every concurrent call hangs a listener on cockatiel's
+      // single shared signal, and Node warns past ten.
+      return await policy.execute(async ({ signal }) => {
+        const res = await fetch(`${base}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': key },
+          body: JSON.stringify(body),
+          signal,
+        });
+        if (res.status >= 500 || res.status === 408 || res.status === 429) {
+          await res.body?.cancel();
+          throw new TransientHttpError(res.status);
+        }
+        const payload = (await res.json()) as Record<string, unknown>;
+        if (res.ok) return { ok: true, value: payload as T } as const;
+        return { ok: false, status: res.status, code: String(payload.code ?? 'unknown'), message: String(payload.message ?? '') } as const;
+      }, new AbortController().signal);
+    } catch (err) {
+      if (err instanceof BrokenCircuitError) {
+        throw new ProcessorUnavailableError('The card processor is failing; calls are paused.', retryAfterS(), { cause: err });
+      }
+      if (isTransient(err)) {
+        options.log?.warn({ err, path }, 'processor call failed after retries');
+        throw new ProcessorUnavailableError('The card processor did not answer.', retryAfterS(), { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  return {
+    createCharge: (key, input) => call('/v1/charges', key, input),
+    captureCharge: (key, chargeId) => call(`/v1/charges/${encodeURIComponent(chargeId)}/capture`, key, {}),
+    voidCharge: (key, chargeId) => call(`/v1/charges/${encodeURIComponent(chargeId)}/void`, key, {}),
+    createRefund: (key, input) => call('/v1/refunds', key, input),
+    health: () => (breaker.state === CircuitState.Closed ? 'up' : 'degraded'),
+  };
+}
+
+export function processorUnavailable(err: ProcessorUnavailableError): AppError {
+  return new AppError('processor_unavailable', `${err.message} Retry with the same Idempotency-Key after the delay in Retry-After.`, {
+    headers: { 'Retry-After': String(err.retryAfterS) },
+    cause: err,
+  });
+}
+
+/** Runs a processor call, turning "no answer" into the 503 the API promises. */
+export async function callProcessor<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof ProcessorUnavailableError) throw processorUnavailable(err);
+    throw err;
+  }
+}

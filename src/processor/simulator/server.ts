@@ -1,0 +1,259 @@
+/**
+ * A stand-in for an external card processor: a small HTTP API with its own idempotency keys and
+ * charge state machine, plus injectable latency, errors, dropped connections and hangs, so the
+ * API's processor client can be exercised against the failures a real network produces.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import canonicalize from 'canonicalize';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import type { Logger } from '../../platform/logger.js';
+import { FaultInjector, FaultSettingsError, type FaultDecision, type FaultSettings } from './faults.js';
+import { Ledger, processorError, type LedgerSnapshot, type OperationKind, type Outcome } from './ledger.js';
+
+export type { FaultSettings } from './faults.js';
+export { FaultSettingsError } from './faults.js';
+export type { Charge, Refund, LedgerSnapshot, Operation, SimulatorStats } from './ledger.js';
+
+export interface ProcessorSimulator {
+  /** Where the simulator listens, e.g. `http://127.0.0.1:54321`. */
+  readonly url: string;
+  /** The same JSON as `GET /control/ledger`. */
+  ledger(): LedgerSnapshot;
+  /** Merges into the current settings and returns them in full; throws FaultSettingsError when invalid. */
+  setFaults(f: Partial<FaultSettings>): FaultSettings;
+  /** Clears the ledger, the stats and the idempotency records, and restores the default fault settings. */
+  reset(): void;
+  /** Stops listening and ends every connection, hanging ones included. */
+  close(): Promise<void>;
+}
+
+export interface SimulatorOptions {
+  port?: number;
+  host?: string;
+  faults?: Partial<FaultSettings>;
+  log?: Logger;
+}
+
+const MAX_KEY_LENGTH = 255;
+
+const chargeBody = z.strictObject({
+  amount: z.number().int().min(1),
+  currency: z.string().regex(/^[A-Za-z]{3}$/, 'must be a three-letter currency code'),
+  capture: z.boolean(),
+  reference: z
+    .string()
+    .max(255)
+    .refine((s) => s.isWellFormed(), 'must be well-formed Unicode')
+    .optional(),
+});
+const emptyBody = z.strictObject({});
+const refundBody = z.strictObject({
+  charge: z.string().min(1).max(255),
+  amount: z.number().int().min(1),
+});
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+}
+
+function sendJson(res: Response, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.status(status).set(headers).json(body);
+}
+
+export async function startProcessorSimulator(options: SimulatorOptions = {}): Promise<ProcessorSimulator> {
+  const host = options.host ?? '127.0.0.1';
+  const log = options.log;
+  const ledger = new Ledger();
+  const faults = new FaultInjector(options.faults);
+
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  // Faults to inject once the operation has been applied, keyed by the response they replace.
+  const pendingAfter = new WeakMap<Response, FaultDecision['kind']>();
+
+  function sleep(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
+  }
+
+  function injectFault(req: Request, res: Response, kind: FaultDecision['kind'], point: 'before' | 'after'): void {
+    ledger.stats.faults[kind] += 1;
+    log?.debug({ fault: kind, point, method: req.method, path: req.originalUrl }, 'fault injected');
+    const socket = req.socket;
+    if (kind === 'error') {
+      const status = faults.nextErrorStatus();
+      const body =
+        status === 503
+          ? { code: 'processor_unavailable', message: 'The processor is temporarily unavailable.' }
+          : { code: 'processor_error', message: 'The processor failed to handle the request.' };
+      sendJson(res, status, body);
+    } else if (kind === 'drop') {
+      socket.destroy();
+    } else {
+      // Never answer: the caller's own timeout is what ends the wait, or the hang limit does.
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        socket.destroy();
+      }, faults.settings.hang_ms);
+      timers.add(timer);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        timers.delete(timer);
+      });
+    }
+  }
+
+  /** Sends a `/v1` response, unless an `after` fault was rolled for it, which then replaces it. */
+  function reply(req: Request, res: Response, outcome: Outcome, headers?: Record<string, string>): void {
+    const fault = pendingAfter.get(res);
+    if (fault) {
+      pendingAfter.delete(res);
+      injectFault(req, res, fault, 'after');
+      return;
+    }
+    sendJson(res, outcome.status, outcome.body, headers);
+  }
+
+  const invalid = (message: string): Outcome => processorError(400, 'invalid_request', message);
+
+  const faultGate: RequestHandler = async (req, res, next) => {
+    ledger.stats.requests += 1;
+    await sleep(faults.latency());
+    const decision = faults.decide();
+    if (decision?.point === 'before') return injectFault(req, res, decision.kind, 'before');
+    if (decision) pendingAfter.set(res, decision.kind);
+    next();
+  };
+
+  // Body errors are held until after the fault gate so that a malformed request can fault too.
+  const parseJson = express.json();
+  const bodyErrors = new WeakMap<Request, string>();
+  const parseBody: RequestHandler = (req, res, next) => {
+    parseJson(req, res, (err?: unknown) => {
+      if (err) bodyErrors.set(req, err instanceof Error ? err.message : 'The request body could not be read.');
+      next();
+    });
+  };
+  const rejectBadBody: RequestHandler = (req, res, next) => {
+    const problem = bodyErrors.get(req);
+    if (problem !== undefined) return reply(req, res, invalid(`The request body is not valid JSON: ${problem}`));
+    next();
+  };
+
+  /**
+   * A POST that changes the books: requires an Idempotency-Key, validates the body, then runs at
+   * most once per (kind, key). The fingerprint is method, path and the canonical body, so key order
+   * and whitespace do not make a retry look like a different request.
+   */
+  function mutation<T>(kind: OperationKind, schema: z.ZodType<T>, apply: (input: T, key: string, req: Request) => Outcome): RequestHandler {
+    return (req, res) => {
+      const key = req.get('Idempotency-Key');
+      if (key === undefined || key === '') {
+        return reply(req, res, processorError(400, 'idempotency_key_required', 'Send an Idempotency-Key header with every POST.'));
+      }
+      if (key.length > MAX_KEY_LENGTH) return reply(req, res, invalid(`The Idempotency-Key header must be at most ${MAX_KEY_LENGTH} characters.`));
+      const body: unknown = req.body ?? {};
+      const parsed = schema.safeParse(body);
+      if (!parsed.success) return reply(req, res, invalid(describeIssues(parsed.error)));
+      let fingerprint: string;
+      try {
+        fingerprint = `${req.method} ${req.baseUrl}${req.path} ${canonicalize(body) ?? ''}`;
+      } catch (err) {
+        return reply(req, res, invalid(err instanceof Error ? err.message : 'The request body cannot be canonicalized.'));
+      }
+      const { outcome, replayed } = ledger.execute(kind, key, fingerprint, () => apply(parsed.data, key, req));
+      reply(req, res, outcome, replayed ? { 'Idempotent-Replayed': 'true' } : undefined);
+    };
+  }
+
+  const param = (req: Request): string => String(req.params.id);
+
+  const v1 = express.Router();
+  v1.post('/charges', mutation('charge', chargeBody, (input, key) => ledger.createCharge(input, key)));
+  v1.post('/charges/:id/capture', mutation('capture', emptyBody, (_input, key, req) => ledger.capture(param(req), key)));
+  v1.post('/charges/:id/void', mutation('void', emptyBody, (_input, key, req) => ledger.void(param(req), key)));
+  v1.post('/refunds', mutation('refund', refundBody, (input, key) => ledger.refund(input, key)));
+  v1.get('/charges/:id', (req, res) => reply(req, res, ledger.getCharge(param(req))));
+  v1.use((req, res) => reply(req, res, processorError(404, 'not_found', `No route for ${req.method} ${req.originalUrl}.`)));
+
+  const control = express.Router();
+  control.get('/ledger', (_req, res) => sendJson(res, 200, ledger.snapshot()));
+  control.get('/faults', (_req, res) => sendJson(res, 200, faults.settings));
+  control.put('/faults', express.json(), (req, res) => {
+    try {
+      sendJson(res, 200, faults.update(req.body ?? {}));
+    } catch (err) {
+      if (!(err instanceof FaultSettingsError)) throw err;
+      sendJson(res, 400, { code: 'invalid_request', message: err.message });
+    }
+  });
+  control.post('/reset', (_req, res) => {
+    reset();
+    res.status(204).end();
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use('/v1', parseBody, faultGate, rejectBadBody, v1);
+  app.use('/control', control);
+  app.use((req, res) => sendJson(res, 404, { code: 'not_found', message: `No route for ${req.method} ${req.originalUrl}.` }));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : 500;
+    if (status >= 400 && status < 500) {
+      sendJson(res, 400, { code: 'invalid_request', message: err instanceof Error ? err.message : 'The request could not be read.' });
+      return;
+    }
+    log?.error({ err, method: req.method, path: req.originalUrl }, 'simulator error');
+    sendJson(res, 500, { code: 'internal_error', message: 'The simulator failed unexpectedly.' });
+  });
+
+  const server: Server = createServer(app);
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const url = `http://${shownHost}:${port}`;
+
+  function reset(): void {
+    ledger.reset();
+    faults.reset();
+  }
+
+  let closing: Promise<void> | undefined;
+  function close(): Promise<void> {
+    closing ??= new Promise<void>((resolve) => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+    });
+    return closing;
+  }
+
+  return {
+    url,
+    ledger: () => ledger.snapshot(),
+    setFaults: (f) => faults.update(f),
+    reset,
+    close,
+  };
+}

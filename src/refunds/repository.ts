@@ -1,0 +1,76 @@
+import type { Knex } from 'knex';
+import { keysetPage } from '../platform/db.js';
+import type { CreatedBounds, Position } from '../platform/pagination.js';
+
+export type RefundStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface RefundRow {
+  id: string;
+  account_id: string;
+  payment_id: string;
+  amount: number;
+  currency: string;
+  status: RefundStatus;
+  reason: 'duplicate' | 'fraudulent' | 'requested_by_customer' | null;
+  metadata: Record<string, string>;
+  failure_code: string | null;
+  processor_refund_id: string | null;
+  created_at: Date;
+}
+
+export interface RefundFilter {
+  readonly paymentId?: string;
+  readonly created?: CreatedBounds;
+}
+
+const COLUMNS = [
+  'id',
+  'account_id',
+  'payment_id',
+  'amount',
+  'currency',
+  'status',
+  'reason',
+  'metadata',
+  'failure_code',
+  'processor_refund_id',
+  'created_at',
+] as const;
+
+export type NewRefund = Pick<RefundRow, 'id' | 'account_id' | 'payment_id' | 'amount' | 'currency' | 'reason' | 'metadata'>;
+
+export async function insertRefund(trx: Knex.Transaction, row: NewRefund): Promise<RefundRow> {
+  const [inserted] = await trx('refunds')
+    .insert({ ...row, metadata: JSON.stringify(row.metadata), status: 'pending' })
+    .returning(COLUMNS);
+  return inserted;
+}
+
+export async function findRefund(db: Knex, accountId: string, id: string): Promise<RefundRow | undefined> {
+  return db('refunds').select(COLUMNS).where({ account_id: accountId, id }).first();
+}
+
+/** What pending refunds of a payment hold back from being refunded again. */
+export async function pendingAmount(trx: Knex.Transaction, paymentId: string): Promise<number> {
+  const row = await trx('refunds').where({ payment_id: paymentId, status: 'pending' }).sum({ total: 'amount' }).first();
+  return Number(row?.total ?? 0);
+}
+
+export async function settle(
+  trx: Knex.Transaction,
+  id: string,
+  changes: Pick<RefundRow, 'status'> & Partial<Pick<RefundRow, 'failure_code' | 'processor_refund_id'>>,
+): Promise<RefundRow | undefined> {
+  const [row] = await trx('refunds')
+    .where({ id, status: 'pending' })
+    .update({ ...changes, updated_at: trx.fn.now() })
+    .returning(COLUMNS);
+  return row;
+}
+
+export async function listRefunds(db: Knex, accountId: string, filter: RefundFilter, limit: number, after?: Position): Promise<(RefundRow & Position)[]> {
+  const q = db('refunds').select(COLUMNS).where({ account_id: accountId });
+  if (filter.paymentId !== undefined) q.where({ payment_id: filter.paymentId });
+  const rows: RefundRow[] = await keysetPage(q, { created: filter.created, after, limit });
+  return rows.map((row) => ({ ...row, created: row.created_at }));
+}

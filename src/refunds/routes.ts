@@ -1,0 +1,13 @@
+import { accountIdOf, idempotencyKeyOf, replayHeaders, type HandlersFor } from '../platform/http/handlers.js';
+import type { Refund, RefundService } from './service.js';
+
+export function refundHandlers(refunds: RefundService): HandlersFor<'createRefund' | 'retrieveRefund' | 'listRefunds'> {
+  return {
+    createRefund: async ({ principal, headers, method, path, requestId, body }) => {
+      const result = await refunds.create({ accountId: accountIdOf(principal), key: idempotencyKeyOf(headers), method, path, requestId, body });
+      return { status: 201, body: result.body as Refund, headers: replayHeaders(result.replayed) };
+    },
+    retrieveRefund: async ({ principal, params }) => ({ status: 200, body: await refunds.retrieve(accountIdOf(principal), params.id) }),
+    listRefunds: async ({ principal, query }) => ({ status: 200, body: await refunds.list(accountIdOf(principal), query) }),
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * Exactly-once under real concurrency: many requests in flight at once over real sockets, against
+ * one API instance and against two instances sharing a database and a processor. Whatever the
+ * interleaving, one key moves money once, counted in the processor's ledger and in the database.
+ */
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { startProcessorSimulator, type ProcessorSimulator } from '../src/processor/simulator/server.js';
+import { createTestApp, openSharedDatabase, type TestAccount, type TestApp } from './helpers/app.js';
+import { listen, sendJson, type JsonReply, type Listening } from './helpers/http-server.js';
+
+const noDrop = async () => {};
+
+function countStatuses(replies: readonly JsonReply[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const r of replies) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * Every answer to one key is its payment (fresh once, replayed otherwise) or an in-flight conflict
+ * to retry; returns the payment id.
+ */
+function expectOneOutcome(replies: readonly JsonReply[]): string {
+  for (const r of replies) {
+    expect(r.status, JSON.stringify(r.body)).to.be.oneOf([201, 409]);
+    if (r.status === 409) {
+      expect(r.body.code).to.equal('idempotency_in_flight');
+      expect(r.headers.get('retry-after')).to.match(/^[1-9]\d*$/);
+    }
+  }
+  const created = replies.filter((r) => r.status === 201);
+  expect(created, 'at least one 201').to.have.length.greaterThan(0);
+  const ids = new Set(created.map((r) => r.body.id as string));
+  expect([...ids]).to.have.length(1);
+  for (const r of created) expect(r.body.status).to.equal('succeeded');
+  // Exactly one answer is the original; every other 201 says it is a replay.
+  expect(created.filter((r) => r.headers.get('idempotent-replayed') === null)).to.have.length(1);
+  for (const r of created) expect(r.headers.get('idempotent-replayed')).to.be.oneOf([null, 'true']);
+  return [...ids][0]!;
+}
+
+describe('idempotency under concurrency', function () {
+  this.timeout(60_000);
+
+  let simulator: ProcessorSimulator;
+  let database: Awaited<ReturnType<typeof openSharedDatabase>>;
+  let a: TestApp;
+  let b: TestApp;
+  let serverA: Listening;
+  let serverB: Listening;
+
+  before(async function () {
+    this.timeout(120_000);
+    simulator = await startProcessorSimulator();
+    database = await openSharedDatabase();
+    a = await createTestApp({ simulator, database: { db: database.first, drop: noDrop } });
+    b = await createTestApp({ simulator, database: { db: database.second, drop: noDrop } });
+    serverA = await listen(a.app);
+    serverB = await listen(b.app);
+  });
+  after(async () => {
+    await serverA?.close();
+    await serverB?.close();
+    await a?.close();
+    await b?.close();
+    await database?.drop();
+    await simulator?.close();
+  });
+  beforeEach(() => simulator.reset());
+
+  const post = (server: Listening, account: TestAccount, path: string, key: string, body?: unknown) =>
+    sendJson(`${server.url}${path}`, { secret: account.secret, key, body });
+
+  const charges = () => simulator.ledger().operations.filter((o) => o.kind === 'charge');
+
+  async function expectOnePayment(account: TestAccount, paymentId: string, amount: number): Promise<void> {
+    const rows = await a.db('payments').where({ account_id: account.id }).select('id', 'status', 'amount');
+    expect(rows).to.deep.equal([{ id: paymentId, status: 'succeeded', amount }]);
+    expect(charges().map((o) => o.idempotency_key)).to.deep.equal([paymentId]);
+    const events = await a.db('events').where({ object_id: paymentId }).select('type');
+    expect(events.map((e) => e.type)).to.have.members(['payment.created', 'payment.succeeded']);
+  }
+
+  /** 20 keys, each sent 3 times, all 60 requests at once; `servers` take turns. */
+  async function manyKeysAtOnce(account: TestAccount, servers: readonly Listening[], label: string): Promise<void> {
+    const keys = Array.from({ length: 20 }, () => randomUUID());
+    const sends = [0, 1, 2].flatMap((round) =>
+      keys.map((key, i) => ({ key, i, server: servers[(round * keys.length + i) % servers.length]! })),
+    );
+    const replies = await Promise.all(sends.map(({ server, key, i }) => post(server, account, '/v1/payments', key, { amount: 1_000 + i, currency: 'EUR' })));
+
+    console.log(`      ${label}, 20 keys × 3: ${JSON.stringify(countStatuses(replies))}`);
+    const paymentIds = keys.map((key) => expectOneOutcome(replies.filter((_, n) => sends[n]!.key === key)));
+    expect(new Set(paymentIds).size).to.equal(20);
+    const rows = await a.db('payments').where({ account_id: account.id }).select('id', 'amount', 'status');
+    expect(rows).to.have.length(20);
+    for (const [i, id] of paymentIds.entries()) expect(rows.find((r) => r.id === id)).to.deep.equal({ id, amount: 1_000 + i, status: 'succeeded' });
+    const charged = charges().map((o) => o.idempotency_key);
+    expect(charged).to.have.length(20);
+    expect(charged).to.have.members(paymentIds);
+    const keyRows = await a.db('idempotency_keys').where({ account_id: account.id }).select('key', 'resource_id', 'recovery_point');
+    expect(keyRows).to.have.length(20);
+    for (const [i, key] of keys.entries()) {
+      expect(keyRows.find((r) => r.key === key)).to.deep.include({ resource_id: paymentIds[i], recovery_point: 'finished' });
+    }
+  }
+
+  describe('one API instance', () => {
+    it('makes exactly one payment from 50 concurrent identical requests with one key', async () => {
+      const account = await a.createAccount();
+      const key = randomUUID();
+      const body = { amount: 4_200, currency: 'EUR', metadata: { order: 'race' } };
+      const replies = await Promise.all(Array.from({ length: 50 }, () => post(serverA, account, '/v1/payments', key, body)));
+
+      console.log(`      50 × one key: ${JSON.stringify(countStatuses(replies))}`);
+      const paymentId = expectOneOutcome(replies);
+      await expectOnePayment(account, paymentId, 4_200);
+
+      const retry = await post(serverA, account, '/v1/payments', key, body);
+      expect(retry.status).to.equal(201);
+      expect(retry.headers.get('idempotent-replayed')).to.equal('true');
+      expect(retry.body.id).to.equal(paymentId);
+      expect(charges()).to.have.length(1);
+    });
+
+    it('makes exactly one payment per key when 20 keys are each sent 3 times at once', async () => {
+      await manyKeysAtOnce(await a.createAccount(), [serverA], 'one instance');
+    });
+  });
+
+  describe('two API instances sharing a database and a processor', () => {
+    it('makes exactly one payment from 50 concurrent requests with one key split across both', async () => {
+      const account = await a.createAccount();
+      const key = randomUUID();
+      const body = { amount: 4_300, currency: 'EUR' };
+      const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => post(i % 2 === 0 ? serverA : serverB, account, '/v1/payments', key, body)));
+
+      console.log(`      50 × one key, two instances: ${JSON.stringify(countStatuses(replies))}`);
+      const paymentId = expectOneOutcome(replies);
+      await expectOnePayment(account, paymentId, 4_300);
+
+      for (const server of [serverA, serverB]) {
+        const retry = await post(server, account, '/v1/payments', key, body);
+        expect(retry.status).to.equal(201);
+        expect(retry.headers.get('idempotent-replayed')).to.equal('true');
+        expect(retry.body.id).to.equal(paymentId);
+      }
+      expect(charges()).to.have.length(1);
+    });
+
+    it('makes exactly one payment per key when 20 keys are each sent 3 times at once across both', async () => {
+      await manyKeysAtOnce(await a.createAccount(), [serverA, serverB], 'two instances');
+    });
+
+    it('captures once when 30 captures with different keys race for one payment', async () => {
+      const account = await a.createAccount();
+      const created = await post(serverA, account, '/v1/payments', randomUUID(), { amount: 7_700, currency: 'EUR', capture_method: 'manual' });
+      expect(created.status, JSON.stringify(created.body)).to.equal(201);
+      expect(created.body.status).to.equal('requires_capture');
+      const id = created.body.id as string;
+
+      const replies = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => post(i % 2 === 0 ? serverA : serverB, account, `/v1/payments/${id}/capture`, randomUUID())),
+      );
+      console.log(`      30 captures, 30 keys: ${JSON.stringify(countStatuses(replies))}`);
+
+      // Different keys are different requests, so no answer is a replay or an in-flight conflict:
+      // one capture wins, and every other one finds the payment no longer capturable.
+      for (const r of replies) expect(r.status, JSON.stringify(r.body)).to.be.oneOf([200, 409]);
+      const won = replies.filter((r) => r.status === 200);
+      expect(won).to.have.length(1);
+      expect(won[0]!.body).to.include({ id, status: 'succeeded', amount_captured: 7_700 });
+      for (const r of replies.filter((x) => x.status === 409)) expect(r.body.code).to.equal('payment_not_capturable');
+
+      const captures = simulator.ledger().operations.filter((o) => o.kind === 'capture');
+      expect(captures.map((o) => o.idempotency_key)).to.deep.equal([`${id}:capture`]);
+      const succeeded = await a.db('events').where({ object_id: id, type: 'payment.succeeded' }).select('id');
+      expect(succeeded).to.have.length(1);
+      expect(await a.db('payments').where({ id }).first()).to.include({ status: 'succeeded', amount_captured: 7_700 });
+    });
+  });
+});

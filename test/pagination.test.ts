@@ -1,0 +1,568 @@
+/**
+ * Cursor pagination: the codec that signs cursors, and every list's handling of limits, cursors and
+ * filters through the API. A cursor is only good for the list and the filters that issued it, on
+ * any instance sharing the database; anything else is a 400 `invalid_cursor`, never a 500 and never
+ * a silently wrong page.
+ */
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import request from 'supertest';
+import { AppError } from '../src/platform/errors.js';
+import type { Db } from '../src/platform/db.js';
+import { newId } from '../src/platform/ids.js';
+import { CursorCodec, SEQUENCE_PATTERN, type ListFilter, type Position } from '../src/platform/pagination.js';
+import { createTestApp, openSharedDatabase, type TestAccount, type TestApp } from './helpers/app.js';
+import { expectProblem } from './helpers/problem.js';
+
+const TAG_BYTES = 16;
+const KEY = Buffer.alloc(32, 7);
+const OTHER_KEY = Buffer.alloc(32, 9);
+const POSITION: Position = { created: new Date('2026-03-04T05:06:07.089Z'), id: 'cus_0123456789ABCDEFGHIJab' };
+
+/** A cursor as the documented format builds it: base64url(HMAC-SHA256 tag, 16 bytes || JSON payload). */
+function sign(key: Buffer, payload: unknown): string {
+  const json = Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
+  const tag = createHmac('sha256', key).update(json).digest().subarray(0, TAG_BYTES);
+  return Buffer.concat([tag, json]).toString('base64url');
+}
+
+/** The payload of a cursor: the test reads it to know the position a page ended at. */
+function payloadOf(cursor: string): { l: string; f: string; t: string; i: string } {
+  return JSON.parse(Buffer.from(cursor, 'base64url').subarray(TAG_BYTES).toString('utf8'));
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+async function expectInvalidCursor(promise: Promise<unknown>, detail?: RegExp): Promise<void> {
+  const err = await rejection(promise);
+  expect(err).to.be.instanceOf(AppError);
+  expect((err as AppError).code).to.equal('invalid_cursor');
+  expect((err as AppError).status).to.equal(400);
+  if (detail) expect((err as AppError).message).to.match(detail);
+}
+
+const NOT_THIS_LIST = /not issued by this list/;
+const OTHER_FILTERS = /issued for different filters/;
+
+describe('CursorCodec', () => {
+  const codec = () => new CursorCodec(async () => KEY);
+
+  it('decodes what it encodes, for ids and for event sequences', async () => {
+    const c = codec();
+    const filter = { status: 'succeeded', created: { gte: 1 } };
+    const decoded = await c.decode('payments', filter, await c.encode('payments', filter, POSITION));
+    expect(decoded.created.getTime()).to.equal(POSITION.created.getTime());
+    expect(decoded.id).to.equal(POSITION.id);
+
+    const seq = { created: POSITION.created, id: '9007199254740993' };
+    const event = await c.decode('events', {}, await c.encode('events', {}, seq), SEQUENCE_PATTERN);
+    expect(event.id).to.equal('9007199254740993');
+    expect(event.created.toISOString()).to.equal(POSITION.created.toISOString());
+  });
+
+  it('issues cursors in the documented format, so the tests below can forge them', async () => {
+    const cursor = await codec().encode('customers', { email: 'a@example.com' }, POSITION);
+    expect(cursor).to.match(/^[A-Za-z0-9_-]+$/);
+    expect(cursor.length).to.be.at.most(512);
+    const payload = payloadOf(cursor);
+    expect(payload).to.include({ l: 'customers', t: POSITION.created.toISOString(), i: POSITION.id });
+    expect(sign(KEY, Buffer.from(cursor, 'base64url').subarray(TAG_BYTES).toString('utf8'))).to.equal(cursor);
+  });
+
+  it('rejects a cursor with any single bit of its tag or payload flipped', async () => {
+    const c = codec();
+    const filter = { email: 'a@example.com', created: { gte: 10, lt: 20 } };
+    const raw = Buffer.from(await c.encode('customers', filter, POSITION), 'base64url');
+    expect(raw.length).to.be.greaterThan(TAG_BYTES + 40);
+    let tried = 0;
+    for (let byte = 0; byte < raw.length; byte++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const altered = Buffer.from(raw);
+        altered[byte] = altered[byte]! ^ (1 << bit);
+        await expectInvalidCursor(c.decode('customers', filter, altered.toString('base64url')));
+        tried++;
+      }
+    }
+    expect(tried).to.equal(raw.length * 8);
+  });
+
+  it('rejects a payload re-signed with another key', async () => {
+    const genuine = await codec().encode('customers', {}, POSITION);
+    const payload = Buffer.from(genuine, 'base64url').subarray(TAG_BYTES).toString('utf8');
+    await expectInvalidCursor(codec().decode('customers', {}, sign(OTHER_KEY, payload)), NOT_THIS_LIST);
+    const otherServer = new CursorCodec(async () => OTHER_KEY);
+    await expectInvalidCursor(codec().decode('customers', {}, await otherServer.encode('customers', {}, POSITION)), NOT_THIS_LIST);
+  });
+
+  it('rejects a cursor issued by another list', async () => {
+    const c = codec();
+    const cursor = await c.encode('customers', {}, POSITION);
+    for (const list of ['api_keys', 'payments', 'refunds', 'events', 'Customers', '']) {
+      await expectInvalidCursor(c.decode(list, {}, cursor, /.*/), NOT_THIS_LIST);
+    }
+  });
+
+  it('rejects a cursor replayed with different filters, saying so', async () => {
+    const c = codec();
+    const issued = { status: 'succeeded', customer: 'cus_A', created: { gte: 100 } };
+    const cursor = await c.encode('payments', issued, POSITION);
+    const changed: ListFilter[] = [
+      { ...issued, status: 'failed' },
+      { ...issued, customer: 'cus_B' },
+      { ...issued, customer: undefined },
+      { ...issued, created: { gte: 101 } },
+      { ...issued, created: { gte: 100, lt: 200 } },
+      { ...issued, created: undefined },
+      {},
+      { ...issued, extra: 'x' },
+    ];
+    for (const filter of changed) await expectInvalidCursor(c.decode('payments', filter, cursor), OTHER_FILTERS);
+    // The same filters in another key order are the same filters.
+    const same = await c.decode('payments', { created: { gte: 100 }, customer: 'cus_A', status: 'succeeded' }, cursor);
+    expect(same.id).to.equal(POSITION.id);
+  });
+
+  it('treats an absent filter and one set to undefined as the same filter', async () => {
+    const c = codec();
+    const bare = await c.encode('customers', {}, POSITION);
+    expect((await c.decode('customers', { email: undefined, created: undefined }, bare)).id).to.equal(POSITION.id);
+    const explicit = await c.encode('customers', { email: undefined, created: undefined }, POSITION);
+    expect((await c.decode('customers', {}, explicit)).id).to.equal(POSITION.id);
+    expect(explicit).to.equal(bare);
+  });
+
+  it('treats an empty created range as no range, and a non-empty one as a different filter', async () => {
+    const c = codec();
+    const bare = await c.encode('payments', { status: 'succeeded' }, POSITION);
+    expect((await c.decode('payments', { status: 'succeeded', created: {} }, bare)).id).to.equal(POSITION.id);
+    await expectInvalidCursor(c.decode('payments', { status: 'succeeded', created: { gte: 1 } }, bare), /different filters/);
+  });
+
+  it('rejects a cursor over 512 characters, an empty one and one that is not base64url', async () => {
+    const c = codec();
+    const genuine = await c.encode('customers', {}, POSITION);
+    for (const cursor of ['A'.repeat(513), genuine + 'A'.repeat(513 - genuine.length), '', '!!!!', '%%%%%%%%', 'not base64 at all!', '====']) {
+      await expectInvalidCursor(c.decode('customers', {}, cursor));
+    }
+  });
+
+  it('rejects a correctly signed payload that is not a well-formed position', async () => {
+    const c = codec();
+    const ok = { l: 'customers', f: payloadOf(await c.encode('customers', {}, POSITION)).f, t: POSITION.created.toISOString(), i: POSITION.id };
+    // The control: this hand-made cursor is accepted, so each rejection below is due to its one change.
+    expect((await c.decode('customers', {}, sign(KEY, ok))).id).to.equal(POSITION.id);
+    const bad: unknown[] = [
+      'not json',
+      '[]',
+      '42',
+      '"customers"',
+      { ...ok, l: undefined },
+      { ...ok, t: undefined },
+      { ...ok, t: 12 },
+      { ...ok, t: 'not-a-date' },
+      { ...ok, t: '1969-12-31T23:59:59.999Z' },
+      { ...ok, t: '+010000-01-01T00:00:00.000Z' },
+      { ...ok, i: undefined },
+      { ...ok, i: 7 },
+      { ...ok, i: "cus_x' or 1=1 --" },
+      { ...ok, i: `cus_${'a'.repeat(65)}` },
+    ];
+    for (const payload of bad) {
+      const err = await rejection(c.decode('customers', {}, sign(KEY, payload)));
+      expect(err, JSON.stringify(payload)).to.be.instanceOf(AppError);
+      expect((err as AppError).code).to.equal('invalid_cursor');
+    }
+    // A sequence is not an id, and an id is not a sequence.
+    await expectInvalidCursor(c.decode('events', {}, await c.encode('events', {}, { created: POSITION.created, id: '42' })));
+    await expectInvalidCursor(c.decode('customers', {}, await c.encode('customers', {}, POSITION), SEQUENCE_PATTERN));
+  });
+
+  // Fails until src/platform/pagination.ts checks that the parsed payload is an object: `null`
+  // parses, then destructuring it throws a TypeError, which the API would answer as a 500.
+  it('rejects a correctly signed payload of JSON null as invalid_cursor, not a TypeError', async () => {
+    await expectInvalidCursor(codec().decode('customers', {}, sign(KEY, 'null')), NOT_THIS_LIST);
+  });
+
+  it('asks for the key once across many calls', async () => {
+    let calls = 0;
+    const c = new CursorCodec(async () => {
+      calls++;
+      return KEY;
+    });
+    const cursors = await Promise.all(Array.from({ length: 20 }, (_, n) => c.encode('customers', {}, { ...POSITION, id: `cus_${n}` })));
+    const decoded = await Promise.all(cursors.map((cursor) => c.decode('customers', {}, cursor)));
+    expect(decoded.map((p) => p.id)).to.deep.equal(Array.from({ length: 20 }, (_, n) => `cus_${n}`));
+    await expectInvalidCursor(c.decode('customers', {}, 'AAAA'));
+    expect(calls).to.equal(1);
+  });
+
+  it('asks for the key again after loading it failed, and then keeps it', async () => {
+    let calls = 0;
+    const c = new CursorCodec(async () => {
+      calls++;
+      if (calls === 1) throw new Error('database unavailable');
+      return KEY;
+    });
+    const failures = await Promise.all(Array.from({ length: 5 }, () => rejection(c.encode('customers', {}, POSITION))));
+    for (const err of failures) expect((err as Error).message).to.equal('database unavailable');
+    expect(calls).to.equal(1);
+    const cursor = await c.encode('customers', {}, POSITION);
+    expect((await c.decode('customers', {}, cursor)).id).to.equal(POSITION.id);
+    await Promise.all(Array.from({ length: 10 }, () => c.decode('customers', {}, cursor)));
+    expect(calls).to.equal(2);
+    // What the key signs is the same as a codec that never failed would sign.
+    expect(cursor).to.equal(await codec().encode('customers', {}, POSITION));
+  });
+});
+
+type ListName = 'customers' | 'api_keys' | 'payments' | 'refunds' | 'events';
+
+interface ListSpec {
+  readonly name: ListName;
+  readonly path: string;
+  /** A list whose cursors this one must refuse. */
+  readonly other: ListName;
+  /** Whether the list takes filters (all but API keys take `created`). */
+  readonly filtered: boolean;
+}
+
+const LISTS: readonly ListSpec[] = [
+  { name: 'customers', path: '/v1/customers', other: 'payments', filtered: true },
+  { name: 'api_keys', path: '/v1/api_keys', other: 'customers', filtered: false },
+  { name: 'payments', path: '/v1/payments', other: 'refunds', filtered: true },
+  { name: 'refunds', path: '/v1/refunds', other: 'events', filtered: true },
+  { name: 'events', path: '/v1/events', other: 'payments', filtered: true },
+];
+
+const pathOf = (name: ListName) => LISTS.find((l) => l.name === name)!.path;
+
+/** The list's rows for these accounts, in the order the list promises, read from the database. */
+async function orderedRows(db: Db, name: ListName, accountIds: readonly string[]): Promise<{ id: string; account_id: string }[]> {
+  const q = db(name).select('id', 'account_id').whereIn('account_id', accountIds);
+  if (name === 'customers') q.whereNull('deleted_at');
+  const tiebreak = name === 'events' ? 'seq' : 'id';
+  return q.orderBy([{ column: 'created_at', order: 'desc' }, { column: tiebreak, order: 'desc' }]);
+}
+
+describe('list pagination through the API', () => {
+  let t: TestApp;
+  let a: TestAccount;
+  let b: TestAccount;
+
+  const bearer = (acct: TestAccount) => ({ Authorization: `Bearer ${acct.secret}` });
+  const list = (path: string, query: Record<string, unknown>, acct: TestAccount = a) => request(t.app).get(path).query(query).set(bearer(acct));
+
+  async function created(acct: TestAccount, path: string, body: object): Promise<{ id: string }> {
+    const res = await request(t.app).post(path).set(bearer(acct)).set('Idempotency-Key', randomUUID()).send(body);
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    return res.body;
+  }
+
+  /** The first page's cursor (A's rows unless said otherwise). */
+  async function cursorOf(path: string, query: Record<string, unknown> = {}, acct: TestAccount = a): Promise<{ cursor: string; ids: string[] }> {
+    const res = await list(path, { limit: 5, ...query }, acct);
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect(res.body.has_more).to.equal(true);
+    expect(res.body.next_cursor).to.be.a('string');
+    return { cursor: res.body.next_cursor, ids: res.body.data.map((r: { id: string }) => r.id) };
+  }
+
+  /** Every page, following next_cursor, with the given limits in turn. */
+  async function walk(path: string, query: Record<string, unknown>, limits: readonly number[], acct: TestAccount = a): Promise<string[]> {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 500; page++) {
+      const limit = limits[page % limits.length]!;
+      const res = await list(path, { ...query, limit, ...(cursor ? { cursor } : {}) }, acct);
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      ids.push(...res.body.data.map((r: { id: string }) => r.id));
+      cursor = res.body.next_cursor ?? undefined;
+      expect(res.body.has_more).to.equal(cursor !== undefined);
+      if (cursor) expect(res.body.data).to.have.length(limit);
+      else return ids;
+    }
+    throw new Error('the walk did not end');
+  }
+
+  before(async function () {
+    this.timeout(120_000);
+    t = await createTestApp();
+    a = await t.createAccount('Paging account');
+    b = await t.createAccount('Another paging account');
+    // B's rows are made between A's, so that A's cursor positions fall in the middle of B's rows.
+    const bigA = await created(a, '/v1/payments', { amount: 100_000, currency: 'EUR' });
+    const bigB = await created(b, '/v1/payments', { amount: 100_000, currency: 'EUR' });
+    for (let n = 0; n < 22; n++) {
+      await created(a, '/v1/customers', { email: `a${n}@example.com` });
+      await t.createKey(a, ['read']);
+      await created(a, '/v1/payments', { amount: 1000 + n, currency: 'EUR' });
+      await created(a, '/v1/refunds', { payment: bigA.id, amount: 100 });
+      if (n % 2 === 0) {
+        await created(b, '/v1/customers', { email: `b${n}@example.com` });
+        await t.createKey(b, ['read']);
+        await created(b, '/v1/payments', { amount: 2000 + n, currency: 'EUR' });
+        await created(b, '/v1/refunds', { payment: bigB.id, amount: 100 });
+      }
+    }
+  });
+  after(() => t?.close());
+
+  for (const spec of LISTS) {
+    describe(`GET ${spec.path}`, () => {
+      it('rejects limit 0, 101, -1, 1.5 and abc with 400 validation_failed naming /query/limit', async () => {
+        for (const limit of [0, 101, -1, 1.5, 'abc']) {
+          const res = await list(spec.path, { limit });
+          expectProblem(res, 400, 'validation_failed');
+          expect(res.body.errors.map((e: { path: string }) => e.path), `limit=${limit}`).to.include('/query/limit');
+        }
+      });
+
+      it('returns 20 items by default, the newest first', async () => {
+        const expected = (await orderedRows(t.db, spec.name, [a.id])).map((r) => r.id);
+        expect(expected.length).to.be.greaterThan(20);
+        const res = await list(spec.path, {});
+        expect(res.status).to.equal(200);
+        expect(res.body.data.map((r: { id: string }) => r.id)).to.deep.equal(expected.slice(0, 20));
+        expect(res.body.has_more).to.equal(true);
+        expect(res.body.next_cursor).to.be.a('string');
+      });
+
+      it('walks every item once, in order, when the limit changes from page to page', async () => {
+        const expected = (await orderedRows(t.db, spec.name, [a.id])).map((r) => r.id);
+        expect(await walk(spec.path, {}, [3, 1, 7, 20, 2])).to.deep.equal(expected);
+        expect(await walk(spec.path, {}, [100])).to.deep.equal(expected);
+      });
+
+      it('rejects a forged, a truncated and an altered cursor with 400 invalid_cursor', async () => {
+        const { cursor } = await cursorOf(spec.path);
+        // Sanity: the genuine cursor is accepted.
+        expect((await list(spec.path, { cursor })).status).to.equal(200);
+        const changedAt = (s: string, at: number) => s.slice(0, at) + (s[at] === 'A' ? 'B' : 'A') + s.slice(at + 1);
+        const bad = [
+          randomBytes(90).toString('base64url'),
+          randomBytes(12).toString('base64url'),
+          cursor.slice(0, -1),
+          cursor.slice(0, Math.floor(cursor.length / 2)),
+          cursor.slice(1),
+          // In the tag, at its end, in the payload and near the end (the last character may carry
+          // only padding bits, so it is not one of them).
+          ...[0, 10, 21, 22, 40, Math.floor(cursor.length / 2), cursor.length - 2].map((at) => changedAt(cursor, at)),
+        ];
+        for (const forged of bad) {
+          expect(forged).not.to.equal(cursor);
+          const res = await list(spec.path, { cursor: forged });
+          expectProblem(res, 400, 'invalid_cursor');
+          expect(res.body.detail).to.match(NOT_THIS_LIST);
+        }
+      });
+
+      it(`rejects a cursor issued by the ${spec.other} list with 400 invalid_cursor`, async () => {
+        const { cursor } = await cursorOf(pathOf(spec.other));
+        const res = await list(spec.path, { cursor });
+        expectProblem(res, 400, 'invalid_cursor');
+        expect(res.body.detail).to.match(NOT_THIS_LIST);
+      });
+
+      // A cursor carries only a position, (created, id), and the query always names the caller's
+      // account: another account's cursor for the same list reveals nothing and reads only the
+      // caller's own rows, those that come after that position.
+      it("accepts another account's cursor for the same list and returns only the caller's rows after its position", async () => {
+        const { cursor, ids } = await cursorOf(spec.path);
+        const merged = await orderedRows(t.db, spec.name, [a.id, b.id]);
+        const at = merged.findIndex((r) => r.id === ids.at(-1));
+        expect(at).to.be.greaterThan(-1);
+        const expected = merged.slice(at + 1).filter((r) => r.account_id === b.id).map((r) => r.id);
+        const own = new Set((await orderedRows(t.db, spec.name, [b.id])).map((r) => r.id));
+        // B has rows on both sides of the position, so the answer is neither all nor nothing.
+        expect(expected.length).to.be.greaterThan(0);
+        expect(expected.length).to.be.lessThan(own.size);
+
+        const res = await list(spec.path, { cursor, limit: 100 }, b);
+        expect(res.status, JSON.stringify(res.body)).to.equal(200);
+        const got = res.body.data.map((r: { id: string }) => r.id);
+        expect(got).to.deep.equal(expected);
+        for (const id of got) expect(own.has(id)).to.equal(true);
+        expect(res.body.has_more).to.equal(false);
+      });
+
+      if (spec.filtered) {
+        it('rejects a cursor whose created range changed or was dropped mid-walk, and accepts it with the same range', async () => {
+          const { cursor } = await cursorOf(spec.path, { 'created[gte]': 0 });
+          const same = await list(spec.path, { 'created[gte]': 0, cursor });
+          expect(same.status, JSON.stringify(same.body)).to.equal(200);
+          for (const query of [{ 'created[gte]': 1 }, {}, { 'created[gte]': 0, 'created[lt]': 9_999_999_999 }, { 'created[gt]': 0 }]) {
+            const res = await list(spec.path, { ...query, cursor });
+            expectProblem(res, 400, 'invalid_cursor');
+            expect(res.body.detail).to.match(OTHER_FILTERS);
+          }
+        });
+      }
+    });
+  }
+
+  describe('GET /v1/payments with filters changed mid-walk', () => {
+    let customer: string;
+    before(async () => {
+      customer = (await created(a, '/v1/customers', { email: 'filter@example.com' })).id;
+    });
+
+    it('rejects the cursor when the status, the customer or the created range changes', async () => {
+      const walked = { status: 'succeeded', 'created[gte]': 1_000 };
+      const { cursor } = await cursorOf('/v1/payments', walked);
+      const control = await list('/v1/payments', { ...walked, cursor });
+      expect(control.status, JSON.stringify(control.body)).to.equal(200);
+      expect(control.body.data.length).to.be.greaterThan(0);
+      for (const query of [
+        { ...walked, status: 'failed' },
+        { ...walked, customer },
+        { ...walked, 'created[gte]': 1_001 },
+        { status: 'succeeded' },
+        { 'created[gte]': 1_000 },
+      ]) {
+        const res = await list('/v1/payments', { ...query, cursor });
+        expectProblem(res, 400, 'invalid_cursor');
+        expect(res.body.detail).to.match(OTHER_FILTERS);
+      }
+    });
+
+    it('accepts the same filters sent in another order', async () => {
+      const { cursor } = await cursorOf('/v1/payments', { status: 'succeeded', 'created[gte]': 1_000, 'created[lte]': 9_999_999_999 });
+      const res = await request(t.app)
+        .get(`/v1/payments?created%5Blte%5D=9999999999&cursor=${cursor}&created%5Bgte%5D=1000&status=succeeded`)
+        .set(bearer(a));
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    });
+  });
+
+  describe('GET /v1/customers with the email filter changed mid-walk', () => {
+    it('rejects a cursor issued without an email filter when one is added', async () => {
+      const { cursor } = await cursorOf('/v1/customers');
+      const res = await list('/v1/customers', { email: 'a1@example.com', cursor });
+      expectProblem(res, 400, 'invalid_cursor');
+      expect(res.body.detail).to.match(OTHER_FILTERS);
+    });
+  });
+
+  describe('GET /v1/payments with status, customer and created range combined', () => {
+    it('walks with limit 2 through exactly the rows SQL selects, in the same order', async () => {
+      const acct = await t.createAccount('Combined filters account');
+      const customers = [
+        (await created(acct, '/v1/customers', { email: 'one@example.com' })).id,
+        (await created(acct, '/v1/customers', { email: 'two@example.com' })).id,
+      ];
+      const ids: string[] = [];
+      for (let n = 0; n < 40; n++) {
+        const body: Record<string, unknown> = { currency: 'EUR', amount: n % 5 === 1 ? 1402 : 1000 + n };
+        if (n % 5 === 3) body.capture_method = 'manual';
+        if (n % 10 !== 9) body.customer = customers[n % 2];
+        ids.push((await created(acct, '/v1/payments', body)).id);
+      }
+      // Spread over minutes, four to a timestamp so ties are broken by id across page boundaries.
+      const base = Math.floor(Date.now() / 1000) - 3600;
+      for (const [n, id] of ids.entries()) {
+        await t.db('payments').where({ id }).update({ created_at: new Date((base + Math.floor(n / 4) * 60) * 1000) });
+      }
+      const gte = base + 2 * 60;
+      const lte = base + 8 * 60;
+      const query = { status: 'succeeded', customer: customers[0], 'created[gte]': gte, 'created[lte]': lte };
+
+      const expected: string[] = await t
+        .db('payments')
+        .where({ account_id: acct.id, status: 'succeeded', customer_id: customers[0] })
+        .where('created_at', '>=', new Date(gte * 1000))
+        .where('created_at', '<=', new Date(lte * 1000))
+        .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+        .pluck('id');
+      expect(expected.length).to.be.at.least(5);
+
+      const got = await walk('/v1/payments', query, [2], acct);
+      expect(got).to.deep.equal(expected);
+      const rows = await t.db('payments').whereIn('id', got).select('status', 'customer_id', 'created_at');
+      for (const row of rows) {
+        expect(row.status).to.equal('succeeded');
+        expect(row.customer_id).to.equal(customers[0]);
+        expect(row.created_at.getTime()).to.be.within(gte * 1000, lte * 1000);
+      }
+    });
+  });
+});
+
+
+describe('cursors across API instances', () => {
+  const noDrop = async () => {};
+  let shared: Awaited<ReturnType<typeof openSharedDatabase>>;
+  let one: TestApp;
+  let two: TestApp;
+  let elsewhere: TestApp;
+  let acct: TestAccount;
+
+  before(async () => {
+    shared = await openSharedDatabase(5);
+    one = await createTestApp({ database: { db: shared.first, drop: noDrop } });
+    two = await createTestApp({ database: { db: shared.second, drop: noDrop } });
+    elsewhere = await createTestApp();
+    acct = await one.createAccount('Two instances');
+    for (let n = 0; n < 7; n++) {
+      const res = await request(one.app).post('/v1/customers').set('Authorization', `Bearer ${acct.secret}`).send({ email: `i${n}@example.com` });
+      expect(res.status).to.equal(201);
+      const pay = await request(one.app)
+        .post('/v1/payments')
+        .set('Authorization', `Bearer ${acct.secret}`)
+        .set('Idempotency-Key', randomUUID())
+        .send({ amount: 1500 + n, currency: 'EUR' });
+      expect(pay.status).to.equal(201);
+    }
+  });
+  after(async () => {
+    await Promise.all([one?.close(), two?.close(), elsewhere?.close()]);
+    await shared?.drop();
+  });
+
+  for (const path of ['/v1/customers', '/v1/payments', '/v1/events']) {
+    it(`continues a ${path} walk on a second instance on the same database`, async () => {
+      const first = await request(one.app).get(path).query({ limit: 3 }).set('Authorization', `Bearer ${acct.secret}`);
+      expect(first.status).to.equal(200);
+      const cursor = first.body.next_cursor as string;
+      expect(cursor).to.be.a('string');
+      const onOne = await request(one.app).get(path).query({ limit: 3, cursor }).set('Authorization', `Bearer ${acct.secret}`);
+      const onTwo = await request(two.app).get(path).query({ limit: 3, cursor }).set('Authorization', `Bearer ${acct.secret}`);
+      expect(onTwo.status, JSON.stringify(onTwo.body)).to.equal(200);
+      expect(onTwo.body).to.deep.equal(onOne.body);
+      expect(onTwo.body.data).to.have.length(3);
+      const firstIds = new Set(first.body.data.map((r: { id: string }) => r.id));
+      for (const r of onTwo.body.data) expect(firstIds.has(r.id)).to.equal(false);
+    });
+  }
+
+  it('rejects a cursor issued by an instance on another database (another key)', async () => {
+    const first = await request(one.app).get('/v1/customers').query({ limit: 3 }).set('Authorization', `Bearer ${acct.secret}`);
+    const cursor = first.body.next_cursor as string;
+    expect(cursor).to.be.a('string');
+    const stranger = await elsewhere.createAccount('Another database');
+    await request(elsewhere.app).post('/v1/customers').set('Authorization', `Bearer ${stranger.secret}`).send({ email: 'x@example.com' }).expect(201);
+    const res = await request(elsewhere.app).get('/v1/customers').query({ limit: 3, cursor }).set('Authorization', `Bearer ${stranger.secret}`);
+    expectProblem(res, 400, 'invalid_cursor');
+    expect(res.body.detail).to.match(NOT_THIS_LIST);
+    // Its own cursors work, so the refusal is about the key and nothing else.
+    const own = await request(elsewhere.app).get('/v1/customers').query({ limit: 3 }).set('Authorization', `Bearer ${stranger.secret}`);
+    expect(own.status).to.equal(200);
+    const [local] = await elsewhere.db('server_secrets').where({ name: 'cursor_hmac' }).pluck('value');
+    const [remote] = await one.db('server_secrets').where({ name: 'cursor_hmac' }).pluck('value');
+    expect(Buffer.from(local).equals(Buffer.from(remote))).to.equal(false);
+  });
+
+  it('gives every instance on one database the same key', async () => {
+    const position = { created: new Date('2026-01-01T00:00:00.000Z'), id: newId('cus') };
+    const codecOf = (db: Db) =>
+      new CursorCodec(async () => Buffer.from((await db('server_secrets').where({ name: 'cursor_hmac' }).first()).value));
+    const cursor = await codecOf(shared.first).encode('customers', {}, position);
+    expect((await codecOf(shared.second).decode('customers', {}, cursor)).id).to.equal(position.id);
+  });
+});
