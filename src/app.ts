@@ -28,6 +28,8 @@ import { defineHandlers } from './platform/http/handlers.js';
 import { buildApiRouter, type OpenApiDocument } from './platform/http/openapi-router.js';
 import { problemHandler, routeNotFound } from './platform/http/problem.js';
 import { jsonBody } from './platform/http/json-body.js';
+import { authThrottle, limitRequests } from './platform/http/rate-limit.js';
+import type { RateLimits } from './platform/rate-limit.js';
 import { requestId } from './platform/http/request-id.js';
 import type { Logger } from './platform/logger.js';
 import type { Lifecycle } from './platform/shutdown.js';
@@ -45,6 +47,10 @@ export interface AppDependencies {
   readonly spec?: OpenApiDocument;
   readonly processor: ProcessorClient;
   readonly idempotency: { readonly leaseMs: number; readonly retentionMs: number; readonly jobIntervalMs: number };
+  /** The quotas; without them nothing is rate limited (`RATE_LIMITS_ENABLED=false`). */
+  readonly rateLimits?: RateLimits;
+  /** Express `trust proxy`, which decides the client address per-address limits count under. */
+  readonly trustProxy?: false | number | string;
 }
 
 export interface Services {
@@ -61,6 +67,17 @@ export interface Services {
 
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value).digest();
+}
+
+/**
+ * Dependencies `/ready` reports without gating on them: with the processor's circuit open, or
+ * Redis gone and the insurance limiter counting, the instance still serves honestly.
+ */
+function advisoriesOf(deps: AppDependencies): Record<string, () => 'up' | 'degraded'> {
+  const advisories: Record<string, () => 'up' | 'degraded'> = { processor: () => deps.processor.health() };
+  const limits = deps.rateLimits;
+  if (limits?.redisState()) advisories.redis = () => limits.redisState() ?? 'up';
+  return advisories;
 }
 
 export function createApp(deps: AppDependencies): { app: Express; services: Services } {
@@ -96,7 +113,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
   // The validator annotates the document it is given; /openapi.json serves an untouched copy.
   const published = structuredClone(spec);
   const handlers = defineHandlers({
-    ...opsHandlers({ lifecycle, checks: { database: () => pingDb(db) }, advisories: { processor: () => deps.processor.health() }, spec: published }),
+    ...opsHandlers({ lifecycle, checks: { database: () => pingDb(db) }, advisories: advisoriesOf(deps), spec: published }),
     ...accountHandlers(services.accounts),
     ...apiKeyHandlers(services.apiKeys),
     ...customerHandlers(services.customers),
@@ -108,6 +125,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.use(requestId());
   app.use(
     pinoHttp({
@@ -126,7 +144,8 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
     buildApiRouter({
       spec,
       handlers,
-      authenticate: authenticate(authenticator, (spec.security ?? []) as Record<string, string[]>[]),
+      authenticate: authenticate(authenticator, (spec.security ?? []) as Record<string, string[]>[], deps.rateLimits && authThrottle(deps.rateLimits)),
+      limit: deps.rateLimits && limitRequests(deps.rateLimits),
       validateResponses: deps.validateResponses,
       log,
     }),

@@ -9,9 +9,12 @@ import { createDb, migrate } from './platform/db.js';
 import { createProcessorClient } from './processor/client.js';
 import { startProcessorSimulator, type ProcessorSimulator } from './processor/simulator/server.js';
 import { createLogger } from './platform/logger.js';
+import { RateLimits } from './platform/rate-limit.js';
+import { closeRedis, createRedis, redisReady } from './platform/redis.js';
 import { Lifecycle, shutdown } from './platform/shutdown.js';
 
 const DEMO_ACCOUNT_NAME = 'Demo account';
+const REDIS_STARTUP_WAIT_MS = 3_000;
 
 function readConfig(): Config {
   try {
@@ -38,6 +41,16 @@ async function main(): Promise<void> {
   const processorUrl = config.processorUrl ?? simulator!.url;
   const processor = createProcessorClient({ url: processorUrl, ...config.processor, log: log.child({ component: 'processor' }) });
 
+  // Without REDIS_URL the quotas are counted in this process's memory; with it, in Redis, shared
+  // by every instance, with the in-memory limiter as insurance when Redis fails.
+  const redis = config.redisUrl ? createRedis({ url: config.redisUrl, commandTimeoutMs: config.redisTimeoutMs, log }) : undefined;
+  if (redis && !(await redisReady(redis, REDIS_STARTUP_WAIT_MS))) {
+    log.warn({ component: 'redis' }, 'Redis not reachable at start-up: rate limits counted per process until it is');
+  }
+  const rateLimits = config.rateLimits.enabled
+    ? new RateLimits({ ...config.rateLimits, redis, log })
+    : undefined;
+
   const lifecycle = new Lifecycle();
   const { app, services } = createApp({
     db,
@@ -48,6 +61,8 @@ async function main(): Promise<void> {
     bodyLimitBytes: config.bodyLimitBytes,
     processor,
     idempotency: config.idempotency,
+    rateLimits,
+    trustProxy: config.trustProxy,
   });
   services.idempotencyJobs.start();
   const server = createServer(app);
@@ -65,6 +80,7 @@ async function main(): Promise<void> {
   const lines = [
     `Remit API listening on ${url} (${storage})`,
     `  API reference: ${url}/docs`,
+    `  Rate limits: ${!rateLimits ? 'off' : redis ? `shared through Redis at ${new URL(config.redisUrl!).host}` : 'in memory (this process only)'}`,
     simulator ? `  Processor: in-process simulator at ${simulator.url} (ledger: ${simulator.url}/control/ledger)` : `  Processor: ${processorUrl}`,
   ];
   if (config.adminTokenGenerated) lines.push(`  Admin token (generated; set ADMIN_TOKEN to choose one): ${config.adminToken}`);
@@ -85,6 +101,7 @@ async function main(): Promise<void> {
     const close = async () => {
       await services.idempotencyJobs.stop();
       await simulator?.close();
+      if (redis) await closeRedis(redis);
       await db.destroy();
     };
     shutdown({ server, lifecycle, log, timeoutMs: config.shutdownTimeoutMs, close })

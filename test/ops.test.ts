@@ -6,6 +6,7 @@ import { createLogger } from '../src/platform/logger.js';
 import { createProcessorClient } from '../src/processor/client.js';
 import { Lifecycle } from '../src/platform/shutdown.js';
 import { loadSpec } from '../src/platform/spec.js';
+import { redisCheck } from './helpers/redis.js';
 import { TEST_PROCESSOR_OPTIONS, createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
 import { expectProblem } from './helpers/problem.js';
 
@@ -31,7 +32,7 @@ describe('operations endpoints and cross-cutting behaviour', () => {
     it('answers 200 when the database answers', async () => {
       const res = await request(t.app).get('/ready');
       expect(res.status).to.equal(200);
-      expect(res.body).to.deep.equal({ status: 'ready', checks: { database: 'up', processor: 'up' } });
+      expect(res.body).to.deep.equal({ status: 'ready', checks: { database: 'up', processor: 'up', ...redisCheck(t) } });
     });
 
     it('answers 503 draining with Retry-After once shutdown has begun', async () => {
@@ -41,7 +42,7 @@ describe('operations endpoints and cross-cutting behaviour', () => {
         const res = await request(own.app).get('/ready');
         expect(res.status).to.equal(503);
         expect(res.headers['retry-after']).to.match(/^\d+$/);
-        expect(res.body).to.deep.equal({ status: 'draining', checks: { database: 'up', processor: 'up' } });
+        expect(res.body).to.deep.equal({ status: 'draining', checks: { database: 'up', processor: 'up', ...redisCheck(own) } });
         // Liveness is unaffected: the process is healthy, just leaving.
         await request(own.app).get('/health').expect(200);
       } finally {
@@ -66,7 +67,7 @@ describe('operations endpoints and cross-cutting behaviour', () => {
     it('reports not_ready with the database down on /ready', async () => {
       const res = await request(down.app).get('/ready');
       expect(res.status).to.equal(503);
-      expect(res.body).to.deep.equal({ status: 'not_ready', checks: { database: 'down', processor: 'up' } });
+      expect(res.body).to.deep.equal({ status: 'not_ready', checks: { database: 'down', processor: 'up', ...redisCheck(down) } });
     });
 
     it('answers API calls with 503 service_unavailable and Retry-After, not 500', async () => {

@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import request from 'supertest';
+import { redisCheck } from './helpers/redis.js';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
 import { expectProblem } from './helpers/problem.js';
 
@@ -185,7 +186,7 @@ describe('payments under processor faults', function () {
 
       const degraded = await request(t.app).get('/ready');
       expect(degraded.status).to.equal(200);
-      expect(degraded.body).to.deep.equal({ status: 'ready', checks: { database: 'up', processor: 'degraded' } });
+      expect(degraded.body).to.deep.equal({ status: 'ready', checks: { database: 'up', processor: 'degraded', ...redisCheck(t) } });
 
       // Every refused payment stays processing with its key released, ready for a retry.
       const payments = await t.db('payments').where({ account_id: account.id });
@@ -203,7 +204,7 @@ describe('payments under processor faults', function () {
 
       const up = await request(t.app).get('/ready');
       expect(up.status).to.equal(200);
-      expect(up.body).to.deep.equal({ status: 'ready', checks: { database: 'up', processor: 'up' } });
+      expect(up.body).to.deep.equal({ status: 'ready', checks: { database: 'up', processor: 'up', ...redisCheck(t) } });
 
       const ledger = t.simulator.ledger();
       console.table({

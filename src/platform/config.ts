@@ -22,6 +22,37 @@ const booleanFlag = z
   .optional()
   .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1'));
 
+/** `<requests>/<window>`, the window in seconds, minutes or hours: `100/10s`, `600/1m`, `5000/1h`. */
+const QUOTA_PATTERN = /^([1-9]\d{0,8})\/([1-9]\d{0,5})(s|m|h)$/;
+const WINDOW_UNIT_S = { s: 1, m: 60, h: 3600 } as const;
+
+const quota = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .refine((v) => QUOTA_PATTERN.test(v), { message: 'must be <requests>/<window>, the window in s, m or h (e.g. 100/10s)' })
+    .transform((v): Quota => {
+      const [, points, count, unit] = QUOTA_PATTERN.exec(v)!;
+      return { points: Number(points), windowS: Number(count) * WINDOW_UNIT_S[unit as keyof typeof WINDOW_UNIT_S] };
+    })
+    .refine((q) => q.windowS <= 86_400, { message: 'window must be at most 24h' });
+
+/**
+ * Express's `trust proxy`: a hop count, or addresses/subnets (and the names loopback, linklocal,
+ * uniquelocal). Never a blanket `true`: trusting every X-Forwarded-For would let any client choose
+ * the address its per-address limits are counted under.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === undefined || v === '' || v === 'false' ? false : v))
+  .refine((v) => v === false || /^\d{1,2}$/.test(v) || v.split(',').every((t) => /^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)$/.test(t.trim())), {
+    message: 'must be a number of proxy hops, or comma-separated proxy addresses/subnets (e.g. 10.0.0.0/8,loopback)',
+  })
+  .transform((v) => (v !== false && /^\d+$/.test(v) ? Number(v) : v));
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production'], { message: 'must be development, test or production' }).default('development'),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
@@ -44,7 +75,37 @@ const schema = z.object({
   IDEMPOTENCY_LEASE_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(3_600_000).default(30_000),
   IDEMPOTENCY_RETENTION_HOURS: z.coerce.number({ message: 'must be a number of hours' }).int().min(24, 'must be at least 24 (keys are kept at least a day)').max(24 * 90).default(24),
   IDEMPOTENCY_JOB_INTERVAL_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(3_600_000).default(10_000),
+  RATE_LIMITS_ENABLED: booleanFlag,
+  RATE_LIMIT_READ: quota('1000/10s'),
+  RATE_LIMIT_WRITE: quota('200/10s'),
+  RATE_LIMIT_ADMIN: quota('120/1m'),
+  RATE_LIMIT_OPS: quota('600/1m'),
+  RATE_LIMIT_AUTH_FAILURES: quota('30/1m'),
+  RATE_LIMIT_INSTANCES: z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(1),
+  REDIS_KEY_PREFIX: z.string().trim().regex(/^[\w:.-]{1,64}$/, 'must be 1-64 characters of letters, digits and _ : . -').default('remit:rl'),
+  REDIS_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(5).max(10_000).default(200),
+  TRUST_PROXY: trustProxy,
 });
+
+/** A fixed-window quota: `points` requests per `windowS` seconds. */
+export interface Quota {
+  readonly points: number;
+  readonly windowS: number;
+}
+
+/** The budgets, each counted separately (see README, "Rate limits"). */
+export interface RateLimitPolicies {
+  /** Per API key: GET requests. */
+  readonly read: Quota;
+  /** Per API key: POST and DELETE — stricter, since each may move money. */
+  readonly write: Quota;
+  /** For the admin token: `/admin` operations. */
+  readonly admin: Quota;
+  /** Per client address, per process: `/health`, `/ready`, `/openapi.json`, `/docs`. */
+  readonly ops: Quota;
+  /** Per client address: failed authentications before the address is refused ahead of any key lookup. */
+  readonly auth: Quota;
+}
 
 /** The cap of the processor adapter's backoff between attempts. */
 export const PROCESSOR_BACKOFF_MAX_MS = 2_000;
@@ -78,6 +139,18 @@ export interface Config {
     readonly breakerHalfOpenMs: number;
   };
   readonly idempotency: { readonly leaseMs: number; readonly retentionMs: number; readonly jobIntervalMs: number };
+  readonly rateLimits: {
+    readonly enabled: boolean;
+    readonly policies: RateLimitPolicies;
+    /** How many API processes share the quotas: while Redis is unreachable each enforces 1/N of them. */
+    readonly instances: number;
+    /** Namespaces the counters in Redis, so deployments can share one Redis. */
+    readonly keyPrefix: string;
+  };
+  /** The bound on one Redis command; past it the limiter falls back to its in-memory insurance. */
+  readonly redisTimeoutMs: number;
+  /** Express `trust proxy`: whose X-Forwarded-For to believe when finding the client's address. */
+  readonly trustProxy: false | number | string;
 }
 
 export class ConfigError extends Error {
@@ -131,6 +204,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retentionMs: v.IDEMPOTENCY_RETENTION_HOURS * 3_600_000,
       jobIntervalMs: v.IDEMPOTENCY_JOB_INTERVAL_MS,
     },
+    rateLimits: {
+      enabled: v.RATE_LIMITS_ENABLED ?? true,
+      policies: { read: v.RATE_LIMIT_READ, write: v.RATE_LIMIT_WRITE, admin: v.RATE_LIMIT_ADMIN, ops: v.RATE_LIMIT_OPS, auth: v.RATE_LIMIT_AUTH_FAILURES },
+      instances: v.RATE_LIMIT_INSTANCES,
+      keyPrefix: v.REDIS_KEY_PREFIX,
+    },
+    redisTimeoutMs: v.REDIS_TIMEOUT_MS,
+    trustProxy: v.TRUST_PROXY,
   };
 }
 

@@ -12,6 +12,9 @@ import { createLogger } from '../../src/platform/logger.js';
 import { createProcessorClient, type ProcessorClient, type ProcessorOptions } from '../../src/processor/client.js';
 import { startProcessorSimulator, type ProcessorSimulator } from '../../src/processor/simulator/server.js';
 import { Lifecycle } from '../../src/platform/shutdown.js';
+import type { RateLimitPolicies } from '../../src/platform/config.js';
+import { RateLimits } from '../../src/platform/rate-limit.js';
+import { closeRedis, createRedis, redisReady, type Redis } from '../../src/platform/redis.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -31,6 +34,9 @@ export interface TestApp {
   /** The processor this app charges through: a simulator of the test's own unless one was passed. */
   readonly simulator: ProcessorSimulator;
   readonly processor: ProcessorClient;
+  readonly rateLimits?: RateLimits;
+  /** The app's own Redis connection, when its limits are shared through Redis. */
+  readonly redis?: Redis;
   /** Creates an account through the admin API and returns its first key. */
   createAccount(name?: string): Promise<TestAccount>;
   /** Creates an extra key for the account through the public API. */
@@ -109,6 +115,26 @@ export const TEST_PROCESSOR_OPTIONS = {
 
 export const TEST_LEASE_MS = 5_000;
 
+/** Quotas no ordinary test comes near; the rate-limit tests set their own. */
+export const GENEROUS_POLICIES: RateLimitPolicies = {
+  read: { points: 1_000_000, windowS: 60 },
+  write: { points: 1_000_000, windowS: 60 },
+  admin: { points: 1_000_000, windowS: 60 },
+  ops: { points: 1_000_000, windowS: 60 },
+  auth: { points: 1_000_000, windowS: 60 },
+};
+
+export interface TestRateLimitOptions {
+  readonly policies?: Partial<RateLimitPolicies>;
+  /** Where the shared quotas live: default REDIS_URL when set, in memory otherwise; null for memory. */
+  readonly redisUrl?: string | null;
+  readonly instances?: number;
+  /** Apps given the same prefix (and Redis) share quotas; by default each app has its own. */
+  readonly keyPrefix?: string;
+  readonly redisTimeoutMs?: number;
+  readonly breakerHalfOpenMs?: number;
+}
+
 export interface TestAppOptions {
   readonly bodyLimitBytes?: number;
   /** Share a simulator (e.g. between two app instances); otherwise the app starts its own. */
@@ -117,6 +143,9 @@ export interface TestAppOptions {
   readonly leaseMs?: number;
   /** Share a database (e.g. between two app instances); otherwise the app opens its own. */
   readonly database?: { db: Db; drop: () => Promise<void> };
+  /** Rate limits (generous unless given), or false for none. */
+  readonly rateLimits?: TestRateLimitOptions | false;
+  readonly trustProxy?: false | number | string;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -124,6 +153,20 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const simulator = options.simulator ?? (await startProcessorSimulator());
   const log = createLogger(process.env.LOG_LEVEL ?? 'silent');
   const processor = createProcessorClient({ url: simulator.url, ...TEST_PROCESSOR_OPTIONS, ...options.processor, log });
+  const limitOptions = options.rateLimits === false ? undefined : (options.rateLimits ?? {});
+  const redisUrl = limitOptions?.redisUrl === undefined ? process.env.REDIS_URL : (limitOptions.redisUrl ?? undefined);
+  const redis = limitOptions && redisUrl ? createRedis({ url: redisUrl, commandTimeoutMs: limitOptions.redisTimeoutMs ?? 200, log }) : undefined;
+  if (redis && !(await redisReady(redis, 5_000))) throw new Error(`Redis at ${redisUrl} did not answer within 5 s`);
+  const rateLimits =
+    limitOptions &&
+    new RateLimits({
+      policies: { ...GENEROUS_POLICIES, ...limitOptions.policies },
+      instances: limitOptions.instances ?? 1,
+      redis,
+      keyPrefix: limitOptions.keyPrefix ?? `test:${randomBase62(10)}`,
+      breakerHalfOpenMs: limitOptions.breakerHalfOpenMs,
+      log,
+    });
   const lifecycle = new Lifecycle();
   const { app, services } = createApp({
     db,
@@ -134,6 +177,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
     processor,
     idempotency: { leaseMs: options.leaseMs ?? TEST_LEASE_MS, retentionMs: 24 * 3_600_000, jobIntervalMs: 60_000 },
+    rateLimits,
+    trustProxy: options.trustProxy,
   });
   return {
     app,
@@ -142,6 +187,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     lifecycle,
     simulator,
     processor,
+    rateLimits,
+    redis,
     storage: storageUnderTest(),
     async createAccount(name = 'Test account') {
       const res = await request(app).post('/admin/accounts').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ name });
@@ -155,6 +202,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     },
     async close() {
       await services.idempotencyJobs.stop();
+      if (redis) await closeRedis(redis);
       if (!options.simulator) await simulator.close();
       if (!options.database) await drop();
     },

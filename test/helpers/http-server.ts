@@ -60,3 +60,10 @@ export async function sendJson(
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text === '' ? null : JSON.parse(text) };
 }
+
+/** How many replies had each status, e.g. `{ 201: 5, 429: 15 }`. */
+export function countStatuses(replies: { status: number }[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const r of replies) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return counts;
+}

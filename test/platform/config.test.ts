@@ -49,12 +49,43 @@ describe('configuration', () => {
     ['IDEMPOTENCY_LEASE_MS', '-1', 'IDEMPOTENCY_LEASE_MS'],
     ['IDEMPOTENCY_RETENTION_HOURS', '12', 'IDEMPOTENCY_RETENTION_HOURS must be at least 24'],
     ['IDEMPOTENCY_JOB_INTERVAL_MS', 'often', 'IDEMPOTENCY_JOB_INTERVAL_MS must be a number of milliseconds'],
+    ['RATE_LIMIT_WRITE', 'lots', 'RATE_LIMIT_WRITE must be <requests>/<window>, the window in s, m or h (e.g. 100/10s)'],
+    ['RATE_LIMIT_READ', '0/1s', 'RATE_LIMIT_READ must be <requests>/<window>'],
+    ['RATE_LIMIT_ADMIN', '10/0s', 'RATE_LIMIT_ADMIN must be <requests>/<window>'],
+    ['RATE_LIMIT_OPS', '10/25h', 'RATE_LIMIT_OPS window must be at most 24h'],
+    ['RATE_LIMIT_AUTH_FAILURES', '10 per minute', 'RATE_LIMIT_AUTH_FAILURES must be <requests>/<window>'],
+    ['RATE_LIMIT_INSTANCES', '0', 'RATE_LIMIT_INSTANCES'],
+    ['RATE_LIMITS_ENABLED', 'maybe', 'RATE_LIMITS_ENABLED must be true or false'],
+    ['REDIS_TIMEOUT_MS', 'fast', 'REDIS_TIMEOUT_MS must be a number of milliseconds'],
+    ['REDIS_KEY_PREFIX', 'has space', 'REDIS_KEY_PREFIX must be 1-64 characters'],
+    ['TRUST_PROXY', 'true', 'TRUST_PROXY must be a number of proxy hops, or comma-separated proxy addresses/subnets'],
+    ['TRUST_PROXY', 'everyone', 'TRUST_PROXY must be a number of proxy hops'],
   ] as const) {
     it(`names ${name} when it is '${value}'`, () => {
       const problems = problemsOf({ [name]: value });
       expect(problems.join('\n')).to.include(fragment);
     });
   }
+
+  it('reads quotas as <requests>/<window>, with writes stricter than reads by default', () => {
+    const { rateLimits } = loadConfig({});
+    expect(rateLimits.enabled).to.equal(true);
+    expect(rateLimits.instances).to.equal(1);
+    expect(rateLimits.keyPrefix).to.equal('remit:rl');
+    const { read, write } = rateLimits.policies;
+    expect(write.points / write.windowS).to.be.lessThan(read.points / read.windowS);
+    const custom = loadConfig({ RATE_LIMIT_WRITE: '50/10s', RATE_LIMIT_READ: '5/2m', RATE_LIMIT_AUTH_FAILURES: '3/1h', RATE_LIMITS_ENABLED: 'false' }).rateLimits;
+    expect(custom.policies.write).to.deep.equal({ points: 50, windowS: 10 });
+    expect(custom.policies.read).to.deep.equal({ points: 5, windowS: 120 });
+    expect(custom.policies.auth).to.deep.equal({ points: 3, windowS: 3600 });
+    expect(custom.enabled).to.equal(false);
+  });
+
+  it('trusts no proxy by default, and takes hop counts or addresses', () => {
+    expect(loadConfig({}).trustProxy).to.equal(false);
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).to.equal(1);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).to.equal('10.0.0.0/8, loopback');
+  });
 
   it('reports every bad variable at once', () => {
     expect(problemsOf({ PORT: 'x', LOG_LEVEL: 'y' })).to.have.length(2);

@@ -58,6 +58,8 @@ export interface ApiRouterOptions {
   readonly handlers: Handlers;
   /** Authenticates by the matched operation's security requirement; runs before request validation. */
   readonly authenticate: RequestHandler;
+  /** Counts the request against its principal's quota; runs after authentication, before validation. */
+  readonly limit?: RequestHandler;
   readonly validateResponses: boolean;
   readonly log: Logger;
 }
@@ -102,7 +104,12 @@ function bind(operationId: OperationId, handler: AnyHandler, log: Logger): Reque
  */
 export function createValidatorChain(
   doc: OpenApiDocument,
-  options: { validateResponses: boolean; authenticate: RequestHandler; resolve: (operationId: string | undefined) => RequestHandler },
+  options: {
+    validateResponses: boolean;
+    authenticate: RequestHandler;
+    limit?: RequestHandler;
+    resolve: (operationId: string | undefined) => RequestHandler;
+  },
 ): RequestHandler[] {
   const chain = OpenApiValidator.middleware({
     apiSpec: doc as never,
@@ -123,21 +130,23 @@ export function createValidatorChain(
   });
   // Authentication runs right after the validator has matched the operation (it needs the
   // operation's security requirement) and before the request is validated: an anonymous
-  // malformed request is a 401, not a 400 that describes the schema to a stranger.
+  // malformed request is a 401, not a 400 that describes the schema to a stranger. The rate
+  // limit follows: it needs the principal, and a request is counted whether or not it is valid.
   const metadataAt = chain.findIndex((mw) => mw.name === 'metadataMiddleware');
   if (metadataAt < 0) throw new Error('express-openapi-validator: metadata middleware not found; check the pinned version');
-  chain.splice(metadataAt + 1, 0, options.authenticate, rejectUnstorableStrings());
+  chain.splice(metadataAt + 1, 0, options.authenticate, ...(options.limit ? [options.limit] : []), rejectUnstorableStrings());
   return chain;
 }
 
 export function buildApiRouter(options: ApiRouterOptions): Router {
-  const { spec, handlers, authenticate, validateResponses, log } = options;
+  const { spec, handlers, authenticate, limit, validateResponses, log } = options;
   const routers = new Map<string, Router>();
 
   for (const [prefix, subDoc] of splitByResource(spec)) {
     const chain = createValidatorChain(subDoc, {
       validateResponses,
       authenticate,
+      limit,
       resolve: (operationId) => {
         const handler = operationId ? (handlers[operationId as OperationId] as unknown as AnyHandler | undefined) : undefined;
         if (!operationId || !handler) throw new Error(`no handler for operation ${operationId ?? '(without operationId)'} in ${prefix}`);

@@ -1,0 +1,147 @@
+/**
+ * Rate limits at the HTTP edge, in two places:
+ *
+ * - Before any credential is looked up, a client address that has failed authentication too
+ *   often is refused from this process's memory (`auth` policy), so a flood of bad keys never
+ *   reaches the database. Failed attempts are what is counted; a client with valid keys is not.
+ * - After authentication, each request is counted against its principal's budget: `read` (GET) or
+ *   `write` (anything else) per API key, `admin` for the admin token, `ops` per client address for
+ *   the unauthenticated operational endpoints.
+ *
+ * Every counted response carries `RateLimit-Policy` and `RateLimit` in the syntax of the IETF
+ * httpapi ratelimit-headers draft (draft-ietf-httpapi-ratelimit-headers-09 §3, §4):
+ *   RateLimit-Policy: "write";q=200;w=10
+ *   RateLimit: "write";r=0;t=7
+ * and a refusal is a 429 `rate_limited` problem with `Retry-After` in seconds (RFC 9110 §10.2.3).
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import ipaddr from 'ipaddr.js';
+import { AppError } from '../errors.js';
+import type { Decision, PolicyName, RateLimits } from '../rate-limit.js';
+import type { Principal } from './handlers.js';
+
+const WINDOW_WORDS: ReadonlyArray<[number, string]> = [
+  [3600, 'hour'],
+  [60, 'minute'],
+  [1, 'second'],
+];
+
+function describeWindow(windowS: number): string {
+  const [unit, word] = WINDOW_WORDS.find(([u]) => windowS % u === 0)!;
+  const n = windowS / unit;
+  return n === 1 ? word : `${n} ${word}s`;
+}
+
+export function rateLimitHeaders(decision: Decision): Record<string, string> {
+  return {
+    'RateLimit-Policy': `"${decision.policy}";q=${decision.quota.points};w=${decision.quota.windowS}`,
+    RateLimit: `"${decision.policy}";r=${decision.remaining};t=${decision.resetS}`,
+  };
+}
+
+const SUBJECTS: Record<PolicyName, string> = {
+  read: 'This API key has used its',
+  write: 'This API key has used its',
+  admin: 'The admin token has used its',
+  ops: 'This address has used its',
+  auth: 'This address has failed authentication',
+};
+
+function tooManyRequests(decision: Decision, reason?: string): AppError {
+  const retryAfterS = Math.max(1, decision.resetS);
+  const { points, windowS } = decision.quota;
+  const budget =
+    reason ??
+    (decision.policy === 'auth'
+      ? `${SUBJECTS.auth} ${points} times in a ${describeWindow(windowS)}`
+      : `${SUBJECTS[decision.policy]} ${points} ${decision.policy === 'read' || decision.policy === 'write' ? `${decision.policy} ` : ''}requests per ${describeWindow(windowS)}`);
+  return new AppError('rate_limited', `${budget}. Retry after ${retryAfterS} second${retryAfterS === 1 ? '' : 's'}.`, {
+    headers: { ...rateLimitHeaders(decision), 'Retry-After': String(retryAfterS) },
+  });
+}
+
+/**
+ * The address a client's per-address limits are counted under: `req.ip` (which honours the
+ * app's `trust proxy` setting), IPv4-mapped IPv6 as IPv4, and IPv6 by its /64 — a single host is
+ * routinely given a whole /64, and counting per address would let it rotate past any limit.
+ */
+export function clientAddress(req: Request): string {
+  const raw = req.ip ?? req.socket.remoteAddress ?? '';
+  if (!ipaddr.isValid(raw)) return raw || 'unknown';
+  const addr = ipaddr.process(raw);
+  if (addr.kind() === 'ipv4') return addr.toString();
+  return `${ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/64`).toString()}/64`;
+}
+
+function apply(res: Response, decision: Decision): void {
+  for (const [name, value] of Object.entries(rateLimitHeaders(decision))) res.setHeader(name, value);
+}
+
+/** The authentication guard's hooks (see `authenticate`). */
+export interface AuthThrottle {
+  /**
+   * Admits a credential check from this client's address, or throws 429 when the address is known
+   * to have failed too often or already has its allowance of checks in flight. No I/O. The caller
+   * must call the returned function when the check is over.
+   */
+  admit(req: Request): Promise<() => void>;
+  /** Counts a failed authentication; the 401 that follows carries the `auth` policy's fields. */
+  failed(req: Request, res: Response): Promise<void>;
+}
+
+/**
+ * Failures are counted once a lookup has failed, so a flood sent all at once could otherwise pass
+ * the check together before the first failure is counted. Each process therefore also caps the
+ * credential checks in flight per address at the failure allowance: a lookup takes about a
+ * millisecond, so a legitimate client never has that many at once, and a flood of bad keys reaches
+ * the database at most twice the allowance per process.
+ */
+export function authThrottle(limits: RateLimits): AuthThrottle {
+  const quota = limits.quota('auth');
+  const inFlight = new Map<string, number>();
+  return {
+    async admit(req) {
+      const address = clientAddress(req);
+      const refused = await limits.refusedLocally('auth', address);
+      if (refused) throw tooManyRequests(refused);
+      const current = inFlight.get(address) ?? 0;
+      if (current >= quota.points) {
+        throw tooManyRequests({ policy: 'auth', quota, allowed: false, remaining: 0, resetS: 1, shared: false }, `This address has ${current} authentications in progress at once`);
+      }
+      inFlight.set(address, current + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const left = (inFlight.get(address) ?? 1) - 1;
+        if (left <= 0) inFlight.delete(address);
+        else inFlight.set(address, left);
+      };
+    },
+    async failed(req, res) {
+      apply(res, await limits.consume('auth', clientAddress(req)));
+    },
+  };
+}
+
+function policyFor(principal: Principal, method: string, req: Request): [PolicyName, string] {
+  switch (principal.kind) {
+    case 'api_key':
+      return [method === 'GET' || method === 'HEAD' ? 'read' : 'write', principal.keyId];
+    case 'admin':
+      return ['admin', 'admin'];
+    case 'anonymous':
+      return ['ops', clientAddress(req)];
+  }
+}
+
+/** Counts the request against its principal's budget; runs right after authentication. */
+export function limitRequests(limits: RateLimits): RequestHandler {
+  return async (req, res, next) => {
+    const [policy, subject] = policyFor((res.locals.principal as Principal | undefined) ?? { kind: 'anonymous' }, req.method, req);
+    const decision = await limits.consume(policy, subject);
+    if (!decision.allowed) throw tooManyRequests(decision);
+    apply(res, decision);
+    next();
+  };
+}
