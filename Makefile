@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NPM ?= npm
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help install start generate check lint-spec typecheck lint generated-fresh test test-postgres test-embedded bench bench-pagination
+.PHONY: help install start generate check lint-spec typecheck lint generated-fresh test test-postgres test-embedded bench bench-pagination storm
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -47,3 +47,6 @@ bench: ## HTTP benchmarks: reads (full stack vs bare Express 5 vs node:http) and
 
 bench-pagination: ## Deep-page benchmark: page 1 vs the page after row 900,000 (keyset and OFFSET)
 	$(NPM) run -s bench:pagination
+
+storm: ## Retry storm: 2 API processes, one Redis, a faulty processor; checks no duplicate charges
+	$(NPM) run -s storm
