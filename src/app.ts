@@ -131,7 +131,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
     pinoHttp({
       logger: log,
       genReqId: (_req, res) => (res as express.Response).locals.requestId as string,
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      customLogLevel: (_req, res, err) => (res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : 'info'),
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

@@ -119,8 +119,11 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const error = toAppError(err);
     const requestId = (res.locals.requestId as string | undefined) ?? 'unknown';
+    // A 503 is a dependency answering "not now", with a Retry-After contract: worth a warning. A
+    // 500 is a bug: an error, which is what alerting should page on.
     if (error.status >= 500) {
-      log.error({ err: error.options.cause ?? err, requestId, method: req.method, path: req.path }, 'request failed');
+      const level = error.status === 503 ? 'warn' : 'error';
+      log[level]({ err: error.options.cause ?? err, requestId, method: req.method, path: req.path }, 'request failed');
     }
     if (res.headersSent) {
       res.destroy();
