@@ -42,7 +42,7 @@ test-postgres: ## The whole suite against local PostgreSQL ($(PG_TEST_URL))
 test-embedded: ## The whole suite against embedded PGlite
 	env -u DATABASE_URL $(NPM) test
 
-bench: ## HTTP benchmarks: reads (full stack vs bare Express 5 vs node:http) and idempotent writes, as tables
+bench: ## HTTP benchmarks: reads (full stack vs bare Express 5 vs node:http), rate-limit cost, idempotent writes
 	$(NPM) run -s bench
 
 bench-pagination: ## Deep-page benchmark: page 1 vs the page after row 900,000 (keyset and OFFSET)

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`, two tables (see bench/README.md):
+ * `npm run bench`, three tables (see bench/README.md):
  *
  * - Read: requests per second and latency of `GET /v1/customers/{id}` through the full app,
  *   against bare node:http and bare Express answering the same JSON, and with the spec padded by a
@@ -8,6 +8,8 @@
  * - Write: `POST /v1/payments` with a new Idempotency-Key per request, against a plain insert
  *   (`POST /v1/customers` without a key) and a replay of one used key; afterwards, the database and
  *   the processor simulator's ledger must show exactly one payment and one charge per key sent.
+ * - Rate limits: the full app's `GET /v1/customers/{id}` with the rate limiter off, counting in
+ *   memory, and counting in Redis, at quotas no run can use up: what the counting costs a read.
  *
  * Every server and the load generator run in processes of their own; the targets are measured in
  * rounds, in alternating order, and the report gives each target's median over the rounds.
@@ -15,11 +17,16 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { randomBase62 } from '../src/platform/ids.js';
 import { loadSpec } from '../src/platform/spec.js';
 import {
+  BENCH_QUOTA,
   CUSTOMER_FIELDS,
+  LIMIT_BASELINE,
+  LIMIT_TARGET_IDS,
+  LIMIT_TARGETS,
   padSpec,
   pathCount,
   PAYMENT_REQUEST,
@@ -31,8 +38,12 @@ import {
   type Audit,
   type AuditRequest,
   type KeyMode,
+  type LimiterRequest,
+  type LimiterState,
+  type LimitTargetId,
   type LoadMessage,
   type LoadRequest,
+  type RateLimitMode,
   type RunResult,
   type ServerConfig,
   type ServerMessage,
@@ -56,7 +67,7 @@ const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 50, { integer: true });
 const ROUNDS = envNumber('BENCH_ROUNDS', 3, { integer: true });
 const PAD_RESOURCES = envNumber('BENCH_PAD_RESOURCES', 100, { integer: true });
 // The write table runs fewer, shorter rounds than the read table so that the whole benchmark stays
-// within about four minutes on two cores; every write also grows the database the next one meets.
+// within about five minutes on two cores; every write also grows the database the next one meets.
 const WRITE_CONNECTIONS = envNumber('BENCH_WRITE_CONNECTIONS', 20, { integer: true });
 const WRITE_DURATION_S = envNumber('BENCH_WRITE_DURATION_S', 4, { integer: false });
 const WRITE_ROUNDS = envNumber('BENCH_WRITE_ROUNDS', 3, { integer: true });
@@ -77,15 +88,19 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const SERVER_SCRIPT = path.join(import.meta.dirname, 'server.ts');
 const LOAD_SCRIPT = path.join(import.meta.dirname, 'load.ts');
 
-function selectedTargets(): { read: TargetId[]; write: WriteTargetId[] } {
+function selectedTargets(): { read: TargetId[]; write: WriteTargetId[]; limits: LimitTargetId[] } {
   const raw = process.env.BENCH_TARGETS?.trim();
-  if (!raw) return { read: TARGET_IDS, write: WRITE_TARGET_IDS };
+  if (!raw) return { read: TARGET_IDS, write: WRITE_TARGET_IDS, limits: LIMIT_TARGET_IDS };
   const wanted = raw.split(',').map((s) => s.trim());
-  const known: string[] = [...TARGET_IDS, ...WRITE_TARGET_IDS];
+  const known: string[] = [...TARGET_IDS, ...WRITE_TARGET_IDS, ...LIMIT_TARGET_IDS];
   const unknown = wanted.filter((id) => !known.includes(id));
   if (unknown.length > 0) throw new Error(`BENCH_TARGETS: unknown ${unknown.join(', ')}; known: ${known.join(', ')}`);
   // Table order stays the catalogue's, whatever order they were named in.
-  return { read: TARGET_IDS.filter((id) => wanted.includes(id)), write: WRITE_TARGET_IDS.filter((id) => wanted.includes(id)) };
+  return {
+    read: TARGET_IDS.filter((id) => wanted.includes(id)),
+    write: WRITE_TARGET_IDS.filter((id) => wanted.includes(id)),
+    limits: LIMIT_TARGET_IDS.filter((id) => wanted.includes(id)),
+  };
 }
 
 const startedAt = Date.now();
@@ -164,15 +179,20 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 // ---- targets ------------------------------------------------------------------------------------
 
-interface Target {
-  readonly id: TargetId;
+/** A target loaded with `GET /v1/customers/{id}`: the read table's, and the rate-limit table's. */
+interface Target<Id extends string = TargetId> {
+  readonly id: Id;
   readonly url: string;
   readonly headers: Record<string, string>;
   readonly specPaths: number | null;
   bodyBytes: number;
 }
 
-async function startServer(id: TargetId | WriteTargetId, schema: string | undefined): Promise<{ child: ChildProcess; port: number; path: string; headers: Record<string, string>; specPaths: number | null }> {
+async function startServer(
+  id: TargetId | WriteTargetId | LimitTargetId,
+  schema: string | undefined,
+  rateLimits: RateLimitMode = { mode: 'off' },
+): Promise<{ child: ChildProcess; port: number; path: string; headers: Record<string, string>; specPaths: number | null }> {
   const config: ServerConfig = {
     target: id,
     padResources: PAD_RESOURCES,
@@ -180,6 +200,7 @@ async function startServer(id: TargetId | WriteTargetId, schema: string | undefi
     databaseUrl: DATABASE_URL,
     schema,
     dbPoolMax: DB_POOL_MAX,
+    rateLimits,
   };
   const child = spawnChild(SERVER_SCRIPT, [JSON.stringify(config)]);
   const message = await nextMessage<ServerMessage>(child, READY_TIMEOUT_MS, `server ${id}`);
@@ -193,8 +214,11 @@ async function startTarget(id: TargetId, schema: string | undefined): Promise<Ta
   return { id, url: `http://127.0.0.1:${server.port}${server.path}`, headers: server.headers, specPaths: server.specPaths, bodyBytes: 0 };
 }
 
-/** One request before any load: a target that answers anything but the customer would be measured for nothing. */
-async function probe(target: Target): Promise<void> {
+/**
+ * One request before any load: a target that answers anything but the customer would be measured
+ * for nothing. Returns the answer's headers for the rate-limit table's own check.
+ */
+async function probe(target: Target<string>): Promise<Headers> {
   const res = await fetch(target.url, { headers: target.headers, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
   const text = await res.text();
   const type = res.headers.get('content-type') ?? '';
@@ -208,15 +232,22 @@ async function probe(target: Target): Promise<void> {
     throw new Error(`${target.id}: GET ${target.url} answered ${res.status} ${type}: ${text.slice(0, 500)}`);
   }
   target.bodyBytes = Buffer.byteLength(text);
+  return res.headers;
 }
 
-async function runLoad(load: ChildProcess, target: Target, durationS: number): Promise<RunResult> {
+/** One autocannon run of the customer GET, failures included in the result. */
+async function runGet(load: ChildProcess, target: Target<string>, durationS: number): Promise<RunResult> {
   const request: LoadRequest = { type: 'run', url: target.url, method: 'GET', headers: target.headers, keys: { mode: 'none' }, connections: CONNECTIONS, durationS };
   const answer = nextMessage<LoadMessage>(load, durationS * 1000 + RUN_GRACE_MS, `load on ${target.id}`);
   load.send(request);
   const message = await answer;
   if (message.type === 'error') throw new Error(`load on ${target.id} failed: ${message.message}`);
-  const r = message.result;
+  return message.result;
+}
+
+/** A read-table run: one with any failure stops the benchmark. */
+async function runLoad(load: ChildProcess, target: Target, durationS: number): Promise<RunResult> {
+  const r = await runGet(load, target, durationS);
   // A run with failures would measure error handling, not the route: stop rather than report it.
   if (r.non2xx > 0 || r.errors > 0 || r.timeouts > 0) {
     throw new Error(`${target.id}: ${r.non2xx} non-2xx responses, ${r.errors} errors, ${r.timeouts} timeouts in ${r.requests} requests`);
@@ -236,6 +267,21 @@ const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
 const loadAverage = (avg: number[]) => avg.map((n) => n.toFixed(2)).join(' / ');
+
+interface Medians {
+  readonly reqPerS: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+function mediansOf<Id extends string>(targets: readonly { readonly id: Id }[], results: Map<Id, RunResult[]>): Map<Id, Medians> {
+  return new Map(
+    targets.map((t) => {
+      const runs = results.get(t.id)!;
+      return [t.id, { reqPerS: median(runs.map((r) => r.reqPerS)), p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)) }];
+    }),
+  );
+}
 
 /** Every round's raw numbers and the order the targets ran in, so the medians can be checked. */
 function roundLines<Id extends string>(targets: readonly { readonly id: Id }[], results: Map<Id, RunResult[]>, orders: Id[][], rounds: number): string[] {
@@ -266,12 +312,7 @@ function report(targets: Target[], results: Map<TargetId, RunResult[]>, orders: 
   const paddedPaths = pathCount(padSpec(loadSpec(), PAD_RESOURCES));
   const cpus = os.cpus();
   const bodySizes = [...new Set(targets.map((t) => t.bodyBytes))];
-  const medians = new Map(
-    targets.map((t) => {
-      const runs = results.get(t.id)!;
-      return [t.id, { reqPerS: median(runs.map((r) => r.reqPerS)), p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)) }];
-    }),
-  );
+  const medians = mediansOf(targets, results);
   const ratio = (id: TargetId, base: TargetId) => {
     const baseline = medians.get(base);
     return baseline ? (medians.get(id)!.reqPerS / baseline.reqPerS).toFixed(2) : 'n/a';
@@ -435,13 +476,18 @@ const sum = <T>(items: readonly T[], of: (item: T) => number) => items.reduce((t
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** The failures any run had: the table shows them, and any at all fails the benchmark. */
-function failuresCheck(target: WriteTarget): Check {
+function failuresCheck(target: { readonly id: string; readonly runs: readonly RunResult[] }): Check {
   const non2xx = sum(target.runs, (r) => r.non2xx);
   const errors = sum(target.runs, (r) => r.errors);
   const timeouts = sum(target.runs, (r) => r.timeouts);
+  const statuses = new Map<string, number>();
+  for (const run of target.runs) {
+    for (const [status, n] of Object.entries(run.statuses)) if (!status.startsWith('2')) statuses.set(status, (statuses.get(status) ?? 0) + n);
+  }
+  const byStatus = [...statuses].map(([status, n]) => `${status} ×${n}`).join(', ');
   return {
     ok: non2xx === 0 && errors === 0 && timeouts === 0,
-    line: `${target.id}: ${non2xx} non-2xx, ${errors} errors, ${timeouts} timeouts`,
+    line: `${target.id}: ${non2xx} non-2xx${byStatus ? ` (${byStatus})` : ''}, ${errors} errors, ${timeouts} timeouts`,
     detail: `in ${sum(target.runs, (r) => r.requests)} responses over ${target.runs.length} runs, warm-up included`,
   };
 }
@@ -529,12 +575,7 @@ function writeReport(
   checks: Check[],
 ): string {
   const cpus = os.cpus();
-  const medians = new Map(
-    targets.map((t) => {
-      const runs = results.get(t.id)!;
-      return [t.id, { reqPerS: median(runs.map((r) => r.reqPerS)), p50Ms: median(runs.map((r) => r.p50Ms)), p99Ms: median(runs.map((r) => r.p99Ms)) }];
-    }),
-  );
+  const medians = mediansOf(targets, results);
   const baseline = medians.get(WRITE_BASELINE);
   const ratio = (id: WriteTargetId) => (baseline ? (medians.get(id)!.reqPerS / baseline.reqPerS).toFixed(2) : 'n/a');
   const bodies = [...new Set(targets.map((t) => `${WRITE_TARGETS[t.id].path} ${Buffer.byteLength(t.body)} bytes`))];
@@ -568,6 +609,207 @@ function writeReport(
     '',
     ...checks.map((c) => `- ${c.ok ? 'ok' : 'FAILED'}: ${c.line}\n  ${c.detail}`),
   ];
+  return lines.join('\n');
+}
+
+// ---- rate-limit targets -------------------------------------------------------------------------
+
+const REDIS_URL = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
+// The production default of REDIS_TIMEOUT_MS, so the Redis row shows what a deployment gets.
+const REDIS_TIMEOUT_MS = 200;
+const REDIS_PING_TIMEOUT_MS = 2_000;
+// Namespaces this run's counters, so that no run counts on top of another's in a shared Redis.
+const REDIS_KEY_PREFIX = `bench:rl:${RUN_ID}`;
+// What every counted answer of a limited target carries (draft-ietf-httpapi-ratelimit-headers).
+const EXPECTED_POLICY = `"read";q=${BENCH_QUOTA.points};w=${BENCH_QUOTA.windowS}`;
+
+interface LimitTarget extends Target<LimitTargetId> {
+  readonly child: ChildProcess;
+  /** Every run, warm-up included, for the checks; the measured ones are in the results map too. */
+  readonly runs: RunResult[];
+  /** The probe answer's `RateLimit-Policy`, or null without one. */
+  probePolicy: string | null;
+}
+
+function redactedUrl(raw: string): string {
+  const url = new URL(raw);
+  url.password = '';
+  return url.toString();
+}
+
+function limitMode(id: LimitTargetId): RateLimitMode {
+  switch (LIMIT_TARGETS[id].limits) {
+    case 'off':
+      return { mode: 'off' };
+    case 'memory':
+      return { mode: 'memory' };
+    case 'redis':
+      return { mode: 'redis', url: REDIS_URL, keyPrefix: REDIS_KEY_PREFIX, commandTimeoutMs: REDIS_TIMEOUT_MS };
+  }
+}
+
+async function startLimitTarget(id: LimitTargetId, schema: string | undefined): Promise<LimitTarget> {
+  const server = await startServer(id, schema, limitMode(id));
+  return {
+    id,
+    child: server.child,
+    url: `http://127.0.0.1:${server.port}${server.path}`,
+    headers: server.headers,
+    specPaths: server.specPaths,
+    bodyBytes: 0,
+    runs: [],
+    probePolicy: null,
+  };
+}
+
+/** The orchestrator's own connection to Redis: one attempt, no reconnecting, nothing queued. */
+async function withRedis<T>(use: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: REDIS_PING_TIMEOUT_MS,
+    commandTimeout: REDIS_PING_TIMEOUT_MS,
+  });
+  // A refused connection rejects connect() with only "Connection is closed."; the event says why.
+  let cause: Error | undefined;
+  redis.on('error', (err: Error) => (cause ??= err));
+  try {
+    await redis.connect().catch((err: unknown) => {
+      throw cause ?? err;
+    });
+    return await use(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Whether Redis answers a PING, and its version; or why it did not answer. */
+async function pingRedis(): Promise<{ readonly ok: true; readonly version: string } | { readonly ok: false; readonly reason: string }> {
+  try {
+    return await withRedis(async (redis) => {
+      const pong = await redis.ping();
+      if (pong !== 'PONG') return { ok: false, reason: `PING answered ${JSON.stringify(pong)}` };
+      return { ok: true, version: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown' };
+    });
+  } catch (err) {
+    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+async function keysUnderPrefix(redis: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return keys;
+}
+
+/** Redis's own count of the reads it was asked to count this run: one counter per API key. */
+async function redisReadCounters(): Promise<number[]> {
+  return withRedis(async (redis) => {
+    const keys = await keysUnderPrefix(redis, `${REDIS_KEY_PREFIX}:read:*`);
+    return Promise.all(keys.map(async (key) => Number(await redis.get(key))));
+  });
+}
+
+/** This run's counters would expire with their window; a benchmark leaves nothing behind. */
+async function clearRedisCounters(): Promise<void> {
+  await withRedis(async (redis) => {
+    const keys = await keysUnderPrefix(redis, `${REDIS_KEY_PREFIX}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  });
+}
+
+async function limiterOf(target: LimitTarget): Promise<LimiterState> {
+  const answer = nextMessage<ServerMessage>(target.child, AUDIT_TIMEOUT_MS, `limiter state of ${target.id}`);
+  target.child.send({ type: 'limiter' } satisfies LimiterRequest);
+  const message = await answer;
+  if (message.type !== 'limiter') throw new Error(`limiter state of ${target.id} failed: ${message.type === 'error' ? message.message : message.type}`);
+  return message.limiter;
+}
+
+/** The limiter is in the path exactly when the row says so: the probe's answer carries its headers. */
+function limiterInPathCheck(target: LimitTarget): Check {
+  const expected = LIMIT_TARGETS[target.id].limits === 'off' ? null : EXPECTED_POLICY;
+  return {
+    ok: target.probePolicy === expected,
+    line: `${target.id}: ${expected === null ? 'no RateLimit-Policy header (limits off)' : `RateLimit-Policy ${expected}`}`,
+    detail: `the probe's answer carried ${target.probePolicy === null ? 'none' : `RateLimit-Policy ${target.probePolicy}`}`,
+  };
+}
+
+/**
+ * The Redis row measures Redis only if Redis made every decision: none fell to the in-memory
+ * insurance (a failed or slow command, or the circuit open), and Redis's counter holds every read
+ * the server answered and no more than were sent.
+ */
+function redisCountedCheck(target: LimitTarget, limiter: LimiterState, counters: number[]): Check {
+  // The probe is the one read outside the runs; seeding only wrote.
+  const answered = 1 + sum(target.runs, (r) => r.requests);
+  const sent = 1 + sum(target.runs, (r) => r.sent);
+  const counted = counters.length === 1 ? counters[0]! : Number.NaN;
+  return {
+    ok: limiter.insuranceDecisions === 0 && limiter.redis === 'up' && counted >= answered && counted <= sent,
+    line: `${target.id}: every decision made in Redis: ${limiter.insuranceDecisions} by the insurance limiter; Redis counted ${counters.join(' + ') || 'no'} reads`,
+    detail:
+      `Redis ${limiter.redis ?? 'not configured'} after the load; ${counters.length} read counter(s) under ${REDIS_KEY_PREFIX}, ` +
+      `expected one holding between ${answered} (answered: the probe and every run, warm-up included) and ${sent} (sent: ` +
+      `a request cut off when a run ended may still have been counted)`,
+  };
+}
+
+function limitReport(
+  targets: LimitTarget[],
+  results: Map<LimitTargetId, RunResult[]>,
+  orders: LimitTargetId[][],
+  loadBefore: number[],
+  checks: Check[],
+  redisLine: string,
+): string {
+  const cpus = os.cpus();
+  const medians = mediansOf(targets, results);
+  const baseline = medians.get(LIMIT_BASELINE);
+  const ratio = (id: LimitTargetId) => (baseline ? (medians.get(id)!.reqPerS / baseline.reqPerS).toFixed(2) : 'n/a');
+
+  const lines = [
+    '## Rate-limit benchmark: GET /v1/customers/{id} through the full app, limiter off / in memory / in Redis',
+    '',
+    `- Load: autocannon 9 in its own process, ${CONNECTIONS} connections, pipelining 1, ${DURATION_S} s per measured run; one ${WARMUP_S} s warm-up per target before its first run`,
+    `- Rounds: ${ROUNDS}, targets in alternating order; each figure is the median over the rounds`,
+    `- Storage: ${storageLine()}`,
+    '- Each target is the full app (createApp, spec as is, request and response validation), one account, every request with its one API key; ' +
+      'the targets differ only in the `rateLimits` given to createApp',
+    `- Quotas: ${int(BENCH_QUOTA.points)} requests per ${BENCH_QUOTA.windowS} s for every policy (read, write, admin, ops, auth), one instance: ` +
+      'every request is counted, none may be refused',
+    `- ${redisLine}`,
+    `- App log level: ${LOG_LEVEL}; machine: Node ${process.version}, ${os.platform()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'})`,
+    `- Load average (1/5/15 min) before the first rate-limit run: ${loadAverage(loadBefore)}; after the last: ${loadAverage(os.loadavg())}`,
+  ];
+  if (targets.length === 0) return lines.join('\n');
+  lines.push(
+    '',
+    `| target | req/s (median) | p50 ms | p99 ms | non-2xx / errors / timeouts (all runs) | ratio vs \`${LIMIT_BASELINE}\` (req/s) |`,
+    '|---|--:|--:|--:|--:|--:|',
+    ...targets.map((t) => {
+      const m = medians.get(t.id)!;
+      const all = t.runs;
+      return (
+        `| \`${t.id}\` ${LIMIT_TARGETS[t.id].label} | ${int(m.reqPerS)} | ${ms(m.p50Ms)} | ${ms(m.p99Ms)} | ` +
+        `${int(sum(all, (r) => r.non2xx))} / ${int(sum(all, (r) => r.errors))} / ${int(sum(all, (r) => r.timeouts))} | ${ratio(t.id)} |`
+      );
+    }),
+    '',
+    ...roundLines(targets, results, orders, ROUNDS),
+    '',
+    'Checks, after the last run:',
+    '',
+    ...checks.map((c) => `- ${c.ok ? 'ok' : 'FAILED'}: ${c.line}\n  ${c.detail}`),
+  );
   return lines.join('\n');
 }
 
@@ -614,30 +856,73 @@ async function inRounds<T extends { readonly id: string }>(
 }
 
 async function main(): Promise<void> {
-  const { read, write } = selectedTargets();
+  const { read, write, limits: limitsWanted } = selectedTargets();
+
+  // Without Redis the Redis row cannot be measured, but the rest of the benchmark still can.
+  let redisLine = `Redis: not used (\`limits-redis\` not selected)`;
+  let redisSkipped = false;
+  if (limitsWanted.includes('limits-redis')) {
+    const ping = await pingRedis();
+    if (ping.ok) {
+      redisLine = `Redis: ${redactedUrl(REDIS_URL)} (Redis ${ping.version}), keys under ${REDIS_KEY_PREFIX}, command timeout ${REDIS_TIMEOUT_MS} ms, no offline queue (createRedis, as main.ts)`;
+    } else {
+      redisSkipped = true;
+      redisLine = `**\`limits-redis\` skipped**: Redis at ${redactedUrl(REDIS_URL)} did not answer PING (${ping.reason}); start Redis there or set REDIS_URL to measure it`;
+      progress(`limits-redis skipped: Redis at ${redactedUrl(REDIS_URL)} did not answer PING (${ping.reason})`);
+    }
+  }
+  const limits = limitsWanted.filter((id) => id !== 'limits-redis' || !redisSkipped);
+
   const schemas = new Map<string, string>();
   if (DATABASE_URL) {
-    for (const id of [...read.filter((r) => r.startsWith('stack')), ...write]) schemas.set(id, `bench_${randomBase62(12).toLowerCase()}`);
+    for (const id of [...read.filter((r) => r.startsWith('stack')), ...write, ...limits]) schemas.set(id, `bench_${randomBase62(12).toLowerCase()}`);
   }
-  const estimateS = read.length * (WARMUP_S + ROUNDS * DURATION_S) + write.length * (WARMUP_S + WRITE_ROUNDS * WRITE_DURATION_S);
-  progress(`${read.length} read and ${write.length} write targets, about ${Math.round(estimateS)} s of load after start-up`);
+  const estimateS =
+    (read.length + limits.length) * (WARMUP_S + ROUNDS * DURATION_S) + write.length * (WARMUP_S + WRITE_ROUNDS * WRITE_DURATION_S);
+  progress(`${read.length} read, ${limits.length} rate-limit and ${write.length} write targets, about ${Math.round(estimateS)} s of load after start-up`);
 
-  let failed: Check[] = [];
+  const failed: Check[] = [];
+  let printed = false;
+  const print = (table: string) => {
+    if (printed) console.log('');
+    console.log(table);
+    printed = true;
+  };
   try {
     const load = spawnChild(LOAD_SCRIPT, []);
     // Every server starts at once (start-up is the slow part); the idle ones cost next to nothing.
-    const [targets, writeTargets] = await Promise.all([
+    const [targets, writeTargets, limitTargets] = await Promise.all([
       Promise.all(read.map((id) => startTarget(id, schemas.get(id)))),
       Promise.all(write.map((id) => startWriteTarget(id, schemas.get(id)))),
+      Promise.all(limits.map((id) => startLimitTarget(id, schemas.get(id)))),
     ]);
     for (const target of targets) await probe(target);
+    for (const target of limitTargets) target.probePolicy = (await probe(target)).get('ratelimit-policy');
     for (const target of writeTargets) await probeWrite(target);
     progress('all servers up and answering');
 
     if (targets.length > 0) {
       const loadBefore = os.loadavg();
       const { results, orders } = await inRounds(targets, ROUNDS, (target, warmUp) => runLoad(load, target, warmUp ? WARMUP_S : DURATION_S));
-      console.log(report(targets, results, orders, loadBefore));
+      print(report(targets, results, orders, loadBefore));
+    }
+
+    // Right after the read table, which it extends, and before the writes leave work behind them
+    // (a busier PostgreSQL, bigger tables) that would fall on this table alone.
+    if (limitTargets.length > 0 || redisSkipped) {
+      const loadBefore = os.loadavg();
+      const { results, orders } = await inRounds(limitTargets, ROUNDS, async (target, warmUp) => {
+        const result = await runGet(load, target, warmUp ? WARMUP_S : DURATION_S);
+        target.runs.push(result);
+        return result;
+      });
+      const checks: Check[] = [];
+      for (const target of limitTargets) {
+        checks.push(failuresCheck(target), limiterInPathCheck(target));
+        if (LIMIT_TARGETS[target.id].limits === 'redis') checks.push(redisCountedCheck(target, await limiterOf(target), await redisReadCounters()));
+      }
+      print(limitReport(limitTargets, results, orders, loadBefore, checks, redisLine));
+      failed.push(...checks.filter((c) => !c.ok));
     }
 
     if (writeTargets.length > 0) {
@@ -647,13 +932,15 @@ async function main(): Promise<void> {
       );
       const checks: Check[] = [];
       for (const target of writeTargets) checks.push(failuresCheck(target), outcomeCheck(target, await auditOf(target)));
-      if (targets.length > 0) console.log('');
-      console.log(writeReport(writeTargets, results, orders, loadBefore, checks));
-      failed = checks.filter((c) => !c.ok);
+      print(writeReport(writeTargets, results, orders, loadBefore, checks));
+      failed.push(...checks.filter((c) => !c.ok));
     }
   } finally {
     await stopAll();
     if (schemas.size > 0) await dropSchemas([...schemas.values()]);
+    if (limits.includes('limits-redis')) {
+      await clearRedisCounters().catch((err: unknown) => progress(`could not delete ${REDIS_KEY_PREFIX}:* from Redis (they expire within the hour): ${String(err)}`));
+    }
     progress('done; every child process stopped');
   }
   if (failed.length > 0) {

@@ -123,6 +123,7 @@ async function run(request: LoadRequest): Promise<RunResult> {
     errors: result.errors,
     timeouts: result.timeouts,
     created: result.statusCodeStats?.['201']?.count ?? 0,
+    statuses: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([status, stats]) => [status, stats.count ?? 0])),
     replayed,
     sent: result.requests.sent,
     ...(accounting ? { keys: accounting } : {}),

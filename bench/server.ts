@@ -1,8 +1,8 @@
 /**
  * One benchmark target in a process of its own, listening on 127.0.0.1 on a free port. Started by
  * `http.bench.ts` with a ServerConfig as its argument; reports where to send load over IPC, answers
- * an `audit` request with what its database and processor simulator hold (full-app targets), and
- * exits when the orchestrator goes away.
+ * an `audit` request with what its database and processor simulator hold and a `limiter` request
+ * with what its rate limiter did (full-app targets), and exits when the orchestrator goes away.
  */
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,11 +14,14 @@ import { jsonBody } from '../src/platform/http/json-body.js';
 import { buildApiRouter, createValidatorChain, operationIdsOf, type OpenApiDocument } from '../src/platform/http/openapi-router.js';
 import { problemHandler } from '../src/platform/http/problem.js';
 import { createLogger, type Logger } from '../src/platform/logger.js';
+import { RateLimits } from '../src/platform/rate-limit.js';
+import { createRedis, redisReady, type Redis } from '../src/platform/redis.js';
 import { Lifecycle } from '../src/platform/shutdown.js';
 import { loadSpec } from '../src/platform/spec.js';
 import { createProcessorClient } from '../src/processor/client.js';
 import { startProcessorSimulator, type ProcessorSimulator } from '../src/processor/simulator/server.js';
 import {
+  BENCH_QUOTA,
   CUSTOMER_FIELDS,
   FIXED_CUSTOMER,
   padSpec,
@@ -26,6 +29,7 @@ import {
   UNUSED_AUTHORIZATION,
   type Audit,
   type AuditRequest,
+  type LimiterRequest,
   type ServerConfig,
   type ServerMessage,
 } from './targets.js';
@@ -35,6 +39,8 @@ const BODY_LIMIT_BYTES = 64 * 1024;
 // As in main.ts: the load generator's keep-alive connections must not be cut mid-run.
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const FIXED_PATH = `/v1/customers/${FIXED_CUSTOMER.id}`;
+// The orchestrator has just had a PING answered; a client that cannot connect this long is broken.
+const REDIS_READY_TIMEOUT_MS = 10_000;
 
 const config = JSON.parse(process.argv[2] ?? '') as ServerConfig;
 
@@ -158,10 +164,33 @@ async function audit(db: Db, simulator: ProcessorSimulator, accountId: string): 
   };
 }
 
+/**
+ * A client from createRedis, as main.ts makes it, once it is connected: main.ts starts without
+ * Redis when it must, but here a request counted before the connection is up would be counted by
+ * the insurance limiter, in memory, and the row would not be measuring Redis.
+ */
+async function connectedRedis(url: string, commandTimeoutMs: number, log: Logger): Promise<Redis> {
+  const redis = createRedis({ url, commandTimeoutMs, log });
+  if (await redisReady(redis, REDIS_READY_TIMEOUT_MS)) return redis;
+  const status = redis.status;
+  redis.disconnect();
+  throw new Error(`Redis at ${url} not ready within ${REDIS_READY_TIMEOUT_MS} ms (status ${status})`);
+}
+
+/** The limiter createApp gets: none, or every policy at BENCH_QUOTA, counted in memory or in Redis. */
+async function rateLimits(log: Logger): Promise<RateLimits | undefined> {
+  const limits = config.rateLimits;
+  if (limits.mode === 'off') return undefined;
+  const policies = { read: BENCH_QUOTA, write: BENCH_QUOTA, admin: BENCH_QUOTA, ops: BENCH_QUOTA, auth: BENCH_QUOTA };
+  const redis = limits.mode === 'redis' ? await connectedRedis(limits.url, limits.commandTimeoutMs, log) : undefined;
+  return new RateLimits({ policies, instances: 1, redis, keyPrefix: limits.mode === 'redis' ? limits.keyPrefix : undefined, log });
+}
+
 /** The real app on a fresh database, seeded through its own API as a client would. */
 async function fullApp(log: Logger): Promise<ServerMessage> {
   const db = createDb(config.databaseUrl ? { url: config.databaseUrl, schema: config.schema, poolMax: config.dbPoolMax } : {});
   await migrate(db);
+  const limits = await rateLimits(log);
   const doc = spec();
   const simulator = await startProcessorSimulator();
   const processor = createProcessorClient({ url: simulator.url, timeoutMs: 2_000, maxRetries: 2, breakerThreshold: 5, breakerHalfOpenMs: 5_000 });
@@ -175,13 +204,18 @@ async function fullApp(log: Logger): Promise<ServerMessage> {
     spec: doc,
     processor,
     idempotency: { leaseMs: 30_000, retentionMs: 86_400_000, jobIntervalMs: 60_000 },
+    rateLimits: limits,
   });
   const port = await listen(app);
   const created = await postJson(port, '/admin/accounts', ADMIN_TOKEN, { name: 'Benchmark account' });
   const secret = (created.api_key as { secret: string }).secret;
   const accountId = (created.account as { id: string }).id;
   const customer = await postJson(port, '/v1/customers', secret, CUSTOMER_FIELDS);
-  process.on('message', (request: AuditRequest) => {
+  process.on('message', (request: AuditRequest | LimiterRequest) => {
+    if (request.type === 'limiter') {
+      send({ type: 'limiter', limiter: { insuranceDecisions: limits?.insuranceDecisions ?? 0, redis: limits?.redisState() ?? null } });
+      return;
+    }
     if (request.type !== 'audit') return;
     audit(db, simulator, accountId).then(
       (result) => send({ type: 'audit', audit: result }),
@@ -226,6 +260,9 @@ async function start(): Promise<ServerMessage> {
     case 'payment-unique-key':
     case 'customer-plain':
     case 'payment-replay':
+    case 'limits-off':
+    case 'limits-memory':
+    case 'limits-redis':
       // The write targets send their own requests (WRITE_TARGETS); the path is the read table's.
       return fullApp(log);
   }

@@ -1,7 +1,7 @@
 /**
  * What the HTTP benchmark measures, shared by the orchestrator (`http.bench.ts`), the server
- * processes (`server.ts`) and the load process (`load.ts`): the read and write targets, the
- * customer every read target answers with, the write requests, the padded spec, and the messages
+ * processes (`server.ts`) and the load process (`load.ts`): the read, write and rate-limit targets,
+ * the customer every read target answers with, the write requests, the padded spec, and the messages
  * the processes exchange.
  */
 import type { OpenApiDocument } from '../src/platform/http/openapi-router.js';
@@ -64,6 +64,36 @@ export const WRITE_TARGET_IDS = Object.keys(WRITE_TARGETS) as WriteTargetId[];
 
 /** The row the write table's ratios divide by. */
 export const WRITE_BASELINE: WriteTargetId = 'customer-plain';
+
+/**
+ * The rate-limit table: the read table's `stack` request (`GET /v1/customers/{id}`, full app, spec
+ * as is, one API key) three times over, identical but for the `rateLimits` handed to createApp.
+ */
+export const LIMIT_TARGETS = {
+  'limits-off': { label: 'full app (createApp), rate limits off (rateLimits undefined)', limits: 'off' },
+  'limits-memory': { label: 'full app (createApp), rate limits counted in this process\'s memory (RateLimits without Redis)', limits: 'memory' },
+  'limits-redis': { label: 'full app (createApp), rate limits counted in Redis (RateLimits with a client from createRedis)', limits: 'redis' },
+} as const satisfies Record<string, { label: string; limits: 'off' | 'memory' | 'redis' }>;
+
+export type LimitTargetId = keyof typeof LIMIT_TARGETS;
+export const LIMIT_TARGET_IDS = Object.keys(LIMIT_TARGETS) as LimitTargetId[];
+
+/** The row the rate-limit table's ratios divide by. */
+export const LIMIT_BASELINE: LimitTargetId = 'limits-off';
+
+/**
+ * Every policy's quota in the rate-limit table: far more than a run can use, so every request is
+ * counted and none is refused. The window is an hour rather than a minute so that one window spans
+ * the whole benchmark and the Redis counter can be checked against the requests sent; what a
+ * request costs does not depend on the window's length.
+ */
+export const BENCH_QUOTA = { points: 1_000_000_000, windowS: 3600 } as const;
+
+/** What createApp's `rateLimits` is built with: nothing (limits off), in-memory counting, or Redis. */
+export type RateLimitMode =
+  | { readonly mode: 'off' }
+  | { readonly mode: 'memory' }
+  | { readonly mode: 'redis'; readonly url: string; readonly keyPrefix: string; readonly commandTimeoutMs: number };
 
 /**
  * What every payment request sends. Automatic capture, so each new payment is one charge at the
@@ -146,13 +176,15 @@ export function pathCount(doc: OpenApiDocument): number {
 
 /** Handed to each server process as its only argument, as JSON. */
 export interface ServerConfig {
-  readonly target: TargetId | WriteTargetId;
+  readonly target: TargetId | WriteTargetId | LimitTargetId;
   readonly padResources: number;
   readonly logLevel: string;
   /** Full-app targets only: PostgreSQL when set, embedded PGlite otherwise. */
   readonly databaseUrl?: string;
   readonly schema?: string;
   readonly dbPoolMax: number;
+  /** Full-app targets only; `off` for every one outside the rate-limit table. */
+  readonly rateLimits: RateLimitMode;
 }
 
 /**
@@ -178,14 +210,28 @@ export interface Audit {
   readonly customers: number;
 }
 
+/** What a rate-limited server's limiter says about itself once the load is over. */
+export interface LimiterState {
+  /** Decisions the in-memory insurance made because Redis could not (failed, timed out, circuit open). */
+  readonly insuranceDecisions: number;
+  /** `RateLimits.redisState()`: null without Redis. */
+  readonly redis: 'up' | 'degraded' | null;
+}
+
 export type ServerMessage =
   | { readonly type: 'ready'; readonly port: number; readonly path: string; readonly headers: Record<string, string>; readonly specPaths: number | null }
   | { readonly type: 'error'; readonly message: string }
-  | { readonly type: 'audit'; readonly audit: Audit };
+  | { readonly type: 'audit'; readonly audit: Audit }
+  | { readonly type: 'limiter'; readonly limiter: LimiterState };
 
 /** Sent to a full-app server after its load; it answers with an `audit` message. */
 export interface AuditRequest {
   readonly type: 'audit';
+}
+
+/** Sent to a rate-limited full-app server after its load; it answers with a `limiter` message. */
+export interface LimiterRequest {
+  readonly type: 'limiter';
 }
 
 /** The Idempotency-Key on each request of a run: none, a new one per request (`prefix-n`), or always the same. */
@@ -236,6 +282,8 @@ export interface RunResult {
   readonly timeouts: number;
   /** Responses with status 201. */
   readonly created: number;
+  /** Responses by status code, as autocannon counted them. */
+  readonly statuses: Record<string, number>;
   /** Responses with `Idempotent-Replayed: true`. */
   readonly replayed: number;
   /** Requests autocannon wrote, answered or not. */
