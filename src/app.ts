@@ -139,13 +139,13 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
     }),
   );
   app.use(DOCS_ASSETS_PATH, express.static(docsAssetsDir, { index: false, immutable: true, maxAge: '1d' }));
-  app.use(jsonBody(deps.bodyLimitBytes));
   app.use(
     buildApiRouter({
       spec,
       handlers,
       authenticate: authenticate(authenticator, (spec.security ?? []) as Record<string, string[]>[], deps.rateLimits && authThrottle(deps.rateLimits)),
       limit: deps.rateLimits && limitRequests(deps.rateLimits),
+      body: jsonBody(deps.bodyLimitBytes),
       validateResponses: deps.validateResponses,
       log,
     }),

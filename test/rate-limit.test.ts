@@ -133,6 +133,17 @@ describe('rate limits', function () {
       expect(await snapshot(t.db)).to.deep.equal(before);
     });
 
+    it('reads no body before the client is authenticated and counted', async () => {
+      const anonymous = await request(t.app).post('/v1/customers').set('Content-Type', 'application/json').send('{"email": ');
+      expectProblem(anonymous, 401, 'authentication_required');
+      const key = await newKey();
+      for (let i = 0; i < WRITE.points; i++) {
+        await request(t.app).post('/v1/customers').set('Authorization', `Bearer ${key.secret}`).send({ email: `ok${i}@example.com` });
+      }
+      const overQuota = await request(t.app).post('/v1/customers').set('Authorization', `Bearer ${key.secret}`).set('Content-Type', 'application/json').send('{"email": ');
+      expectProblem(overQuota, 429, 'rate_limited');
+    });
+
     it('puts the fields on every kind of answer: success, client error, not found', async () => {
       const key = await newKey();
       const ok = await request(t.app).get('/v1/customers').set('Authorization', `Bearer ${key.secret}`);

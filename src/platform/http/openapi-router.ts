@@ -60,6 +60,8 @@ export interface ApiRouterOptions {
   readonly authenticate: RequestHandler;
   /** Counts the request against its principal's quota; runs after authentication, before validation. */
   readonly limit?: RequestHandler;
+  /** Reads the request body; runs after the rate limit, so nobody's body is parsed before they are counted. */
+  readonly body?: RequestHandler[];
   readonly validateResponses: boolean;
   readonly log: Logger;
 }
@@ -108,6 +110,7 @@ export function createValidatorChain(
     validateResponses: boolean;
     authenticate: RequestHandler;
     limit?: RequestHandler;
+    body?: RequestHandler[];
     resolve: (operationId: string | undefined) => RequestHandler;
   },
 ): RequestHandler[] {
@@ -132,14 +135,15 @@ export function createValidatorChain(
   // operation's security requirement) and before the request is validated: an anonymous
   // malformed request is a 401, not a 400 that describes the schema to a stranger. The rate
   // limit follows: it needs the principal, and a request is counted whether or not it is valid.
+  // Only then is the body read: a stranger's or an over-quota client's body is never parsed.
   const metadataAt = chain.findIndex((mw) => mw.name === 'metadataMiddleware');
   if (metadataAt < 0) throw new Error('express-openapi-validator: metadata middleware not found; check the pinned version');
-  chain.splice(metadataAt + 1, 0, options.authenticate, ...(options.limit ? [options.limit] : []), rejectUnstorableStrings());
+  chain.splice(metadataAt + 1, 0, options.authenticate, ...(options.limit ? [options.limit] : []), ...(options.body ?? []), rejectUnstorableStrings());
   return chain;
 }
 
 export function buildApiRouter(options: ApiRouterOptions): Router {
-  const { spec, handlers, authenticate, limit, validateResponses, log } = options;
+  const { spec, handlers, authenticate, limit, body, validateResponses, log } = options;
   const routers = new Map<string, Router>();
 
   for (const [prefix, subDoc] of splitByResource(spec)) {
@@ -147,6 +151,7 @@ export function buildApiRouter(options: ApiRouterOptions): Router {
       validateResponses,
       authenticate,
       limit,
+      body,
       resolve: (operationId) => {
         const handler = operationId ? (handlers[operationId as OperationId] as unknown as AnyHandler | undefined) : undefined;
         if (!operationId || !handler) throw new Error(`no handler for operation ${operationId ?? '(without operationId)'} in ${prefix}`);
