@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NPM ?= npm
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help install start generate check lint-spec typecheck lint generated-fresh test test-postgres test-embedded bench bench-pagination storm
+.PHONY: help install start generate check lint-spec typecheck lint generated-fresh api-gate diff diff-evidence test test-postgres test-embedded bench bench-pagination storm
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ start: ## Run the API (embedded database unless DATABASE_URL is set)
 generate: ## Regenerate generated/ from spec/openapi.yaml (deterministic)
 	$(NPM) run -s generate
 
-check: lint-spec typecheck lint generated-fresh ## Spec lint, type check, code lint, generated-code freshness
+check: lint-spec typecheck lint generated-fresh api-gate ## Spec lint, type check, code lint, generated-code freshness, break gate
 
 lint-spec: ## Lint the spec with Redocly (rules in redocly.yaml)
 	npx redocly lint spec/openapi.yaml --format=stylish
@@ -32,6 +32,16 @@ lint: ## ESLint
 
 generated-fresh: ## Fail if generated/ does not match the spec
 	npx tsx scripts/generate.ts --check
+
+api-gate: ## Break gate: the spec against the base (merge base with main, or the previous commit); fails on a break
+	bash scripts/api-gate.sh
+
+diff: ## Breaking-change report: the spec at BASE=<git ref> against the working spec (FORMAT=text|json|markdown)
+	@test -n "$(BASE)" || { echo "usage: make diff BASE=<git ref> [FORMAT=text|json|markdown]" >&2; exit 2; }
+	$(NPM) run -s api:diff -- "$(BASE):spec/openapi.yaml" spec/openapi.yaml --format $(or $(FORMAT),text)
+
+diff-evidence: ## The gate both ways: an additive and a breaking change to copies of the spec, outputs in docs/evidence/
+	$(NPM) run -s api:diff:evidence
 
 test: ## The whole suite (DATABASE_URL when set, embedded PGlite otherwise)
 	$(NPM) test

@@ -1,6 +1,7 @@
 /**
- * Redis for the tests that need a real one: `REDIS_URL` when set, otherwise a `redis-server` this
- * test run starts on a free loopback port (and stops when the run ends).
+ * Redis for the tests that need a real one: `REDIS_URL` when set, else `REDIS_TEST_URL` (a Redis
+ * for these tests alone, while the rest of the suite counts quotas in memory), otherwise a
+ * `redis-server` this test run starts on a free loopback port (and stops when the run ends).
  *
  * `RedisProxy` sits between an app and that Redis so a test can take Redis away and give it back
  * without disturbing anything else using it: `stop()` drops every connection and closes the port
@@ -37,7 +38,8 @@ async function answers(url: string): Promise<boolean> {
 
 /** The URL of a Redis the tests may use (namespacing their keys). */
 export async function testRedisUrl(): Promise<string> {
-  if (process.env.REDIS_URL) return process.env.REDIS_URL;
+  const configured = process.env.REDIS_URL || process.env.REDIS_TEST_URL;
+  if (configured) return configured;
   if (spawned) return spawned.url;
   const port = await freePort();
   const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
@@ -47,7 +49,7 @@ export async function testRedisUrl(): Promise<string> {
   for (;;) {
     const outcome = await Promise.race([answers(url), failed, sleep(100).then(() => false)]);
     if (outcome instanceof Error) {
-      throw new Error(`these tests need Redis: set REDIS_URL, or install redis-server (apt-get install redis-server): ${outcome.message}`);
+      throw new Error(`these tests need Redis: set REDIS_URL or REDIS_TEST_URL, or install redis-server (apt-get install redis-server): ${outcome.message}`);
     }
     if (outcome === true) break;
     if (Date.now() > deadline) {

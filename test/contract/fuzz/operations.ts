@@ -1,0 +1,154 @@
+/**
+ * The operations of `spec/openapi.yaml`, read from the document itself and dereferenced, in the
+ * shape the fuzzer needs: how to authenticate, which parameters and body to generate, and which
+ * statuses, media types and headers each answer may have. Nothing here lists an operation by
+ * name, so an operation added to the spec is fuzzed without touching the test.
+ */
+import { loadSpec } from '../../../src/platform/spec.js';
+
+/** A JSON Schema node with every `$ref` inlined (the spec's request schemas are not recursive). */
+export interface Schema {
+  type?: string | string[];
+  enum?: unknown[];
+  const?: unknown;
+  pattern?: string;
+  format?: string;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  properties?: Record<string, Schema>;
+  required?: string[];
+  additionalProperties?: boolean | Schema;
+  propertyNames?: Schema;
+  minProperties?: number;
+  maxProperties?: number;
+  items?: Schema;
+  minItems?: number;
+  maxItems?: number;
+  uniqueItems?: boolean;
+  oneOf?: Schema[];
+  anyOf?: Schema[];
+  allOf?: Schema[];
+  [keyword: string]: unknown;
+}
+
+export type HttpMethod = 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
+const HTTP_METHODS: readonly HttpMethod[] = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+export interface ParameterSpec {
+  readonly name: string;
+  readonly in: 'path' | 'query' | 'header' | 'cookie';
+  readonly required: boolean;
+  readonly schema: Schema;
+  /** `deepObject` parameters travel as `name[key]=value`. */
+  readonly style?: string;
+  /** Whether `name=` (an empty value) is allowed; OpenAPI's default is no. */
+  readonly allowEmptyValue: boolean;
+}
+
+export interface ResponseSpec {
+  /** The documented media types, e.g. `application/json`; empty when the answer has no body. */
+  readonly contentTypes: readonly string[];
+  /** The body's schema by media type. */
+  readonly schemas: ReadonlyMap<string, Schema>;
+  /** Documented headers by lower-case name. */
+  readonly headers: ReadonlyMap<string, Schema>;
+}
+
+export interface SecuritySpec {
+  /** A key of `components.securitySchemes`, e.g. `apiKey` or `adminToken`. */
+  readonly scheme: string;
+  readonly scopes: readonly string[];
+}
+
+export interface OperationSpec {
+  readonly operationId: string;
+  readonly method: HttpMethod;
+  /** The path template, e.g. `/v1/customers/{id}`. */
+  readonly path: string;
+  /** null for `security: []`. */
+  readonly security: SecuritySpec | null;
+  readonly parameters: readonly ParameterSpec[];
+  readonly requestBody?: { readonly required: boolean; readonly contentType: string; readonly schema: Schema };
+  /** By status code. */
+  readonly responses: ReadonlyMap<number, ResponseSpec>;
+}
+
+type Json = Record<string, unknown>;
+
+function resolvePointer(doc: Json, ref: string): unknown {
+  if (!ref.startsWith('#/')) throw new Error(`only local $refs are supported, got ${ref}`);
+  return ref
+    .slice(2)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce<unknown>((node, key) => {
+      if (!node || typeof node !== 'object' || !(key in node)) throw new Error(`unresolvable $ref ${ref}`);
+      return (node as Json)[key];
+    }, doc);
+}
+
+/** Inlines every `$ref` (siblings of a `$ref` override the target, as in OpenAPI 3.1). */
+export function dereference<T>(doc: Json, node: T, depth = 0): T {
+  if (depth > 64) throw new Error('the spec nests deeper than the fuzzer expects (a recursive schema?)');
+  if (Array.isArray(node)) return node.map((item) => dereference(doc, item, depth + 1)) as T;
+  if (!node || typeof node !== 'object') return node;
+  const { $ref, ...rest } = node as Json;
+  const base = typeof $ref === 'string' ? (resolvePointer(doc, $ref) as Json) : {};
+  const merged = typeof $ref === 'string' ? { ...base, ...rest } : rest;
+  if (typeof $ref === 'string' && '$ref' in base) return dereference(doc, merged as T, depth + 1);
+  return Object.fromEntries(Object.entries(merged).map(([key, value]) => [key, dereference(doc, value, depth + 1)])) as T;
+}
+
+function securityOf(requirements: Record<string, string[]>[] | undefined): SecuritySpec | null {
+  const first = requirements?.[0];
+  if (!first) return null;
+  const [entry] = Object.entries(first);
+  if (!entry) return null;
+  return { scheme: entry[0], scopes: entry[1] ?? [] };
+}
+
+/** Every operation of the document, in document order. */
+export function operationsOf(document: Json = loadSpec() as unknown as Json): OperationSpec[] {
+  const doc = document;
+  const globalSecurity = doc.security as Record<string, string[]>[] | undefined;
+  const operations: OperationSpec[] = [];
+  for (const [path, rawItem] of Object.entries((doc.paths ?? {}) as Record<string, Json>)) {
+    const item = dereference(doc, rawItem);
+    const shared = (item.parameters ?? []) as ParameterSpec[];
+    // In the order the document lists them (a path's GET, then PATCH, then DELETE, say).
+    for (const method of Object.keys(item).filter((key): key is HttpMethod => (HTTP_METHODS as readonly string[]).includes(key))) {
+      const op = item[method] as Json;
+      const own = (op.parameters ?? []) as ParameterSpec[];
+      // An operation's parameter replaces a path-level one with the same name and location.
+      const parameters = [...shared.filter((p) => !own.some((o) => o.name === p.name && o.in === p.in)), ...own].map((p) => ({
+        name: p.name,
+        in: p.in,
+        required: p.required === true,
+        schema: p.schema ?? {},
+        style: p.style,
+        allowEmptyValue: p.allowEmptyValue === true,
+      }));
+      const body = op.requestBody as { required?: boolean; content?: Record<string, { schema?: Schema }> } | undefined;
+      const [contentType, media] = Object.entries(body?.content ?? {})[0] ?? [];
+      const responses = new Map<number, ResponseSpec>();
+      for (const [status, response] of Object.entries((op.responses ?? {}) as Record<string, Json>)) {
+        if (!/^\d{3}$/.test(status)) throw new Error(`${String(op.operationId)}: the fuzzer only understands numeric response codes, got ${status}`);
+        const headers = Object.entries((response.headers ?? {}) as Record<string, { schema?: Schema }>).map(([name, h]) => [name.toLowerCase(), h.schema ?? {}] as const);
+        const content = Object.entries((response.content ?? {}) as Record<string, { schema?: Schema }>);
+        responses.set(Number(status), { contentTypes: content.map(([type]) => type), schemas: new Map(content.map(([type, m]) => [type, m.schema ?? {}])), headers: new Map(headers) });
+      }
+      operations.push({
+        operationId: String(op.operationId),
+        method,
+        path,
+        security: securityOf((op.security ?? globalSecurity) as Record<string, string[]>[] | undefined),
+        parameters,
+        requestBody: contentType && media ? { required: body?.required === true, contentType, schema: media.schema ?? {} } : undefined,
+        responses,
+      });
+    }
+  }
+  return operations;
+}

@@ -1,0 +1,108 @@
+/**
+ * The command line, as a function of its arguments so tests run it in-process:
+ *
+ *   api-diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning]
+ *
+ * Exit status: 0 when nothing reaches the fail level, 1 when something does, 2 when the command
+ * cannot give a verdict (bad arguments, an input unreadable, not parseable, not OpenAPI 3).
+ */
+import { diff } from './diff.js';
+import { FORMATS, formatFindings, type Format } from './format.js';
+import { formatRuleTable } from './format-rules.js';
+import { levelRank } from './finding.js';
+import { loadSpec } from './load.js';
+import type { OpenApiDocument } from './parse.js';
+import type { Level } from './rules.js';
+import { SpecError } from './spec-error.js';
+
+export const EXIT_PASS = 0;
+export const EXIT_FAIL = 1;
+export const EXIT_ERROR = 2;
+
+const FAIL_LEVELS: readonly Level[] = ['breaking', 'warning'];
+
+export const USAGE = `usage: api-diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning]
+       api-diff --rules
+
+  <base>, <revision>  a file (YAML or JSON), or git-ref:path (e.g. origin/main:spec/openapi.yaml)
+  --format            text (default), json ({ summary, findings }) or markdown (a PR comment)
+  --fail-on           exit 1 when a finding is at this level or above (default: breaking)
+  --rules             print the rule catalogue as a markdown table
+
+exit status: 0 nothing at or above the fail level, 1 something is, 2 an input could not be read
+`;
+
+export interface CliIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly cwd: string;
+  /** The time sunset dates are compared with; now by default. */
+  readonly now?: Date;
+}
+
+interface Options {
+  readonly sources: string[];
+  format: Format;
+  failOn: Level;
+  rules: boolean;
+  help: boolean;
+}
+
+function parseArguments(argv: readonly string[]): Options | string {
+  const options: Options = { sources: [], format: 'text', failOn: 'breaking', rules: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => inline ?? argv[++i];
+    if (flag === '--help' || flag === '-h') options.help = true;
+    else if (flag === '--rules') options.rules = true;
+    else if (flag === '--format') {
+      const format = value();
+      if (!FORMATS.includes(format as Format)) return `--format must be one of ${FORMATS.join(', ')}, not ${JSON.stringify(format ?? '')}`;
+      options.format = format as Format;
+    } else if (flag === '--fail-on') {
+      const level = value();
+      if (!FAIL_LEVELS.includes(level as Level)) return `--fail-on must be one of ${FAIL_LEVELS.join(', ')}, not ${JSON.stringify(level ?? '')}`;
+      options.failOn = level as Level;
+    } else if (flag.startsWith('-') && flag !== '-') return `unknown option ${flag}`;
+    else options.sources.push(arg);
+  }
+  return options;
+}
+
+export function runCli(argv: readonly string[], io: CliIo): number {
+  const options = parseArguments(argv);
+  if (typeof options === 'string') {
+    io.err(`api-diff: ${options}\n${USAGE}`);
+    return EXIT_ERROR;
+  }
+  if (options.help) {
+    io.out(USAGE);
+    return EXIT_PASS;
+  }
+  if (options.rules) {
+    io.out(formatRuleTable());
+    return EXIT_PASS;
+  }
+  if (options.sources.length !== 2) {
+    io.err(`api-diff: expected a base and a revision, got ${options.sources.length} argument(s)\n${USAGE}`);
+    return EXIT_ERROR;
+  }
+  const [baseSource, revisionSource] = options.sources as [string, string];
+
+  const documents: OpenApiDocument[] = [];
+  for (const [side, source] of [['base', baseSource], ['revision', revisionSource]] as const) {
+    try {
+      documents.push(loadSpec(source, { cwd: io.cwd }));
+    } catch (error) {
+      if (!(error instanceof SpecError)) throw error;
+      io.err(`api-diff: cannot use the ${side} (${source}): ${error.message}\n`);
+      return EXIT_ERROR;
+    }
+  }
+
+  const findings = diff(documents[0], documents[1], { now: io.now });
+  io.out(formatFindings(findings, options.format, { base: baseSource, revision: revisionSource }));
+  const threshold = levelRank(options.failOn);
+  return findings.some((f) => levelRank(f.level) <= threshold) ? EXIT_FAIL : EXIT_PASS;
+}

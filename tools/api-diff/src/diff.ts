@@ -1,0 +1,49 @@
+/**
+ * `diff(base, revision)`: every change between two OpenAPI 3 documents, as findings in the one
+ * deterministic order every output uses.
+ */
+import { checkEndpoints } from './check-endpoints.js';
+import { checkParameters } from './check-parameters.js';
+import { checkRequestBody } from './check-request-body.js';
+import { checkResponses } from './check-responses.js';
+import { checkGlobalSecurity, checkOperationSecurity } from './check-security.js';
+import type { DiffContext } from './context.js';
+import { Doc } from './document.js';
+import { FindingList, sortFindings, type Finding } from './finding.js';
+import { collectOperations, type Operation } from './operations.js';
+import { assertOpenApi3 } from './parse.js';
+import { SchemaComparer } from './schema-compare.js';
+import { SchemaEquality } from './schema-equal.js';
+import { SchemaViews } from './schema-view.js';
+
+export interface DiffOptions {
+  /** The time sunset dates are compared with; now by default. */
+  readonly now?: Date;
+}
+
+export function diff(base: unknown, revision: unknown, options: DiffOptions = {}): Finding[] {
+  const baseDoc = new Doc(assertOpenApi3(base, 'base'), 'base');
+  const revisionDoc = new Doc(assertOpenApi3(revision, 'revision'), 'revision');
+  const findings = new FindingList();
+  const equality = new SchemaEquality(baseDoc, revisionDoc);
+  const schemas = new SchemaComparer({ base: new SchemaViews(baseDoc), revision: new SchemaViews(revisionDoc) }, equality, findings);
+  const ctx: DiffContext = { base: baseDoc, revision: revisionDoc, findings, schemas, equality, now: options.now ?? new Date() };
+
+  const before = collectOperations(baseDoc);
+  const after = collectOperations(revisionDoc);
+  checkEndpoints(ctx, before, after);
+
+  const pairs: [Operation, Operation][] = [];
+  for (const [key, next] of after) {
+    const previous = before.get(key);
+    if (previous) pairs.push([previous, next]);
+  }
+  for (const [previous, next] of pairs) {
+    checkParameters(ctx, previous, next);
+    checkRequestBody(ctx, previous, next);
+    checkResponses(ctx, previous, next);
+    checkOperationSecurity(ctx, previous, next);
+  }
+  checkGlobalSecurity(ctx, pairs);
+  return sortFindings(findings.items);
+}

@@ -1,0 +1,174 @@
+/**
+ * The command line: formats, the fail level, exit statuses 0/1/2 with the reason on stderr, and
+ * `git-ref:path` inputs read from a real repository made for the test.
+ */
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { EXIT_ERROR, EXIT_FAIL, EXIT_PASS, runCli } from '../src/cli-run.js';
+import type { JsonObject } from '../src/json.js';
+import { formatRuleTable } from '../src/format-rules.js';
+import { NOW, object, STRING, withQuery, withRequest, withResponse } from './build.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../../..');
+
+interface Run {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+function run(cwd: string, ...argv: string[]): Run {
+  let out = '';
+  let err = '';
+  const code = runCli(argv, { out: (t) => (out += t), err: (t) => (err += t), cwd, now: NOW });
+  return { code, out, err };
+}
+
+describe('cli', () => {
+  let dir: string;
+  const write = (name: string, doc: JsonObject | string) => writeFileSync(path.join(dir, name), typeof doc === 'string' ? doc : stringify(doc));
+
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'api-diff-cli-'));
+    write('base.yaml', withRequest(object({ name: STRING, nickname: STRING })));
+    write('same.json', JSON.stringify(withRequest(object({ name: STRING, nickname: STRING }))));
+    write('breaking.yaml', withRequest(object({ name: STRING, nickname: STRING }, ['name'])));
+    write('warning.yaml', withRequest(object({ name: STRING })));
+    write('query.yaml', withQuery(STRING));
+    write('response-a.yaml', withResponse(object({ id: STRING }, ['id'])));
+    write('response-b.yaml', withResponse(object({ id: STRING, note: STRING }, ['id'])));
+  });
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('exits 0 and says so when nothing changed (YAML against JSON)', () => {
+    const result = run(dir, 'base.yaml', 'same.json');
+    expect(result).to.deep.include({ code: EXIT_PASS, err: '' });
+    expect(result.out).to.equal('api-diff: no changes (base.yaml → same.json)\n');
+  });
+
+  it('exits 1 on a breaking change, with a summary and the finding under its operation', () => {
+    const result = run(dir, 'base.yaml', 'breaking.yaml');
+    expect(result.code).to.equal(EXIT_FAIL);
+    expect(result.out).to.contain('api-diff: 1 breaking, 0 warnings, 0 info');
+    expect(result.out).to.contain('\nPOST /things\n  breaking  request-property-became-required: request property `name`: became required');
+  });
+
+  it('exits 0 on additive changes only', () => {
+    expect(run(dir, 'response-a.yaml', 'response-b.yaml').code).to.equal(EXIT_PASS);
+  });
+
+  it('fails on a warning only with --fail-on warning', () => {
+    expect(run(dir, 'base.yaml', 'warning.yaml').code).to.equal(EXIT_PASS);
+    expect(run(dir, 'base.yaml', 'warning.yaml', '--fail-on', 'warning').code).to.equal(EXIT_FAIL);
+    expect(run(dir, 'base.yaml', 'warning.yaml', '--fail-on=warning').code).to.equal(EXIT_FAIL);
+  });
+
+  it('prints { summary, findings } with --format json', () => {
+    const result = run(dir, 'base.yaml', 'breaking.yaml', '--format', 'json');
+    const report = JSON.parse(result.out);
+    expect(report.summary).to.deep.equal({ breaking: 1, warning: 0, info: 0, total: 1 });
+    expect(report.findings[0]).to.deep.include({ id: 'request-property-became-required', level: 'breaking' });
+    expect(report.findings[0].location).to.deep.include({ method: 'POST', path: '/things', property: 'name', document: 'revision' });
+  });
+
+  it('prints a table for a PR comment with --format markdown', () => {
+    const result = run(dir, 'base.yaml', 'breaking.yaml', '--format=markdown');
+    expect(result.out).to.contain('### API changes: 1 breaking, 0 warnings, 0 info');
+    expect(result.out).to.contain('| **breaking** | `POST /things` | `request-property-became-required` |');
+  });
+
+  it('prints the rule catalogue with --rules', () => {
+    expect(run(dir, '--rules')).to.deep.equal({ code: EXIT_PASS, out: formatRuleTable(), err: '' });
+  });
+
+  it('exits 2, naming the side, when an input is missing, unparseable or not OpenAPI 3', () => {
+    write('broken.yaml', 'openapi: 3.1.0\npaths: [unclosed\n');
+    write('swagger.yaml', { swagger: '2.0', paths: {} });
+    write('v2.json', JSON.stringify({ openapi: '2.1.0', paths: {} }));
+    write('dangling.yaml', withRequest({ $ref: '#/components/schemas/Missing' }));
+    write('external.yaml', withRequest({ $ref: 'other.yaml#/Thing' }));
+    const cases: [string[], RegExp][] = [
+      [['missing.yaml', 'base.yaml'], /cannot use the base \(missing\.yaml\): no such file/],
+      [['base.yaml', 'broken.yaml'], /cannot use the revision \(broken\.yaml\): broken\.yaml is not valid YAML or JSON/],
+      [['swagger.yaml', 'base.yaml'], /base.*Swagger 2\.0, not OpenAPI 3/],
+      [['base.yaml', 'v2.json'], /revision.*OpenAPI 2\.1\.0, not 3\.x/],
+      [['base.yaml', 'dangling.yaml'], /\$ref "#\/components\/schemas\/Missing" .* does not resolve/],
+      [['base.yaml', 'external.yaml'], /not a local reference/],
+    ];
+    for (const [argv, reason] of cases) {
+      const result = run(dir, ...argv);
+      expect(result.code, argv.join(' ')).to.equal(EXIT_ERROR);
+      expect(result.out).to.equal('');
+      expect(result.err).to.match(reason);
+    }
+  });
+
+  it('exits 2 on bad arguments', () => {
+    expect(run(dir, 'base.yaml').code).to.equal(EXIT_ERROR);
+    expect(run(dir, 'base.yaml', 'same.json', '--format', 'html').err).to.contain('--format must be one of text, json, markdown');
+    expect(run(dir, 'base.yaml', 'same.json', '--fail-on', 'info').code).to.equal(EXIT_ERROR);
+    expect(run(dir, 'base.yaml', 'same.json', '--frobnicate').err).to.contain('unknown option --frobnicate');
+  });
+
+  describe('git-ref:path inputs', () => {
+    let repo: string;
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'commit.gpgsign=false', ...args], { cwd: repo, stdio: 'pipe' });
+
+    before(() => {
+      repo = mkdtempSync(path.join(os.tmpdir(), 'api-diff-git-'));
+      git('init', '-q', '-b', 'main');
+      git('config', 'user.email', 'test@example.com');
+      git('config', 'user.name', 'Test');
+      writeFileSync(path.join(repo, 'openapi.yaml'), stringify(withQuery(STRING)));
+      git('add', '.');
+      git('commit', '-q', '-m', 'first');
+      writeFileSync(path.join(repo, 'openapi.yaml'), stringify(withQuery(STRING, { required: true })));
+      git('commit', '-q', '-am', 'second');
+    });
+
+    after(() => rmSync(repo, { recursive: true, force: true }));
+
+    it('reads both sides from commits', () => {
+      const result = run(repo, 'HEAD~1:openapi.yaml', 'HEAD:openapi.yaml');
+      expect(result.code).to.equal(EXIT_FAIL);
+      expect(result.out).to.contain('request-parameter-became-required');
+      expect(result.out).to.contain('(HEAD~1:openapi.yaml → HEAD:openapi.yaml)');
+    });
+
+    it('compares a commit with the working tree', () => {
+      expect(run(repo, 'main:openapi.yaml', 'openapi.yaml').code).to.equal(EXIT_PASS);
+    });
+
+    it('prefers a file that exists on disk to a ref of the same spelling', () => {
+      writeFileSync(path.join(repo, 'HEAD~1:openapi.yaml'), stringify(withQuery(STRING, { required: true })));
+      try {
+        expect(run(repo, 'HEAD~1:openapi.yaml', 'openapi.yaml').code).to.equal(EXIT_PASS);
+      } finally {
+        rmSync(path.join(repo, 'HEAD~1:openapi.yaml'));
+      }
+    });
+
+    it('exits 2 when the ref or the path does not exist', () => {
+      const noRef = run(repo, 'nosuchbranch:openapi.yaml', 'openapi.yaml');
+      expect(noRef.code).to.equal(EXIT_ERROR);
+      expect(noRef.err).to.match(/cannot use the base \(nosuchbranch:openapi\.yaml\): no such file, and git cannot show/);
+      expect(run(repo, 'HEAD:missing.yaml', 'openapi.yaml').code).to.equal(EXIT_ERROR);
+    });
+  });
+
+  describe('as a process (npm run api:diff)', () => {
+    const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'tools/api-diff/src/cli.ts'), ...args], { cwd: dir, encoding: 'utf8' });
+
+    it('exits 1 on a breaking change and 2 on an unreadable input', () => {
+      expect(cli('base.yaml', 'breaking.yaml').status).to.equal(EXIT_FAIL);
+      const missing = cli('base.yaml', 'missing.yaml');
+      expect(missing.status).to.equal(EXIT_ERROR);
+      expect(missing.stderr).to.contain('cannot use the revision (missing.yaml)');
+    });
+  });
+});

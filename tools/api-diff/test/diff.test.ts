@@ -1,0 +1,166 @@
+/**
+ * What the comparison promises beyond single rules: no findings where nothing changed (however it
+ * is written), termination on recursive schemas, direction per use, and a stable order.
+ */
+import { expect } from 'chai';
+import path from 'node:path';
+import type { JsonObject } from '../src/json.js';
+import { mutate } from '../bench-mutations.js';
+import { diff, formatFindings, loadSpec } from '../src/index.js';
+import { INTEGER, NOW, object, spec, STRING, withQuery, withRequest, withResponse } from './build.js';
+import { expectCatalogued, render } from './rule-case.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../../..');
+const REPO_SPEC = path.join(ROOT, 'spec/openapi.yaml');
+
+function ids(base: JsonObject, revision: JsonObject): string[] {
+  const findings = diff(base, revision, { now: NOW });
+  expectCatalogued(findings);
+  return findings.map((f) => `${f.level} ${f.id}${f.location.property ? ` ${f.location.property}` : ''}`);
+}
+
+describe('diff: nothing changed', () => {
+  it('reports nothing for identical documents', () => {
+    const doc = withRequest(object({ name: { type: 'string', maxLength: 10 } }, ['name']));
+    expect(diff(doc, structuredClone(doc))).to.deep.equal([]);
+  });
+
+  it("reports nothing for the repo's own spec/openapi.yaml compared with itself", () => {
+    const findings = diff(loadSpec(REPO_SPEC), loadSpec(REPO_SPEC));
+    expect(findings, render(findings)).to.deep.equal([]);
+  });
+
+  it('reports nothing when a schema moves into components and is referenced', () => {
+    const inline = object({ name: { type: 'string', maxLength: 10 }, tags: { type: 'array', items: STRING } }, ['name']);
+    const components = { schemas: { Thing: inline } };
+    const ref = { $ref: '#/components/schemas/Thing' };
+    expect(ids(withRequest(inline), withRequest(ref, components))).to.deep.equal([]);
+    expect(ids(withResponse(ref, components), withResponse(inline))).to.deep.equal([]);
+    expect(ids(withQuery({ $ref: '#/components/schemas/Name' }, {}, { schemas: { Name: STRING } }), withQuery(STRING))).to.deep.equal([]);
+  });
+
+  it('reports nothing when only descriptions, examples and extensions change', () => {
+    const before = withResponse(object({ name: { type: 'string', description: 'Old.', example: 'a' } }, ['name']));
+    const after = withResponse(object({ name: { type: 'string', description: 'New.', examples: ['b'], 'x-internal': true } }, ['name'], { title: 'Thing' }));
+    expect(ids(before, after)).to.deep.equal([]);
+  });
+
+  it('treats the 3.0 and 3.1 ways of writing nullable as the same', () => {
+    const v30 = (schema: JsonObject) => ({ ...withResponse(schema, { schemas: { Card: object({ number: STRING }) } }), openapi: '3.0.3' });
+    const components = { schemas: { Card: object({ number: STRING }) } };
+    expect(ids(v30({ type: 'string', nullable: true }), withResponse({ type: ['string', 'null'] }))).to.deep.equal([]);
+    expect(ids(v30({ type: 'string', nullable: true }), withResponse({ oneOf: [STRING, { type: 'null' }] }))).to.deep.equal([]);
+    expect(ids(v30({ allOf: [{ $ref: '#/components/schemas/Card' }], nullable: true }), withResponse({ anyOf: [{ $ref: '#/components/schemas/Card' }, { type: 'null' }] }, components))).to.deep.equal([]);
+    expect(ids(v30({ type: 'string', enum: ['a', null], nullable: true }), withResponse({ type: ['string', 'null'], enum: ['a', null] }))).to.deep.equal([]);
+  });
+
+  it('treats exclusiveMaximum the 3.0 way and the 3.1 way as the same', () => {
+    const v30 = { ...withQuery({ type: 'integer', maximum: 10, exclusiveMaximum: true }), openapi: '3.0.3' };
+    expect(ids(v30, withQuery({ type: 'integer', exclusiveMaximum: 10 }))).to.deep.equal([]);
+  });
+
+  it('matches an endpoint whose path parameter was renamed', () => {
+    const before = spec({ '/things/{id}': { parameters: [{ name: 'id', in: 'path', required: true, schema: STRING }], get: { responses: { '200': { description: 'OK' } } } } });
+    const after = spec({ '/things/{thing_id}': { parameters: [{ name: 'thing_id', in: 'path', required: true, schema: STRING }], get: { responses: { '200': { description: 'OK' } } } } });
+    expect(ids(before, after)).to.deep.equal(['warning request-parameter-removed', 'breaking new-required-request-parameter', 'info request-parameter-possibly-renamed'].sort(byLevel));
+  });
+});
+
+function byLevel(a: string, b: string): number {
+  const rank = (s: string) => ['breaking', 'warning', 'info'].indexOf(s.split(' ')[0] as string);
+  return rank(a) - rank(b);
+}
+
+describe('diff: recursive schemas', () => {
+  const tree = (name: JsonObject) => ({ schemas: { Node: object({ name, children: { type: 'array', items: { $ref: '#/components/schemas/Node' } } }) } });
+  const ref = { $ref: '#/components/schemas/Node' };
+
+  it('terminates on a self-referencing schema and reports a change once, at its shallowest path', () => {
+    expect(ids(withRequest(ref, tree(STRING)), withRequest(ref, tree({ type: 'string', maxLength: 5 })))).to.deep.equal(['breaking request-property-max-length-set name']);
+  });
+
+  it('terminates on mutually recursive schemas and on an allOf that includes itself', () => {
+    const pair = (max: number) => ({
+      schemas: {
+        A: object({ b: { $ref: '#/components/schemas/B' }, size: { type: 'integer', maximum: max } }),
+        B: object({ a: { $ref: '#/components/schemas/A' } }),
+        Loop: { allOf: [{ $ref: '#/components/schemas/Loop' }, object({ size: { type: 'integer', maximum: max } })] },
+      },
+    });
+    const body = object({ a: { $ref: '#/components/schemas/A' }, loop: { $ref: '#/components/schemas/Loop' } });
+    expect(ids(withResponse(body, pair(10)), withResponse(body, pair(20)))).to.deep.equal([
+      'breaking response-property-max-increased a.size',
+      'breaking response-property-max-increased loop.size',
+    ]);
+  });
+
+  it('terminates on a reference chain that loops', () => {
+    const loop = { schemas: { A: { $ref: '#/components/schemas/B' }, B: { $ref: '#/components/schemas/A' } } };
+    expect(ids(withRequest({ $ref: '#/components/schemas/A' }, loop), withRequest({ $ref: '#/components/schemas/A' }, loop))).to.deep.equal([]);
+  });
+});
+
+describe('diff: direction', () => {
+  const shared = (values: string[]) => ({ schemas: { Status: { type: 'string', enum: values } } });
+  const doc = (values: string[]) =>
+    spec(
+      {
+        '/things': {
+          post: {
+            requestBody: { content: { 'application/json': { schema: object({ status: { $ref: '#/components/schemas/Status' } }) } } },
+            responses: { '201': { description: 'Created', content: { 'application/json': { schema: object({ status: { $ref: '#/components/schemas/Status' } }, ['status']) } } } },
+          },
+        },
+      },
+      shared(values),
+    );
+
+  it('judges a schema used in a request and a response once per use', () => {
+    expect(ids(doc(['open', 'closed']), doc(['open', 'closed', 'archived']))).to.deep.equal(['warning response-property-enum-value-added status', 'info request-property-enum-value-added status']);
+    expect(ids(doc(['open', 'closed']), doc(['open']))).to.deep.equal(['breaking request-property-enum-value-removed status', 'info response-property-enum-value-removed status']);
+  });
+
+  it('compares a single schema with a list of alternatives when one side starts using oneOf', () => {
+    const components = { schemas: { Card: object({ number: STRING }, ['number']), Bank: object({ iban: STRING }, ['iban']) } };
+    const plain = withResponse(object({ method: { $ref: '#/components/schemas/Card' } }), components);
+    const wrapped = withResponse(object({ method: { oneOf: [{ $ref: '#/components/schemas/Card' }, { $ref: '#/components/schemas/Bank' }] } }), components);
+    expect(ids(plain, wrapped)).to.deep.equal(['breaking response-property-one-of-added method']);
+    expect(ids(wrapped, plain)).to.deep.equal(['info response-property-one-of-removed method']);
+  });
+
+  it('reports constraints inside oneOf alternatives and allOf members at the property path', () => {
+    const components = (max: number) => ({ schemas: { Card: object({ number: { type: 'string', maxLength: max } }), Bank: object({ iban: STRING }) } });
+    const body = object({ method: { oneOf: [{ $ref: '#/components/schemas/Card' }, { $ref: '#/components/schemas/Bank' }] }, extra: { allOf: [{ $ref: '#/components/schemas/Card' }] } });
+    expect(ids(withRequest(body, components(19)), withRequest(body, components(16)))).to.deep.equal([
+      'breaking request-property-max-length-decreased extra.number',
+      'breaking request-property-max-length-decreased method.oneOf[Card].number',
+    ]);
+  });
+});
+
+describe('diff: output', () => {
+  it('orders findings the same way whatever the order of the documents’ keys', () => {
+    const before = spec({ '/b': { get: { responses: { '200': { description: 'OK' } } } }, '/a': { post: { responses: { '200': { description: 'OK' } } } } });
+    const after = spec({ '/c': { get: { responses: { '200': { description: 'OK' } } } } });
+    const shuffled = spec({ '/a': { post: { responses: { '200': { description: 'OK' } } } }, '/b': { get: { responses: { '200': { description: 'OK' } } } } });
+    const one = formatFindings(diff(before, after, { now: NOW }), 'json');
+    const two = formatFindings(diff(shuffled, after, { now: NOW }), 'json');
+    expect(one).to.equal(two);
+    expect(JSON.parse(one).findings.map((f: { location: { path: string } }) => f.location.path)).to.deep.equal(['/a', '/b', '/c']);
+  });
+
+  it("names only catalogued rules across hundreds of edits to the repo's spec, and finds the breaking ones", () => {
+    const base = loadSpec(REPO_SPEC);
+    const revision = structuredClone(base);
+    const applied = mutate(revision, 300, 7);
+    const findings = diff(base, revision, { now: NOW });
+    expectCatalogued(findings);
+    expect(applied.filter((m) => m.breaking).length).to.be.greaterThan(100);
+    expect(findings.filter((f) => f.level === 'breaking').length).to.be.greaterThan(20);
+    expect(diff(base, revision, { now: NOW })).to.deep.equal(findings);
+  });
+
+  it('rejects something that is not an OpenAPI 3 document', () => {
+    expect(() => diff({ swagger: '2.0' }, withQuery(INTEGER))).to.throw(/Swagger 2.0/);
+  });
+});
