@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NPM ?= npm
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help install start generate check lint-spec typecheck lint generated-fresh api-gate diff diff-evidence test test-postgres test-embedded bench bench-pagination storm
+.PHONY: help install start generate check lint-spec typecheck lint generated-fresh api-gate diff diff-evidence test test-postgres test-embedded sdk-build bench bench-pagination storm
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ test-postgres: ## The whole suite against local PostgreSQL ($(PG_TEST_URL))
 
 test-embedded: ## The whole suite against embedded PGlite
 	env -u DATABASE_URL $(NPM) test
+
+sdk-build: ## Build the SDK package (sdk/dist: JavaScript and declarations)
+	$(NPM) run -s sdk:build
 
 bench: ## HTTP benchmarks: reads (full stack vs bare Express 5 vs node:http), rate-limit cost, idempotent writes
 	$(NPM) run -s bench

@@ -1,14 +1,21 @@
 /**
- * `make generate`: regenerates `generated/` from `spec/openapi.yaml`.
+ * `make generate`: regenerates the server's `generated/` and the SDK's `sdk/src/generated/` from
+ * `spec/openapi.yaml`.
  *
- *   generated/schema.ts          openapi-typescript: `paths`, `components`, `operations`
- *   generated/server/operations.ts  the operation table the server binds handlers against
- *   generated/sdk/resources.ts   the SDK's low-level, typed resource functions
+ *   generated/schema.ts               openapi-typescript: `paths`, `components`, `operations`
+ *   generated/server/operations.ts    the operation table the server binds handlers against
+ *   sdk/src/generated/schema.ts       the same openapi-typescript output, so the SDK package
+ *                                     imports nothing outside sdk/
+ *   sdk/src/generated/resources.ts    the SDK's operation table, types and resource namespaces
  *
  * Output depends only on the spec (no timestamps, sorted where order is not the spec's own), so
  * `--check` can regenerate into memory and fail when the committed files are stale.
  *
- * Usage: tsx scripts/generate.ts [--spec <file>] [--out <dir>] [--check]
+ * Usage: tsx scripts/generate.ts [--spec <file>] [--out <dir>] [--sdk-out <dir>] [--check]
+ *   --out      the server's generated directory (default: generated/)
+ *   --sdk-out  the SDK's generated directory (default: sdk/src/generated next to --out's parent,
+ *              so `--out <tree>/generated` writes `<tree>/sdk/src/generated` and never the
+ *              working tree's SDK)
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -25,20 +32,28 @@ interface ParameterObject { name: string; in: 'path' | 'query' | 'header' | 'coo
 type Ref = { $ref: string };
 interface OperationObject {
   operationId: string;
+  summary?: string;
+  description?: string;
   tags?: string[];
   parameters?: (ParameterObject | Ref)[];
   requestBody?: { required?: boolean } | Ref;
   security?: Record<string, string[]>[];
 }
 interface OpenApiDocument {
-  tags?: { name: string; 'x-sdk-resource'?: string }[];
+  tags?: { name: string; description?: string; 'x-sdk-resource'?: string }[];
   paths: Record<string, Record<string, unknown> & { parameters?: (ParameterObject | Ref)[] }>;
-  components?: { parameters?: Record<string, ParameterObject>; requestBodies?: Record<string, { required?: boolean }> };
+  components?: {
+    parameters?: Record<string, ParameterObject>;
+    requestBodies?: Record<string, { required?: boolean }>;
+    schemas?: Record<string, unknown>;
+  };
   security?: Record<string, string[]>[];
 }
 
 interface OperationEntry {
   operationId: string;
+  summary: string | undefined;
+  description: string | undefined;
   method: string;
   path: string;
   tag: string | null;
@@ -80,6 +95,8 @@ function collectOperations(doc: OpenApiDocument): OperationEntry[] {
       const queryParams = params.filter((p) => p.in === 'query').map((p) => p.name);
       entries.push({
         operationId: op.operationId,
+        summary: op.summary,
+        description: op.description,
         method: method.toUpperCase(),
         path: route,
         tag: op.tags?.[0] ?? null,
@@ -132,8 +149,30 @@ export const operationIds = Object.keys(operations) as OperationId[];
 `;
 }
 
+/** A JSDoc block from spec prose; a comment terminator inside the prose is escaped so it cannot end the block early. */
+function jsdoc(indent: string, ...paragraphs: (string | undefined)[]): string {
+  const lines = paragraphs
+    .filter((p): p is string => typeof p === 'string' && p.trim() !== '')
+    .flatMap((p, i) => [...(i > 0 ? [''] : []), ...p.trim().replace(/\*\//g, '*\\/').split('\n')]);
+  if (lines.length === 0) return '';
+  return `${indent}/**\n${lines.map((l) => `${indent} *${l ? ` ${l.trimEnd()}` : ''}`).join('\n')}\n${indent} */\n`;
+}
+
+function upperFirst(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * The SDK's generated core (`sdk/src/generated/resources.ts`): the operation table, the request and
+ * response types of each operation, a named type per schema, and `RemitResources`, the typed
+ * namespaces (`customers.create`, `payments.list`, …) over the `Transport` the hand-written runtime
+ * implements. Only types are imported from the runtime (`sdk/src/core/`), so the generated file
+ * decides the shape of the API and the runtime decides how a call travels.
+ */
 function renderSdkResources(doc: OpenApiDocument, ops: OperationEntry[]): string {
-  const resourceByTag = new Map((doc.tags ?? []).filter((t) => t['x-sdk-resource']).map((t) => [t.name, t['x-sdk-resource']!]));
+  const tags = (doc.tags ?? []).filter((t) => t['x-sdk-resource']);
+  const resourceByTag = new Map(tags.map((t) => [t.name, t['x-sdk-resource']!]));
+  const tagByResource = new Map(tags.map((t) => [t['x-sdk-resource']!, t]));
   const sdkOps = ops.filter((o) => o.tag !== null && resourceByTag.has(o.tag));
   const byResource = new Map<string, OperationEntry[]>();
   for (const op of sdkOps) {
@@ -146,8 +185,12 @@ function renderSdkResources(doc: OpenApiDocument, ops: OperationEntry[]): string
   })},`);
 
   const resources = [...byResource.keys()].sort().map((resource) => {
+    const seen = new Map<string, string>();
     const methods = byResource.get(resource)!.map((o) => {
       const name = sdkMethodName(o.operationId, resource);
+      const clash = seen.get(name);
+      if (clash) throw new Error(`${o.operationId} and ${clash} both become ${resource}.${name}`);
+      seen.set(name, o.operationId);
       const args: string[] = o.pathParams.map((p) => `${p}: string`);
       const call: string[] = [o.pathParams.length > 0 ? `path: { ${o.pathParams.join(', ')} }` : 'path: {}'];
       if (o.body !== 'none') {
@@ -160,14 +203,28 @@ function renderSdkResources(doc: OpenApiDocument, ops: OperationEntry[]): string
       }
       args.push('options?: RequestOptions');
       call.push('options');
-      return `      ${name}: (${args.join(', ')}): Promise<SuccessBody<'${o.operationId}'>> =>
-        transport.request(operationSpecs.${o.operationId}, { ${call.join(', ')} }) as Promise<SuccessBody<'${o.operationId}'>>,`;
+      const comment = jsdoc('    ', o.summary && `${o.summary}.`, o.description, `\`${o.method} ${o.path}\` (\`${o.operationId}\`)`);
+      const signature = o.paginated
+        ? `PagePromise<ListItem<'${o.operationId}'>> =>\n      this.#transport.requestPage(operationSpecs.${o.operationId}, { ${call.join(', ')} })`
+        : `APIPromise<SuccessBody<'${o.operationId}'>> =>\n      this.#transport.request(operationSpecs.${o.operationId}, { ${call.join(', ')} })`;
+      return `${comment}    ${name}: (${args.join(', ')}): ${signature},`;
     });
-    return `    ${resource}: {\n${methods.join('\n')}\n    },`;
+    const tag = tagByResource.get(resource)!;
+    const summary = tag.description ? `${tag.name}: ${tag.description}` : tag.name;
+    return `${jsdoc('  ', summary)}  readonly ${resource} = {\n${methods.join('\n')}\n  };`;
   });
 
+  const schemaNames = Object.keys(doc.components?.schemas ?? {}).sort();
+  const schemaAliases = schemaNames.map((n) => `export type ${n} = components['schemas']['${n}'];`);
+  const paramAliases = sdkOps
+    .filter((o) => o.queryParams.length > 0)
+    .map((o) => `export type ${upperFirst(o.operationId)}Params = QueryParams<'${o.operationId}'>;`);
+
   return `${header('SDK resources')}
-import type { operations } from '../schema.js';
+import type { APIPromise } from '../core/api-promise.js';
+import type { PagePromise } from '../core/pagination.js';
+import type { RequestOptions } from '../core/request-options.js';
+import type { components, operations } from './schema.js';
 
 export interface OperationSpec {
   readonly operationId: string;
@@ -199,15 +256,8 @@ export type RequestBody<K extends SdkOperationId> = Op<K> extends { requestBody?
 export type SuccessBody<K extends SdkOperationId> = {
   [S in keyof Op<K>['responses']]: S extends SuccessStatus ? Json<Op<K>['responses'][S]> : never;
 }[keyof Op<K>['responses']];
-
-/** Per-call options the runtime understands (retries, timeout, abort, headers). */
-export interface RequestOptions {
-  readonly headers?: Record<string, string>;
-  readonly idempotencyKey?: string;
-  readonly maxRetries?: number;
-  readonly timeout?: number;
-  readonly signal?: AbortSignal;
-}
+/** The item type of a list operation's \`data\`. */
+export type ListItem<K extends SdkOperationId> = SuccessBody<K> extends { data: (infer I)[] } ? I : never;
 
 export interface CallArgs {
   readonly path: Record<string, string>;
@@ -216,16 +266,28 @@ export interface CallArgs {
   readonly options?: RequestOptions;
 }
 
-/** What the hand-written runtime implements: one HTTP exchange (with its retries) per call. */
+/** What the hand-written runtime implements: one logical call (with its retries) per method call. */
 export interface Transport {
-  request(spec: OperationSpec, args: CallArgs): Promise<unknown>;
+  request<T>(spec: OperationSpec, args: CallArgs): APIPromise<T>;
+  /** A list operation: the first page, which knows how to fetch the pages after it. */
+  requestPage<Item>(spec: OperationSpec, args: CallArgs): PagePromise<Item>;
 }
 
-/** The typed resource namespaces (\`customers.create\`, \`apiKeys.list\`, …) over a transport. */
-export function createResources(transport: Transport) {
-  return {
-${resources.join('\n')}
-  };
+// The spec's schemas, by name.
+${schemaAliases.join('\n')}
+
+// The query parameters of each list operation.
+${paramAliases.join('\n')}
+
+/** The typed resource namespaces (\`customers.create\`, \`payments.list\`, …) over a transport. */
+export abstract class RemitResources {
+  readonly #transport: Transport;
+
+  protected constructor(transport: Transport) {
+    this.#transport = transport;
+  }
+
+${resources.join('\n\n')}
 }
 `;
 }
@@ -235,11 +297,13 @@ async function main(): Promise<void> {
     options: {
       spec: { type: 'string', default: path.join(ROOT, 'spec/openapi.yaml') },
       out: { type: 'string', default: path.join(ROOT, 'generated') },
+      'sdk-out': { type: 'string' },
       check: { type: 'boolean', default: false },
     },
   });
   const specPath = path.resolve(values.spec!);
   const outDir = path.resolve(values.out!);
+  const sdkOutDir = path.resolve(values['sdk-out'] ?? path.join(path.dirname(outDir), 'sdk/src/generated'));
   const doc = parseYaml(await readFile(specPath, 'utf8')) as OpenApiDocument;
   const ops = collectOperations(doc);
   const ids = ops.map((o) => o.operationId);
@@ -247,15 +311,16 @@ async function main(): Promise<void> {
   if (dup) throw new Error(`operationId ${dup} is used twice`);
 
   const ast = await openapiTS(pathToFileURL(specPath), { alphabetize: false, exportType: false });
+  const schema = `${header('openapi-typescript types')}\n${astToString(ast)}`;
   const files: Record<string, string> = {
-    'schema.ts': `${header('openapi-typescript types')}\n${astToString(ast)}`,
-    'server/operations.ts': renderServerOperations(ops),
-    'sdk/resources.ts': renderSdkResources(doc, ops),
+    [path.join(outDir, 'schema.ts')]: schema,
+    [path.join(outDir, 'server/operations.ts')]: renderServerOperations(ops),
+    [path.join(sdkOutDir, 'schema.ts')]: schema,
+    [path.join(sdkOutDir, 'resources.ts')]: renderSdkResources(doc, ops),
   };
 
   const stale: string[] = [];
-  for (const [name, content] of Object.entries(files)) {
-    const target = path.join(outDir, name);
+  for (const [target, content] of Object.entries(files)) {
     if (values.check) {
       const current = await readFile(target, 'utf8').catch(() => null);
       if (current !== content) stale.push(path.relative(ROOT, target));
@@ -269,10 +334,11 @@ async function main(): Promise<void> {
       console.error(`generated code is stale (run \`make generate\` and commit): ${stale.join(', ')}`);
       process.exitCode = 1;
     } else {
-      console.log(`generated/ is fresh (${Object.keys(files).length} files, ${ops.length} operations)`);
+      console.log(`generated/ and sdk/src/generated/ are fresh (${Object.keys(files).length} files, ${ops.length} operations)`);
     }
   } else {
-    console.log(`generated ${Object.keys(files).length} files for ${ops.length} operations into ${path.relative(ROOT, outDir) || '.'}`);
+    const where = [outDir, sdkOutDir].map((d) => path.relative(ROOT, d) || '.').join(' and ');
+    console.log(`generated ${Object.keys(files).length} files for ${ops.length} operations into ${where}`);
   }
 }
 

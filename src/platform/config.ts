@@ -97,7 +97,7 @@ export interface Quota {
 export interface RateLimitPolicies {
   /** Per API key: GET requests. */
   readonly read: Quota;
-  /** Per API key: POST and DELETE — stricter, since each may move money. */
+  /** Per API key: POST, PATCH and DELETE — stricter, since each may move money. */
   readonly write: Quota;
   /** For the admin token: `/admin` operations. */
   readonly admin: Quota;

@@ -1,7 +1,7 @@
 /**
- * `generated/` is only trustworthy if it is a pure function of the spec: the same spec must give
- * the same bytes, the committed copy must be what the spec gives today, and it must cover every
- * operation the spec declares.
+ * `generated/` and the SDK's `sdk/src/generated/` are only trustworthy if they are a pure function
+ * of the spec: the same spec must give the same bytes, the committed copies must be what the spec
+ * gives today, and they must cover every operation the spec declares.
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
@@ -10,12 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { operations } from '../../generated/server/operations.js';
+import { operationSpecs } from '../../sdk/src/generated/resources.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TSX_CLI = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 const GENERATE = path.join(ROOT, 'scripts/generate.ts');
 const SPEC = path.join(ROOT, 'spec/openapi.yaml');
 const GENERATED = path.join(ROOT, 'generated');
+const SDK_GENERATED = path.join(ROOT, 'sdk/src/generated');
 // Every method OpenAPI 3.1 allows on a path item, not only the ones the generator reads, so an
 // operation the generator skips shows up as missing.
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
@@ -53,6 +55,11 @@ describe('contract: generated code', function () {
     return dir;
   }
 
+  /** Generates into a scratch tree laid out like the repo: `<dir>/generated` and `<dir>/sdk/src/generated`. */
+  function generateInto(dir: string, ...args: string[]): Promise<Run> {
+    return generate('--spec', SPEC, '--out', path.join(dir, 'generated'), ...args);
+  }
+
   after(async () => {
     await Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true })));
   });
@@ -60,12 +67,16 @@ describe('contract: generated code', function () {
   it('generates byte-identical files when run twice on the same spec', async function () {
     this.timeout(120000);
     const [a, b] = await Promise.all([scratchDir(), scratchDir()]);
-    const runs = await Promise.all([generate('--spec', SPEC, '--out', a), generate('--spec', SPEC, '--out', b)]);
+    const runs = await Promise.all([generateInto(a), generateInto(b)]);
     for (const r of runs) expect(r.code, r.stderr).to.equal(0);
 
     const filesA = await filesUnder(a);
     expect(filesA).to.deep.equal(await filesUnder(b));
-    expect(filesA, 'a fresh run should produce exactly the files committed in generated/').to.deep.equal(await filesUnder(GENERATED));
+    const committed = [
+      ...(await filesUnder(GENERATED)).map((f) => `generated/${f}`),
+      ...(await filesUnder(SDK_GENERATED)).map((f) => `sdk/src/generated/${f}`),
+    ].sort();
+    expect(filesA, 'a fresh run should produce exactly the files committed in generated/ and sdk/src/generated/').to.deep.equal(committed);
     for (const file of filesA) {
       const [bytesA, bytesB] = await Promise.all([readFile(path.join(a, file)), readFile(path.join(b, file))]);
       expect(bytesA.equals(bytesB), `${file} differs between two runs on the same spec`).to.equal(true);
@@ -82,22 +93,38 @@ describe('contract: generated code', function () {
     // Without this, a --check that always exits 0 would pass the freshness test above.
     this.timeout(120000);
     const out = await scratchDir();
-    expect((await generate('--spec', SPEC, '--out', out)).code).to.equal(0);
-    const target = path.join(out, 'server/operations.ts');
+    expect((await generateInto(out)).code).to.equal(0);
+    const target = path.join(out, 'generated/server/operations.ts');
     await writeFile(target, `${await readFile(target, 'utf8')}\n// edited by hand\n`);
 
-    const r = await generate('--spec', SPEC, '--out', out, '--check');
+    const r = await generateInto(out, '--check');
     expect(r.code, `${r.stdout}${r.stderr}`).to.equal(1);
     expect(r.stderr).to.match(/server\/operations\.ts/);
     expect(r.stderr, 'only the edited file is stale').not.to.match(/schema\.ts|resources\.ts/);
   });
 
+  it("fails --check and names the SDK's file when it was edited by hand", async function () {
+    this.timeout(120000);
+    const out = await scratchDir();
+    expect((await generateInto(out)).code).to.equal(0);
+    const target = path.join(out, 'sdk/src/generated/resources.ts');
+    await writeFile(target, (await readFile(target, 'utf8')).replace('list:', 'listAll:'));
+
+    const r = await generateInto(out, '--check');
+    expect(r.code, `${r.stdout}${r.stderr}`).to.equal(1);
+    expect(r.stderr).to.match(/sdk\/src\/generated\/resources\.ts/);
+    expect(r.stderr, 'only the edited file is stale').not.to.match(/schema\.ts|operations\.ts/);
+  });
+
   it('marks every generated file as generated on its first line', async function () {
-    const files = await filesUnder(GENERATED);
-    expect(files).to.include.members(['schema.ts', 'server/operations.ts', 'sdk/resources.ts']);
+    const files = [
+      ...(await filesUnder(GENERATED)).map((f) => path.join(GENERATED, f)),
+      ...(await filesUnder(SDK_GENERATED)).map((f) => path.join(SDK_GENERATED, f)),
+    ].map((f) => path.relative(ROOT, f).split(path.sep).join('/'));
+    expect(files).to.include.members(['generated/schema.ts', 'generated/server/operations.ts', 'sdk/src/generated/schema.ts', 'sdk/src/generated/resources.ts']);
     for (const file of files) {
-      const [firstLine] = (await readFile(path.join(GENERATED, file), 'utf8')).split('\n', 1);
-      expect(firstLine, `first line of generated/${file}`).to.include('Generated').and.include('Do not edit');
+      const [firstLine] = (await readFile(path.join(ROOT, file), 'utf8')).split('\n', 1);
+      expect(firstLine, `first line of ${file}`).to.include('Generated').and.include('Do not edit');
     }
   });
 
@@ -120,5 +147,24 @@ describe('contract: generated code', function () {
     expect(Object.keys(operations).sort()).to.deep.equal([...declared.keys()].sort());
     const generatedRoutes = Object.fromEntries(Object.entries(operations).map(([id, op]) => [id, `${op.method} ${op.path}`]));
     expect(generatedRoutes, 'each operation is bound to the method and path the spec gives it').to.deep.equal(Object.fromEntries(declared));
+  });
+
+  it('gives the SDK exactly the operations of the tags that name an x-sdk-resource, bound to their method and path', async function () {
+    type Op = { operationId?: string; tags?: string[] };
+    const spec = parseYaml(await readFile(SPEC, 'utf8')) as {
+      tags?: { name: string; 'x-sdk-resource'?: string }[];
+      paths: Record<string, Partial<Record<(typeof HTTP_METHODS)[number], Op>>>;
+    };
+    const sdkTags = new Set((spec.tags ?? []).filter((t) => t['x-sdk-resource']).map((t) => t.name));
+    expect(sdkTags.size, 'tags with x-sdk-resource').to.be.greaterThan(0);
+    const expected: Record<string, string> = {};
+    for (const [route, item] of Object.entries(spec.paths)) {
+      for (const method of HTTP_METHODS) {
+        const op = item[method];
+        if (op?.operationId && op.tags?.[0] && sdkTags.has(op.tags[0])) expected[op.operationId] = `${method.toUpperCase()} ${route}`;
+      }
+    }
+    const generated = Object.fromEntries(Object.values(operationSpecs).map((o) => [o.operationId, `${o.method} ${o.path}`]));
+    expect(generated).to.deep.equal(expected);
   });
 });

@@ -1,0 +1,38 @@
+/** What a `fetch` must look like to carry the SDK's requests: the built-in one, or a wrapper of it. */
+export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface ClientOptions {
+  /** The API key's secret (`sk_…`), sent as `Authorization: Bearer <apiKey>`. */
+  apiKey: string;
+  /** Where the API listens. Default `http://127.0.0.1:8080`. */
+  baseURL?: string;
+  /**
+   * Retries after the first attempt, for failures a retry can fix (connection errors, timeouts,
+   * 408, 409 `idempotency_in_flight`, 429, 5xx). Default 2; 0 turns retries off.
+   */
+  maxRetries?: number;
+  /** Milliseconds one attempt may take, body included, before it is abandoned. Default 60 000. */
+  timeout?: number;
+  /** The `fetch` to send requests with. Default the global one (Node 20+). */
+  fetch?: Fetch;
+  /** Headers sent with every request (a call's own `headers` win). */
+  defaultHeaders?: Record<string, string>;
+}
+
+/** Per-call options: the last argument of every resource method. */
+export interface RequestOptions {
+  /** Extra headers for this call; they win over the client's. */
+  headers?: Record<string, string>;
+  /**
+   * The `Idempotency-Key` of an unsafe call (POST, PATCH, DELETE). By default the SDK makes one
+   * (a random UUID) per call and sends it on every retry of that call; pass your own to make a
+   * retry of your own, e.g. after a crash, safe too.
+   */
+  idempotencyKey?: string;
+  /** Overrides the client's `maxRetries` for this call. */
+  maxRetries?: number;
+  /** Overrides the client's `timeout` (milliseconds per attempt) for this call. */
+  timeout?: number;
+  /** Aborts the call: the attempt in flight, or the wait before the next one. */
+  signal?: AbortSignal;
+}

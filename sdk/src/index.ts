@@ -1,0 +1,31 @@
+/**
+ * @remit/sdk: a typed client for the Remit payments API.
+ *
+ *   const remit = new Remit({ apiKey: 'sk_…' });
+ *   const payment = await remit.payments.create({ amount: 2500, currency: 'EUR' });
+ */
+export { Remit, Remit as default, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS } from './client.js';
+export type { ClientOptions, Fetch, RequestOptions } from './core/request-options.js';
+export { APIPromise, type WithResponse } from './core/api-promise.js';
+export { Page, PagePromise } from './core/pagination.js';
+export {
+  RemitError,
+  APIError,
+  BadRequestError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  UnprocessableEntityError,
+  RateLimitError,
+  InternalServerError,
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIUserAbortError,
+  errorClassForStatus,
+  type APIErrorClass,
+  type APIErrorInit,
+  type KnownErrorCode,
+} from './core/errors.js';
+export { VERSION } from './version.js';
+export type * from './generated/resources.js';

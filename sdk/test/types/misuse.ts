@@ -1,0 +1,104 @@
+/**
+ * Compile-time tests of the SDK's types, checked by `npm run typecheck` (never run). Each
+ * `@ts-expect-error` line is misuse that must not compile: when one starts compiling (the types
+ * got looser), the directive itself becomes an error and the type check fails. The lines without
+ * it are uses that must keep compiling.
+ */
+import {
+  APIError,
+  NotFoundError,
+  Page,
+  Remit,
+  type Customer,
+  type Event,
+  type ListPaymentsParams,
+  type Payment,
+  type PaymentStatus,
+  type WithResponse,
+} from '../../src/index.js';
+
+export async function misuse(remit: Remit): Promise<void> {
+  // @ts-expect-error apiKey is required
+  new Remit({ baseURL: 'http://127.0.0.1:8080' });
+  // @ts-expect-error maxRetries is a number
+  new Remit({ apiKey: 'sk_x', maxRetries: 'twice' });
+
+  // @ts-expect-error no such method
+  await remit.payments.refund('pay_1');
+  // @ts-expect-error no such resource
+  await remit.accounts.create({ name: 'x' });
+  // @ts-expect-error operations outside the SDK's tags are not exposed
+  await remit.operations.getHealth();
+
+  // @ts-expect-error currency is required
+  await remit.payments.create({ amount: 100 });
+  // @ts-expect-error amount is a number of minor units, not a string
+  await remit.payments.create({ amount: '100', currency: 'EUR' });
+  // @ts-expect-error not a supported currency
+  await remit.payments.create({ amount: 100, currency: 'XXX' });
+  // @ts-expect-error capture_method is automatic or manual
+  await remit.payments.create({ amount: 100, currency: 'EUR', capture_method: 'later' });
+  // @ts-expect-error unknown request field
+  await remit.payments.create({ amount: 100, currency: 'EUR', tip: 5 });
+  // @ts-expect-error the body is required
+  await remit.customers.create();
+  // @ts-expect-error email is required
+  await remit.customers.create({ name: 'Ada' });
+  // @ts-expect-error metadata values are strings
+  await remit.customers.create({ email: 'a@example.com', metadata: { tier: 1 } });
+
+  // @ts-expect-error not a payment status
+  await remit.payments.list({ status: 'paid' });
+  // @ts-expect-error limit is a number
+  await remit.payments.list({ limit: '10' });
+  // @ts-expect-error created takes gt, gte, lt, lte
+  await remit.payments.list({ created: { after: 5 } });
+  // @ts-expect-error not an event type
+  await remit.events.list({ type: 'payment.refunded' });
+
+  // @ts-expect-error the id is a string
+  await remit.payments.capture(42);
+  // @ts-expect-error capture takes no body
+  await remit.payments.capture('pay_1', { amount: 5 });
+  // @ts-expect-error the update body is a partial customer, not anything
+  await remit.customers.update('cus_1', { email: 42 });
+  // @ts-expect-error per-call options: timeout is milliseconds
+  await remit.customers.list({}, { timeout: '5s' });
+
+  const payment = await remit.payments.retrieve('pay_1');
+  // @ts-expect-error the customer may be null
+  payment.customer.startsWith('cus_');
+  // @ts-expect-error no such field
+  void payment.charge_id;
+  // @ts-expect-error a page's items are payments
+  const wrong: Customer[] = (await remit.payments.list()).data;
+  void wrong;
+}
+
+export async function use(remit: Remit): Promise<void> {
+  const customer: Customer = await remit.customers.create({ email: 'a@example.com', name: 'Ada', metadata: { tier: 'gold' } });
+  const name: string | null = customer.name;
+  await remit.customers.update(customer.id, { name: null });
+
+  const payment: Payment = await remit.payments.create({ amount: 2_500, currency: 'EUR', customer: customer.id }, { idempotencyKey: 'order-42' });
+  const status: PaymentStatus = payment.status;
+  const captured: Payment = await remit.payments.capture(payment.id, { maxRetries: 5, timeout: 10_000, signal: AbortSignal.timeout(30_000) });
+
+  const query: ListPaymentsParams = { status: 'succeeded', limit: 50, created: { gte: 1_700_000_000 } };
+  const page: Page<Payment> = await remit.payments.list(query);
+  const more: boolean = page.hasNextPage();
+  for await (const p of remit.payments.list({ status: 'succeeded' })) void (p satisfies Payment);
+  for await (const e of remit.events.list({ type: 'payment.succeeded' })) void (e satisfies Event);
+
+  const raw: WithResponse<Customer> = await remit.customers.retrieve(customer.id).withResponse();
+  const requestId: string | null = raw.requestId;
+  const asPromise: Promise<Payment> = remit.payments.retrieve(payment.id);
+
+  try {
+    await remit.customers.retrieve('cus_missing');
+  } catch (err) {
+    if (err instanceof NotFoundError) void (err.status satisfies number);
+    if (err instanceof APIError && err.code === 'resource_not_found') void (err.requestId satisfies string | null);
+  }
+  void [name, status, captured, more, requestId, asPromise];
+}
