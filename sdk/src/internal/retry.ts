@@ -60,8 +60,8 @@ export const MAX_SERVER_DELAY_MS = 60_000;
  * How long to wait before retry number `retriesDone + 1`. The server's word comes first: the
  * longer of `Retry-After` (RFC 9110 §10.2.3, seconds or an HTTP-date) and, when the `RateLimit`
  * field (IETF httpapi ratelimit-headers draft) says a quota has nothing left, its reset `t`, since
- * a retry before that reset is refused again. Capped at `MAX_SERVER_DELAY_MS`. Without either,
- * exponential backoff with jitter.
+ * a retry before that reset is refused again. Capped at `MAX_SERVER_DELAY_MS`, then spread a little
+ * later (never earlier). Without either, exponential backoff with jitter.
  *
  * @param random a number in [0, 1), e.g. `Math.random()`
  * @param nowMs the current time, for an HTTP-date `Retry-After`
@@ -73,8 +73,20 @@ export function retryDelayMs(input: {
   readonly random: number;
 }): number {
   const server = input.headers ? serverDelayMs(input.headers, input.nowMs) : undefined;
-  if (server !== undefined) return Math.min(server, MAX_SERVER_DELAY_MS);
+  if (server !== undefined) return spreadServerDelayMs(Math.min(server, MAX_SERVER_DELAY_MS), input.random);
   return backoffMs(input.retriesDone, input.random);
+}
+
+/** The most added to a server-given wait: a fifth of it, and never more than a second. */
+export const MAX_SERVER_DELAY_SPREAD_MS = 1_000;
+
+/**
+ * A server-given wait, never shortened, plus up to a fifth (at most a second) at random: clients
+ * told the same quota reset would otherwise all return in the same instant and meet a fresh
+ * window together, where most of them are refused again.
+ */
+export function spreadServerDelayMs(ms: number, random: number): number {
+  return ms + random * Math.min(ms / 5, MAX_SERVER_DELAY_SPREAD_MS);
 }
 
 /** Exponential backoff with jitter: the doubling delay, less up to a quarter of it at random. */

@@ -71,6 +71,14 @@ describe('SDK retry policy: retryDelayMs', () => {
     expect(delay({ 'retry-after': new Date(NOW - 7_000).toUTCString() })).to.equal(0);
   });
 
+  it('spreads a server-given wait a little later, never earlier: up to a fifth, at most a second', () => {
+    expect(delay({ 'retry-after': '3' }, 0, 0.5)).to.equal(3_300);
+    expect(delay({ 'retry-after': '3' }, 0, 0.999_999)).to.be.within(3_000, 3_600);
+    expect(delay({ 'retry-after': '30' }, 0, 0.999_999)).to.be.within(30_000, 31_000);
+    expect(delay({ ratelimit: '"write";r=0;t=1' }, 0, 0.999_999)).to.be.within(1_000, 1_200);
+    expect(delay({ 'retry-after': '0' }, 0, 0.999_999)).to.equal(0);
+  });
+
   it("waits the RateLimit field's reset t when the quota has nothing left", () => {
     expect(delay({ ratelimit: '"write";r=0;t=7' })).to.equal(7_000);
   });
