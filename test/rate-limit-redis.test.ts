@@ -176,6 +176,10 @@ describe('rate limits shared through Redis', function () {
       // Redis back on the same address: the clients reconnect and the shared quota resumes.
       await proxy.start();
       await waitFor('both instances to reconnect', () => (apps.every((a) => a.redis!.status === 'ready') ? true : undefined), 15_000);
+      // Without any traffic, each instance probes Redis through its circuit and closes it by itself.
+      for (const { url } of instances) {
+        await waitFor('/ready to report redis: up with no API traffic', async () => ((await readiness(url)).body.checks.redis === 'up' ? true : undefined), 15_000, 100);
+      }
       const back = await newSecret();
       const probe = await waitFor(
         'the shared limiter to resume',

@@ -121,6 +121,10 @@ export class RateLimits {
         log.warn({ component: 'rate-limit', event: 'rate_limit_insurance_on' }, 'Redis unavailable: rate limits now counted per process by the in-memory insurance limiter'),
       );
       this.breaker.onReset(() => log.info({ component: 'rate-limit', event: 'rate_limit_insurance_off' }, 'Redis back: shared rate limits resumed'));
+      // Requests close the circuit once Redis is back, but an idle instance has none: when the
+      // connection comes back, probe through the circuit so `/ready` stops saying `degraded`.
+      const halfOpenMs = options.breakerHalfOpenMs ?? BREAKER_HALF_OPEN_MS;
+      redis.on('ready', () => this.probeUntilClosed(halfOpenMs));
     }
   }
 
@@ -161,6 +165,19 @@ export class RateLimits {
       return decide(policy, limiters.localQuota, false, { res, allowed: false });
     }
     return null;
+  }
+
+  /** While the connection is up and the circuit is not closed, a PING through the circuit every `everyMs`. */
+  private probeUntilClosed(everyMs: number): void {
+    const { redis, breaker } = this;
+    if (!redis || !breaker || redis.status !== 'ready' || breaker.state === CircuitState.Closed) return;
+    const timer = setTimeout(() => {
+      breaker
+        .execute(() => redis.ping())
+        .catch(() => {})
+        .finally(() => this.probeUntilClosed(everyMs));
+    }, everyMs);
+    timer.unref();
   }
 
   /** For `/ready`: undefined without Redis; `degraded` while decisions are made in memory. */
