@@ -9,7 +9,7 @@ import { Page, PagePromise } from '../core/pagination.js';
 import type { Fetch, RequestOptions } from '../core/request-options.js';
 import type { CallArgs, OperationSpec, Transport } from '../generated/resources.js';
 import { VERSION } from '../version.js';
-import { retryDelayMs, shouldRetry, type AttemptOutcome } from './retry.js';
+import { isRepeatable, retryDelayMs, shouldRetry, type AttemptOutcome } from './retry.js';
 import type { RuntimeHooks } from './runtime.js';
 import { buildURL } from './url.js';
 
@@ -66,6 +66,7 @@ export class HttpTransport implements Transport {
     const body = args.body === undefined ? undefined : JSON.stringify(args.body);
     // Built once: the Idempotency-Key inside must be the same on every attempt.
     const headers = this.#headers(spec, options, body !== undefined);
+    const repeatable = isRepeatable(spec);
 
     for (let retriesDone = 0; ; retriesDone++) {
       if (signal?.aborted) throw new APIUserAbortError({ cause: signal.reason });
@@ -73,7 +74,7 @@ export class HttpTransport implements Transport {
       if (attempt.kind === 'response' && attempt.response.ok) return { response: attempt.response, body: parseSuccess(attempt) };
 
       const errorBody = attempt.kind === 'response' ? parseBody(attempt.text) : undefined;
-      if (!shouldRetry(outcomeOf(attempt, errorBody), retriesDone, maxRetries)) {
+      if (!shouldRetry(outcomeOf(attempt, errorBody), retriesDone, maxRetries, repeatable)) {
         throw failure(attempt, errorBody, { attempts: retriesDone + 1, timeout });
       }
       const delay = retryDelayMs({

@@ -16,15 +16,31 @@ export type AttemptOutcome =
 export const RETRYABLE_CONFLICT_CODES: readonly string[] = ['idempotency_in_flight'];
 
 /**
+ * Whether sending an operation again cannot do it twice: safe methods, PUT/PATCH/DELETE (idempotent
+ * by HTTP semantics), and a POST the API deduplicates by its Idempotency-Key.
+ */
+export function isRepeatable(operation: { readonly method: string; readonly headerParams: readonly string[] }): boolean {
+  return operation.method !== 'POST' || operation.headerParams.some((h) => h.toLowerCase() === 'idempotency-key');
+}
+
+/**
  * Whether to try again after `outcome`, given the retries already made. The order matters: the
  * first rule that applies decides.
+ *
+ * `repeatable` is false for a POST the API does not deduplicate (it takes no Idempotency-Key, e.g.
+ * creating an API key): sending it twice may do it twice, so it is retried only when the answer
+ * says nothing was done.
  */
-export function shouldRetry(outcome: AttemptOutcome, retriesDone: number, maxRetries: number): boolean {
+export function shouldRetry(outcome: AttemptOutcome, retriesDone: number, maxRetries: number, repeatable = true): boolean {
   // The caller gave up: never send anything more on their behalf.
   if (outcome.kind === 'aborted') return false;
 
   // Out of retries.
   if (retriesDone >= maxRetries) return false;
+
+  // A call that is not safe to repeat: only a refusal before any work (over quota, or the server
+  // timed out reading the request) is retried. No answer, or a 5xx, may hide a done deed.
+  if (!repeatable) return outcome.kind === 'response' && (outcome.status === 429 || outcome.status === 408);
 
   // No answer (refused, reset, dropped, or timed out): the request may or may not have been
   // applied. Unsafe calls carry an Idempotency-Key, so the server replays rather than repeats.

@@ -124,6 +124,22 @@ describe('SDK retries (scripted server)', () => {
       expect(server.requests.map((r) => r.headers['idempotency-key'])).to.deep.equal(['from-header', 'from-option']);
     });
 
+    it('retries a POST the API does not deduplicate (creating an API key) only when nothing was done', async () => {
+      const created = { status: 201, body: { id: 'key_1', object: 'api_key', name: null, scopes: ['read'], redacted_secret: 'sk_…abcd', created: 1, revoked_at: null, secret: 'sk_x' } };
+      server.script(problem(429, 'rate_limited', { 'retry-after': '1' }), created);
+      await testClient(server.url).apiKeys.create({ scopes: ['read'] });
+      expect(server.requests).to.have.length(2);
+
+      server.script(problem(500, 'internal_error'), created);
+      const afterFailure = await rejectionOf(testClient(server.url).apiKeys.create({ scopes: ['read'] }));
+      expect(afterFailure).to.be.instanceOf(InternalServerError);
+      expect(server.requests, 'a 500 may hide a created key: not sent again').to.have.length(1);
+
+      server.script(problem(500, 'internal_error'), ok);
+      await testClient(server.url).customers.update('cus_1', { name: 'B' });
+      expect(server.requests, 'a PATCH is safe to repeat').to.have.length(2);
+    });
+
     it('keys POST, PATCH and DELETE, and never a GET', async () => {
       server.script(ok);
       const client = testClient(server.url);

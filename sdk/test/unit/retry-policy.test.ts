@@ -9,6 +9,7 @@ import {
   parseRateLimitResetMs,
   parseRetryAfterMs,
   retryDelayMs,
+  isRepeatable,
   shouldRetry,
   type AttemptOutcome,
 } from '../../src/internal/retry.js';
@@ -17,6 +18,22 @@ const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const response = (status: number, code?: string): AttemptOutcome => ({ kind: 'response', status, code });
 
 describe('SDK retry policy: shouldRetry', () => {
+  it('retries a call that is not safe to repeat only on 429 and 408, never on no answer or a 5xx', () => {
+    const once = (outcome: Parameters<typeof shouldRetry>[0]) => shouldRetry(outcome, 0, 2, false);
+    expect(once({ kind: 'response', status: 429 })).to.equal(true);
+    expect(once({ kind: 'response', status: 408 })).to.equal(true);
+    for (const status of [500, 502, 503]) expect(once({ kind: 'response', status }), String(status)).to.equal(false);
+    expect(once({ kind: 'connection-error' })).to.equal(false);
+    expect(once({ kind: 'timeout' })).to.equal(false);
+    expect(shouldRetry({ kind: 'response', status: 429 }, 2, 2, false), 'still bounded by maxRetries').to.equal(false);
+  });
+
+  it('calls a POST repeatable only when the API deduplicates it by Idempotency-Key', () => {
+    expect(isRepeatable({ method: 'POST', headerParams: ['Idempotency-Key'] })).to.equal(true);
+    expect(isRepeatable({ method: 'POST', headerParams: [] })).to.equal(false);
+    for (const method of ['GET', 'PATCH', 'DELETE']) expect(isRepeatable({ method, headerParams: [] }), method).to.equal(true);
+  });
+
   const retried: [string, AttemptOutcome][] = [
     ['a connection error', { kind: 'connection-error' }],
     ['a timeout', { kind: 'timeout' }],
