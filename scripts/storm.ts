@@ -25,6 +25,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { LOG_LEVELS, QUOTA_PATTERN } from '../src/platform/config.js';
 import { createDb, type Db } from '../src/platform/db.js';
 import { randomBase62 } from '../src/platform/ids.js';
 
@@ -56,9 +57,6 @@ const RETRY_AFTER_JITTER_MS = 250;
 
 // ---- knobs --------------------------------------------------------------------------------------
 
-/** `<requests>/<window>`, as RATE_LIMIT_* take it (src/platform/config.ts). */
-const QUOTA_PATTERN = /^([1-9]\d{0,8})\/([1-9]\d{0,5})(s|m|h)$/;
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 interface Knobs {
   readonly clients: number;

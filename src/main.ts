@@ -4,7 +4,7 @@
  */
 import { createServer } from 'node:http';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './platform/config.js';
+import { configOrExit, loadConfig } from './platform/config.js';
 import { createDb, migrate } from './platform/db.js';
 import { createProcessorClient } from './processor/client.js';
 import { startProcessorSimulator, type ProcessorSimulator } from './processor/simulator/server.js';
@@ -16,20 +16,8 @@ import { Lifecycle, shutdown } from './platform/shutdown.js';
 const DEMO_ACCOUNT_NAME = 'Demo account';
 const REDIS_STARTUP_WAIT_MS = 3_000;
 
-function readConfig(): Config {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
-}
-
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = configOrExit(() => loadConfig());
   const log = createLogger(config.logLevel);
   const db = createDb({ ...config.database, log });
   await migrate(db);

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const optionalUrl = (protocols: string[], example: string) =>
   z
@@ -23,7 +23,7 @@ const booleanFlag = z
   .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1'));
 
 /** `<requests>/<window>`, the window in seconds, minutes or hours: `100/10s`, `600/1m`, `5000/1h`. */
-const QUOTA_PATTERN = /^([1-9]\d{0,8})\/([1-9]\d{0,5})(s|m|h)$/;
+export const QUOTA_PATTERN = /^([1-9]\d{0,8})\/([1-9]\d{0,5})(s|m|h)$/;
 const WINDOW_UNIT_S = { s: 1, m: 60, h: 3600 } as const;
 
 const quota = (fallback: string) =>
@@ -157,6 +157,19 @@ export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
+  }
+}
+
+/** For entry points: the configuration `load` reads, or its problems on stderr and exit status 1. */
+export function configOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
   }
 }
 

@@ -39,22 +39,18 @@ export function rateLimitHeaders(decision: Decision): Record<string, string> {
   };
 }
 
-const SUBJECTS: Record<PolicyName, string> = {
-  read: 'This API key has used its',
-  write: 'This API key has used its',
-  admin: 'The admin token has used its',
-  ops: 'This address has used its',
-  auth: 'This address has failed authentication',
+/** What ran out, in the words of the 429's detail. */
+const BUDGETS: Record<PolicyName, (points: number, window: string) => string> = {
+  read: (n, w) => `This API key has used its ${n} read requests per ${w}`,
+  write: (n, w) => `This API key has used its ${n} write requests per ${w}`,
+  admin: (n, w) => `The admin token has used its ${n} requests per ${w}`,
+  ops: (n, w) => `This address has used its ${n} requests per ${w}`,
+  auth: (n, w) => `This address has failed authentication ${n} times in a ${w}`,
 };
 
 function tooManyRequests(decision: Decision, reason?: string): AppError {
   const retryAfterS = Math.max(1, decision.resetS);
-  const { points, windowS } = decision.quota;
-  const budget =
-    reason ??
-    (decision.policy === 'auth'
-      ? `${SUBJECTS.auth} ${points} times in a ${describeWindow(windowS)}`
-      : `${SUBJECTS[decision.policy]} ${points} ${decision.policy === 'read' || decision.policy === 'write' ? `${decision.policy} ` : ''}requests per ${describeWindow(windowS)}`);
+  const budget = reason ?? BUDGETS[decision.policy](decision.quota.points, describeWindow(decision.quota.windowS));
   return new AppError('rate_limited', `${budget}. Retry after ${retryAfterS} second${retryAfterS === 1 ? '' : 's'}.`, {
     headers: { ...rateLimitHeaders(decision), 'Retry-After': String(retryAfterS) },
   });

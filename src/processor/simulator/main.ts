@@ -2,24 +2,12 @@
  * `npm run processor`: runs the card-processor simulator on PROCESSOR_HOST:PROCESSOR_PORT until
  * SIGTERM or SIGINT. Faults are off at start; set them with `PUT /control/faults`.
  */
-import { ConfigError, loadSimulatorConfig, type SimulatorConfig } from '../../platform/config.js';
+import { configOrExit, loadSimulatorConfig } from '../../platform/config.js';
 import { createLogger } from '../../platform/logger.js';
 import { startProcessorSimulator } from './server.js';
 
-function readConfig(): SimulatorConfig {
-  try {
-    return loadSimulatorConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
-}
-
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = configOrExit(() => loadSimulatorConfig());
   const log = createLogger(config.logLevel).child({ component: 'processor-simulator' });
   const simulator = await startProcessorSimulator({ host: config.host, port: config.port, log });
   console.log(`Processor simulator listening on ${simulator.url}`);
