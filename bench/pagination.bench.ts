@@ -494,11 +494,11 @@ async function main(): Promise<void> {
       const first = await get(params);
       check(idsOf(first.data) === idsOf(firstExpected.slice(0, LIMIT)) && first.has_more, `${name}: HTTP page 1 holds the ${LIMIT} newest`);
       const last = firstExpected[LIMIT - 1]!;
-      const mine = await codec.encode(LIST, filterOf(status), { created: last.created_at, id: last.id });
+      const mine = await codec.encode({ list: LIST, account: accountId }, filterOf(status), { created: last.created_at, id: last.id });
       if (!check(first.next_cursor === mine, `${name}: a cursor signed here for page 1's last row equals the app's next_cursor for page 1`)) {
         throw new Error("the benchmark signs cursors differently from the app; its deep pages would not be the app's own");
       }
-      const deepCursor = await codec.encode(LIST, filterOf(status), deepPosition);
+      const deepCursor = await codec.encode({ list: LIST, account: accountId }, filterOf(status), deepPosition);
       const page2Cursor = first.next_cursor;
       if (page2Cursor === null) throw new Error(`${name}: page 1 has no next_cursor`);
 

@@ -1,8 +1,8 @@
 /**
  * Cursor pagination: the codec that signs cursors, and every list's handling of limits, cursors and
- * filters through the API. A cursor is only good for the list and the filters that issued it, on
- * any instance sharing the database; anything else is a 400 `invalid_cursor`, never a 500 and never
- * a silently wrong page.
+ * filters through the API. A cursor is only good for the list, the account and the filters that
+ * issued it, on any instance sharing the database; anything else is a 400 `invalid_cursor`, never a
+ * 500 and never a silently wrong page.
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
@@ -10,7 +10,7 @@ import request from 'supertest';
 import { AppError } from '../src/platform/errors.js';
 import type { Db } from '../src/platform/db.js';
 import { newId } from '../src/platform/ids.js';
-import { CursorCodec, SEQUENCE_PATTERN, type ListFilter, type Position } from '../src/platform/pagination.js';
+import { CursorCodec, SEQUENCE_PATTERN, type CursorScope, type ListFilter, type Position } from '../src/platform/pagination.js';
 import { createTestApp, openSharedDatabase, type TestAccount, type TestApp } from './helpers/app.js';
 import { expectProblem } from './helpers/problem.js';
 
@@ -18,11 +18,21 @@ const TAG_BYTES = 16;
 const KEY = Buffer.alloc(32, 7);
 const OTHER_KEY = Buffer.alloc(32, 9);
 const POSITION: Position = { created: new Date('2026-03-04T05:06:07.089Z'), id: 'cus_0123456789ABCDEFGHIJab' };
+const ACCOUNT = 'acct_0123456789ABCDEFGHIJab';
+const OTHER_ACCOUNT = 'acct_0123456789ABCDEFGHIJac';
 
-/** A cursor as the documented format builds it: base64url(HMAC-SHA256 tag, 16 bytes || JSON payload). */
-function sign(key: Buffer, payload: unknown): string {
+/** The list `list` of `account` (ACCOUNT unless said otherwise). */
+function at(list: string, account = ACCOUNT): CursorScope {
+  return { list, account };
+}
+
+/**
+ * A cursor as the documented format builds it: base64url(tag || JSON payload), the tag being the
+ * first 16 bytes of HMAC-SHA256 over the account id, a NUL and the payload.
+ */
+function sign(key: Buffer, payload: unknown, account = ACCOUNT): string {
   const json = Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
-  const tag = createHmac('sha256', key).update(json).digest().subarray(0, TAG_BYTES);
+  const tag = createHmac('sha256', key).update(account).update('\0').update(json).digest().subarray(0, TAG_BYTES);
   return Buffer.concat([tag, json]).toString('base64url');
 }
 
@@ -57,18 +67,18 @@ describe('CursorCodec', () => {
   it('decodes what it encodes, for ids and for event sequences', async () => {
     const c = codec();
     const filter = { status: 'succeeded', created: { gte: 1 } };
-    const decoded = await c.decode('payments', filter, await c.encode('payments', filter, POSITION));
+    const decoded = await c.decode(at('payments'), filter, await c.encode(at('payments'), filter, POSITION));
     expect(decoded.created.getTime()).to.equal(POSITION.created.getTime());
     expect(decoded.id).to.equal(POSITION.id);
 
     const seq = { created: POSITION.created, id: '9007199254740993' };
-    const event = await c.decode('events', {}, await c.encode('events', {}, seq), SEQUENCE_PATTERN);
+    const event = await c.decode(at('events'), {}, await c.encode(at('events'), {}, seq), SEQUENCE_PATTERN);
     expect(event.id).to.equal('9007199254740993');
     expect(event.created.toISOString()).to.equal(POSITION.created.toISOString());
   });
 
   it('issues cursors in the documented format, so the tests below can forge them', async () => {
-    const cursor = await codec().encode('customers', { email: 'a@example.com' }, POSITION);
+    const cursor = await codec().encode(at('customers'), { email: 'a@example.com' }, POSITION);
     expect(cursor).to.match(/^[A-Za-z0-9_-]+$/);
     expect(cursor.length).to.be.at.most(512);
     const payload = payloadOf(cursor);
@@ -79,14 +89,14 @@ describe('CursorCodec', () => {
   it('rejects a cursor with any single bit of its tag or payload flipped', async () => {
     const c = codec();
     const filter = { email: 'a@example.com', created: { gte: 10, lt: 20 } };
-    const raw = Buffer.from(await c.encode('customers', filter, POSITION), 'base64url');
+    const raw = Buffer.from(await c.encode(at('customers'), filter, POSITION), 'base64url');
     expect(raw.length).to.be.greaterThan(TAG_BYTES + 40);
     let tried = 0;
     for (let byte = 0; byte < raw.length; byte++) {
       for (let bit = 0; bit < 8; bit++) {
         const altered = Buffer.from(raw);
         altered[byte] = altered[byte]! ^ (1 << bit);
-        await expectInvalidCursor(c.decode('customers', filter, altered.toString('base64url')));
+        await expectInvalidCursor(c.decode(at('customers'), filter, altered.toString('base64url')));
         tried++;
       }
     }
@@ -94,25 +104,39 @@ describe('CursorCodec', () => {
   });
 
   it('rejects a payload re-signed with another key', async () => {
-    const genuine = await codec().encode('customers', {}, POSITION);
+    const genuine = await codec().encode(at('customers'), {}, POSITION);
     const payload = Buffer.from(genuine, 'base64url').subarray(TAG_BYTES).toString('utf8');
-    await expectInvalidCursor(codec().decode('customers', {}, sign(OTHER_KEY, payload)), NOT_THIS_LIST);
+    await expectInvalidCursor(codec().decode(at('customers'), {}, sign(OTHER_KEY, payload)), NOT_THIS_LIST);
     const otherServer = new CursorCodec(async () => OTHER_KEY);
-    await expectInvalidCursor(codec().decode('customers', {}, await otherServer.encode('customers', {}, POSITION)), NOT_THIS_LIST);
+    await expectInvalidCursor(codec().decode(at('customers'), {}, await otherServer.encode(at('customers'), {}, POSITION)), NOT_THIS_LIST);
   });
 
   it('rejects a cursor issued by another list', async () => {
     const c = codec();
-    const cursor = await c.encode('customers', {}, POSITION);
+    const cursor = await c.encode(at('customers'), {}, POSITION);
     for (const list of ['api_keys', 'payments', 'refunds', 'events', 'Customers', '']) {
-      await expectInvalidCursor(c.decode(list, {}, cursor, /.*/), NOT_THIS_LIST);
+      await expectInvalidCursor(c.decode(at(list), {}, cursor, /.*/), NOT_THIS_LIST);
     }
+  });
+
+  it("rejects a cursor issued for the same list of another account, though its payload does not name the account", async () => {
+    const c = codec();
+    const cursor = await c.encode(at('payments'), {}, POSITION);
+    expect(JSON.stringify(payloadOf(cursor))).not.to.contain('acct_');
+    expect((await c.decode(at('payments'), {}, cursor)).id).to.equal(POSITION.id);
+    for (const account of [OTHER_ACCOUNT, ACCOUNT.toLowerCase(), `${ACCOUNT} `, '']) {
+      await expectInvalidCursor(c.decode(at('payments', account), {}, cursor), NOT_THIS_LIST);
+    }
+    // The same payload signed for the other account is that account's cursor, and only its.
+    const theirs = sign(KEY, payloadOf(cursor), OTHER_ACCOUNT);
+    expect((await c.decode(at('payments', OTHER_ACCOUNT), {}, theirs)).id).to.equal(POSITION.id);
+    await expectInvalidCursor(c.decode(at('payments'), {}, theirs), NOT_THIS_LIST);
   });
 
   it('rejects a cursor replayed with different filters, saying so', async () => {
     const c = codec();
     const issued = { status: 'succeeded', customer: 'cus_A', created: { gte: 100 } };
-    const cursor = await c.encode('payments', issued, POSITION);
+    const cursor = await c.encode(at('payments'), issued, POSITION);
     const changed: ListFilter[] = [
       { ...issued, status: 'failed' },
       { ...issued, customer: 'cus_B' },
@@ -123,41 +147,41 @@ describe('CursorCodec', () => {
       {},
       { ...issued, extra: 'x' },
     ];
-    for (const filter of changed) await expectInvalidCursor(c.decode('payments', filter, cursor), OTHER_FILTERS);
+    for (const filter of changed) await expectInvalidCursor(c.decode(at('payments'), filter, cursor), OTHER_FILTERS);
     // The same filters in another key order are the same filters.
-    const same = await c.decode('payments', { created: { gte: 100 }, customer: 'cus_A', status: 'succeeded' }, cursor);
+    const same = await c.decode(at('payments'), { created: { gte: 100 }, customer: 'cus_A', status: 'succeeded' }, cursor);
     expect(same.id).to.equal(POSITION.id);
   });
 
   it('treats an absent filter and one set to undefined as the same filter', async () => {
     const c = codec();
-    const bare = await c.encode('customers', {}, POSITION);
-    expect((await c.decode('customers', { email: undefined, created: undefined }, bare)).id).to.equal(POSITION.id);
-    const explicit = await c.encode('customers', { email: undefined, created: undefined }, POSITION);
-    expect((await c.decode('customers', {}, explicit)).id).to.equal(POSITION.id);
+    const bare = await c.encode(at('customers'), {}, POSITION);
+    expect((await c.decode(at('customers'), { email: undefined, created: undefined }, bare)).id).to.equal(POSITION.id);
+    const explicit = await c.encode(at('customers'), { email: undefined, created: undefined }, POSITION);
+    expect((await c.decode(at('customers'), {}, explicit)).id).to.equal(POSITION.id);
     expect(explicit).to.equal(bare);
   });
 
   it('treats an empty created range as no range, and a non-empty one as a different filter', async () => {
     const c = codec();
-    const bare = await c.encode('payments', { status: 'succeeded' }, POSITION);
-    expect((await c.decode('payments', { status: 'succeeded', created: {} }, bare)).id).to.equal(POSITION.id);
-    await expectInvalidCursor(c.decode('payments', { status: 'succeeded', created: { gte: 1 } }, bare), /different filters/);
+    const bare = await c.encode(at('payments'), { status: 'succeeded' }, POSITION);
+    expect((await c.decode(at('payments'), { status: 'succeeded', created: {} }, bare)).id).to.equal(POSITION.id);
+    await expectInvalidCursor(c.decode(at('payments'), { status: 'succeeded', created: { gte: 1 } }, bare), /different filters/);
   });
 
   it('rejects a cursor over 512 characters, an empty one and one that is not base64url', async () => {
     const c = codec();
-    const genuine = await c.encode('customers', {}, POSITION);
+    const genuine = await c.encode(at('customers'), {}, POSITION);
     for (const cursor of ['A'.repeat(513), genuine + 'A'.repeat(513 - genuine.length), '', '!!!!', '%%%%%%%%', 'not base64 at all!', '====']) {
-      await expectInvalidCursor(c.decode('customers', {}, cursor));
+      await expectInvalidCursor(c.decode(at('customers'), {}, cursor));
     }
   });
 
   it('rejects a correctly signed payload that is not a well-formed position', async () => {
     const c = codec();
-    const ok = { l: 'customers', f: payloadOf(await c.encode('customers', {}, POSITION)).f, t: POSITION.created.toISOString(), i: POSITION.id };
+    const ok = { l: 'customers', f: payloadOf(await c.encode(at('customers'), {}, POSITION)).f, t: POSITION.created.toISOString(), i: POSITION.id };
     // The control: this hand-made cursor is accepted, so each rejection below is due to its one change.
-    expect((await c.decode('customers', {}, sign(KEY, ok))).id).to.equal(POSITION.id);
+    expect((await c.decode(at('customers'), {}, sign(KEY, ok))).id).to.equal(POSITION.id);
     const bad: unknown[] = [
       'not json',
       '[]',
@@ -175,19 +199,19 @@ describe('CursorCodec', () => {
       { ...ok, i: `cus_${'a'.repeat(65)}` },
     ];
     for (const payload of bad) {
-      const err = await rejection(c.decode('customers', {}, sign(KEY, payload)));
+      const err = await rejection(c.decode(at('customers'), {}, sign(KEY, payload)));
       expect(err, JSON.stringify(payload)).to.be.instanceOf(AppError);
       expect((err as AppError).code).to.equal('invalid_cursor');
     }
     // A sequence is not an id, and an id is not a sequence.
-    await expectInvalidCursor(c.decode('events', {}, await c.encode('events', {}, { created: POSITION.created, id: '42' })));
-    await expectInvalidCursor(c.decode('customers', {}, await c.encode('customers', {}, POSITION), SEQUENCE_PATTERN));
+    await expectInvalidCursor(c.decode(at('events'), {}, await c.encode(at('events'), {}, { created: POSITION.created, id: '42' })));
+    await expectInvalidCursor(c.decode(at('customers'), {}, await c.encode(at('customers'), {}, POSITION), SEQUENCE_PATTERN));
   });
 
   // Fails until src/platform/pagination.ts checks that the parsed payload is an object: `null`
   // parses, then destructuring it throws a TypeError, which the API would answer as a 500.
   it('rejects a correctly signed payload of JSON null as invalid_cursor, not a TypeError', async () => {
-    await expectInvalidCursor(codec().decode('customers', {}, sign(KEY, 'null')), NOT_THIS_LIST);
+    await expectInvalidCursor(codec().decode(at('customers'), {}, sign(KEY, 'null')), NOT_THIS_LIST);
   });
 
   it('asks for the key once across many calls', async () => {
@@ -196,10 +220,10 @@ describe('CursorCodec', () => {
       calls++;
       return KEY;
     });
-    const cursors = await Promise.all(Array.from({ length: 20 }, (_, n) => c.encode('customers', {}, { ...POSITION, id: `cus_${n}` })));
-    const decoded = await Promise.all(cursors.map((cursor) => c.decode('customers', {}, cursor)));
+    const cursors = await Promise.all(Array.from({ length: 20 }, (_, n) => c.encode(at('customers'), {}, { ...POSITION, id: `cus_${n}` })));
+    const decoded = await Promise.all(cursors.map((cursor) => c.decode(at('customers'), {}, cursor)));
     expect(decoded.map((p) => p.id)).to.deep.equal(Array.from({ length: 20 }, (_, n) => `cus_${n}`));
-    await expectInvalidCursor(c.decode('customers', {}, 'AAAA'));
+    await expectInvalidCursor(c.decode(at('customers'), {}, 'AAAA'));
     expect(calls).to.equal(1);
   });
 
@@ -210,15 +234,15 @@ describe('CursorCodec', () => {
       if (calls === 1) throw new Error('database unavailable');
       return KEY;
     });
-    const failures = await Promise.all(Array.from({ length: 5 }, () => rejection(c.encode('customers', {}, POSITION))));
+    const failures = await Promise.all(Array.from({ length: 5 }, () => rejection(c.encode(at('customers'), {}, POSITION))));
     for (const err of failures) expect((err as Error).message).to.equal('database unavailable');
     expect(calls).to.equal(1);
-    const cursor = await c.encode('customers', {}, POSITION);
-    expect((await c.decode('customers', {}, cursor)).id).to.equal(POSITION.id);
-    await Promise.all(Array.from({ length: 10 }, () => c.decode('customers', {}, cursor)));
+    const cursor = await c.encode(at('customers'), {}, POSITION);
+    expect((await c.decode(at('customers'), {}, cursor)).id).to.equal(POSITION.id);
+    await Promise.all(Array.from({ length: 10 }, () => c.decode(at('customers'), {}, cursor)));
     expect(calls).to.equal(2);
     // What the key signs is the same as a codec that never failed would sign.
-    expect(cursor).to.equal(await codec().encode('customers', {}, POSITION));
+    expect(cursor).to.equal(await codec().encode(at('customers'), {}, POSITION));
   });
 });
 
@@ -370,26 +394,22 @@ describe('list pagination through the API', () => {
         expect(res.body.detail).to.match(NOT_THIS_LIST);
       });
 
-      // A cursor carries only a position, (created, id), and the query always names the caller's
-      // account: another account's cursor for the same list reveals nothing and reads only the
-      // caller's own rows, those that come after that position.
-      it("accepts another account's cursor for the same list and returns only the caller's rows after its position", async () => {
-        const { cursor, ids } = await cursorOf(spec.path);
-        const merged = await orderedRows(t.db, spec.name, [a.id, b.id]);
-        const at = merged.findIndex((r) => r.id === ids.at(-1));
-        expect(at).to.be.greaterThan(-1);
-        const expected = merged.slice(at + 1).filter((r) => r.account_id === b.id).map((r) => r.id);
-        const own = new Set((await orderedRows(t.db, spec.name, [b.id])).map((r) => r.id));
-        // B has rows on both sides of the position, so the answer is neither all nor nothing.
-        expect(expected.length).to.be.greaterThan(0);
-        expect(expected.length).to.be.lessThan(own.size);
+      // A client that serves several accounts and mixes up their cursors must not get a page of
+      // the other account's list starting at an arbitrary position: B's rows fall on both sides of
+      // A's cursor, so accepting it would silently skip B's newer rows.
+      it("rejects another account's cursor for the same list with 400 invalid_cursor, and accepts that account's own", async () => {
+        const { cursor } = await cursorOf(spec.path);
+        const res = await list(spec.path, { cursor }, b);
+        expectProblem(res, 400, 'invalid_cursor');
+        expect(res.body.detail).to.match(NOT_THIS_LIST);
+        expect(JSON.stringify(res.body)).not.to.contain(a.id);
 
-        const res = await list(spec.path, { cursor, limit: 100 }, b);
-        expect(res.status, JSON.stringify(res.body)).to.equal(200);
-        const got = res.body.data.map((r: { id: string }) => r.id);
-        expect(got).to.deep.equal(expected);
-        for (const id of got) expect(own.has(id)).to.equal(true);
-        expect(res.body.has_more).to.equal(false);
+        const own = await cursorOf(spec.path, {}, b);
+        const next = await list(spec.path, { cursor: own.cursor }, b);
+        expect(next.status, JSON.stringify(next.body)).to.equal(200);
+        expect(next.body.data.length).to.be.greaterThan(0);
+        const theirs = await list(spec.path, { cursor: own.cursor }, a);
+        expectProblem(theirs, 400, 'invalid_cursor');
       });
 
       if (spec.filtered) {
@@ -562,7 +582,7 @@ describe('cursors across API instances', () => {
     const position = { created: new Date('2026-01-01T00:00:00.000Z'), id: newId('cus') };
     const codecOf = (db: Db) =>
       new CursorCodec(async () => Buffer.from((await db('server_secrets').where({ name: 'cursor_hmac' }).first()).value));
-    const cursor = await codecOf(shared.first).encode('customers', {}, position);
-    expect((await codecOf(shared.second).decode('customers', {}, cursor)).id).to.equal(position.id);
+    const cursor = await codecOf(shared.first).encode(at('customers'), {}, position);
+    expect((await codecOf(shared.second).decode(at('customers'), {}, cursor)).id).to.equal(position.id);
   });
 });

@@ -198,7 +198,7 @@ export class PaymentService {
   async list(accountId: string, query: ListQuery): Promise<ListPage<Payment>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
     const filter = { status: query.status, customer: query.customer, created: query.created };
-    const after = query.cursor ? await this.cursors.decode(LIST, filter, query.cursor) : undefined;
+    const after = query.cursor ? await this.cursors.decode({ list: LIST, account: accountId }, filter, query.cursor) : undefined;
     const rows = await repo.listPayments(
       this.db,
       accountId,
@@ -206,7 +206,7 @@ export class PaymentService {
       limit + 1,
       after,
     );
-    return this.cursors.page(LIST, filter, rows, limit, toPayment);
+    return this.cursors.page({ list: LIST, account: accountId }, filter, rows, limit, toPayment);
   }
 }
 

@@ -5,9 +5,11 @@
  *
  * A cursor is opaque and tamper-evident: base64url of an HMAC-SHA256 tag (16 bytes) followed by a
  * small JSON payload — the list that issued it, the position of the page's last row, and a hash of
- * the filters it was issued for. The key is shared by every instance through the database. A
- * forged or altered cursor, one from another list, or one replayed with different filters is a
- * 400 `invalid_cursor`, never a 500 and never a silently wrong page.
+ * the filters it was issued for. The tag also covers the account whose list it is, without
+ * carrying it: a cursor is valid only for the account it was issued to. The key is shared by every
+ * instance through the database. A forged or altered cursor, one from another list or another
+ * account's list, or one replayed with different filters is a 400 `invalid_cursor`, never a 500
+ * and never a silently wrong page.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import canonicalize from 'canonicalize';
@@ -46,6 +48,12 @@ interface CursorPayload {
   i: string;
 }
 
+/** The list a cursor belongs to: which list, and whose. */
+export interface CursorScope {
+  readonly list: string;
+  readonly account: string;
+}
+
 /** The filters of a list request, as part of a cursor's identity (limit may change between pages). */
 export type ListFilter = Readonly<Record<string, unknown>>;
 
@@ -74,28 +82,30 @@ export class CursorCodec {
     return this.key;
   }
 
-  private static tag(key: Buffer, json: Buffer): Buffer {
-    return createHmac('sha256', key).update(json).digest().subarray(0, TAG_BYTES);
+  /** Signs the payload together with the account (account ids never contain NUL). */
+  private static tag(key: Buffer, account: string, json: Buffer): Buffer {
+    return createHmac('sha256', key).update(account).update('\0').update(json).digest().subarray(0, TAG_BYTES);
   }
 
-  async encode(list: string, filter: ListFilter, position: Position): Promise<string> {
-    const payload: CursorPayload = { l: list, f: filterHash(filter), t: position.created.toISOString(), i: position.id };
+  async encode(scope: CursorScope, filter: ListFilter, position: Position): Promise<string> {
+    const payload: CursorPayload = { l: scope.list, f: filterHash(filter), t: position.created.toISOString(), i: position.id };
     const json = Buffer.from(JSON.stringify(payload));
-    return Buffer.concat([CursorCodec.tag(await this.hmacKey(), json), json]).toString('base64url');
+    return Buffer.concat([CursorCodec.tag(await this.hmacKey(), scope.account, json), json]).toString('base64url');
   }
 
   /**
-   * Reads a cursor issued by `list` for `filter`. `tiebreak` is the shape of the second key of the
-   * list's order (an id unless said otherwise).
+   * Reads a cursor issued by `scope`'s list for `filter`. `tiebreak` is the shape of the second key
+   * of the list's order (an id unless said otherwise).
    */
-  async decode(list: string, filter: ListFilter, cursor: string, tiebreak: RegExp = ID_PATTERN): Promise<Position> {
-    const forged = () => new AppError('invalid_cursor', 'The cursor was not issued by this list. Start again without a cursor.');
+  async decode(scope: CursorScope, filter: ListFilter, cursor: string, tiebreak: RegExp = ID_PATTERN): Promise<Position> {
+    const forged = () =>
+      new AppError('invalid_cursor', 'The cursor was not issued by this list for this account. Start again without a cursor.');
     if (cursor.length > MAX_CURSOR_CHARS) throw forged();
     const raw = Buffer.from(cursor, 'base64url');
     if (raw.length <= TAG_BYTES) throw forged();
     const tag = raw.subarray(0, TAG_BYTES);
     const json = raw.subarray(TAG_BYTES);
-    if (!timingSafeEqual(tag, CursorCodec.tag(await this.hmacKey(), json))) throw forged();
+    if (!timingSafeEqual(tag, CursorCodec.tag(await this.hmacKey(), scope.account, json))) throw forged();
 
     // Signed by this server, so well-formed; checked all the same, since a bug here would be a 500.
     let payload: unknown;
@@ -106,7 +116,7 @@ export class CursorCodec {
     }
     if (typeof payload !== 'object' || payload === null) throw forged();
     const { l, f, t, i } = payload as Partial<CursorPayload>;
-    if (l !== list || typeof t !== 'string' || typeof i !== 'string' || !tiebreak.test(i)) throw forged();
+    if (l !== scope.list || typeof t !== 'string' || typeof i !== 'string' || !tiebreak.test(i)) throw forged();
     if (f !== filterHash(filter)) {
       throw new AppError(
         'invalid_cursor',
@@ -124,7 +134,7 @@ export class CursorCodec {
    * another page follows.
    */
   async page<Row extends Position, T>(
-    list: string,
+    scope: CursorScope,
     filter: ListFilter,
     rows: Row[],
     limit: number,
@@ -138,7 +148,7 @@ export class CursorCodec {
       object: 'list',
       data: pageRows.map(toResource),
       has_more: hasMore,
-      next_cursor: hasMore && last ? await this.encode(list, filter, positionOf(last)) : null,
+      next_cursor: hasMore && last ? await this.encode(scope, filter, positionOf(last)) : null,
     };
   }
 }

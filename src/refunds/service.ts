@@ -119,7 +119,7 @@ export class RefundService {
   async list(accountId: string, query: ListQuery): Promise<ListPage<Refund>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
     const filter = { payment: query.payment, created: query.created };
-    const after = query.cursor ? await this.cursors.decode(LIST, filter, query.cursor) : undefined;
+    const after = query.cursor ? await this.cursors.decode({ list: LIST, account: accountId }, filter, query.cursor) : undefined;
     const rows = await repo.listRefunds(
       this.db,
       accountId,
@@ -127,6 +127,6 @@ export class RefundService {
       limit + 1,
       after,
     );
-    return this.cursors.page(LIST, filter, rows, limit, toRefund);
+    return this.cursors.page({ list: LIST, account: accountId }, filter, rows, limit, toRefund);
   }
 }

@@ -675,7 +675,7 @@ export interface components {
         /**
          * @description The request is malformed: a parameter or body field fails validation (`validation_failed`,
          *     with every problem in `errors`), the body is not valid JSON (`malformed_json`), a cursor
-         *     was not issued by this list or for these filters (`invalid_cursor`), or a money-moving
+         *     was not issued by this list, for this account or for these filters (`invalid_cursor`), or a money-moving
          *     request has no `Idempotency-Key` (`idempotency_key_required`). Do not retry as is.
          */
         BadRequest: {
@@ -835,8 +835,8 @@ export interface components {
         Limit: number;
         /**
          * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
-         *     issued it and with the same filters (`limit` may change between pages). Anything else is a
-         *     `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+         *     issued it, for the same account, and with the same filters (`limit` may change between
+         *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
          *     created or deleted (no item is returned twice, and none that existed when the walk began
          *     and still exists is skipped).
          */
@@ -945,8 +945,8 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /**
                  * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
-                 *     issued it and with the same filters (`limit` may change between pages). Anything else is a
-                 *     `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     issued it, for the same account, and with the same filters (`limit` may change between
+                 *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began
                  *     and still exists is skipped).
                  */
@@ -1053,8 +1053,8 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /**
                  * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
-                 *     issued it and with the same filters (`limit` may change between pages). Anything else is a
-                 *     `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     issued it, for the same account, and with the same filters (`limit` may change between
+                 *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began
                  *     and still exists is skipped).
                  */
@@ -1249,8 +1249,8 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /**
                  * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
-                 *     issued it and with the same filters (`limit` may change between pages). Anything else is a
-                 *     `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     issued it, for the same account, and with the same filters (`limit` may change between
+                 *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began
                  *     and still exists is skipped).
                  */
@@ -1467,8 +1467,8 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /**
                  * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
-                 *     issued it and with the same filters (`limit` may change between pages). Anything else is a
-                 *     `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     issued it, for the same account, and with the same filters (`limit` may change between
+                 *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began
                  *     and still exists is skipped).
                  */
@@ -1595,8 +1595,8 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /**
                  * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
-                 *     issued it and with the same filters (`limit` may change between pages). Anything else is a
-                 *     `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     issued it, for the same account, and with the same filters (`limit` may change between
+                 *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began
                  *     and still exists is skipped).
                  */
