@@ -266,9 +266,9 @@ describe('crash between the processor call and the commit', function () {
     });
     after(() => scene.close());
 
-    // On PGlite this fails until the retention job terminates there (see IdempotencyJobs.deleteExpired):
-    // knex-pglite reports a delete as a result object, not a count, so the job's batch loop never
-    // ends and the process stops answering at its first job round.
+    // On PGlite this also guards the retention job (see IdempotencyJobs.deleteExpired): knex-pglite
+    // reports a delete as a result object, not a count; miscounted, the job's batch loop would never
+    // end and the process would stop answering at its first job round.
     it('is finished by the background completer of a new process after the lease expires: succeeded, one charge', async () => {
       const payment = await scene.db!('payments').where({ id: paymentId }).first();
       expect(payment.status).to.equal('processing');

@@ -1,13 +1,22 @@
 /**
  * Exactly-once under real concurrency: many requests in flight at once over real sockets, against
- * one API instance and against two instances sharing a database and a processor. Whatever the
+ * one API instance and against two instances sharing a database and a processor — two
+ * operating-system processes (`src/main.ts`) on PostgreSQL; on PGlite, which one process opens at
+ * a time, two app instances in this process with connections of their own. Whatever the
  * interleaving, one key moves money once, counted in the processor's ledger and in the database.
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
+import type { Db } from '../src/platform/db.js';
 import { startProcessorSimulator, type ProcessorSimulator } from '../src/processor/simulator/server.js';
-import { createTestApp, openSharedDatabase, type TestAccount, type TestApp } from './helpers/app.js';
+import { createSharedStorage, spawnApi, type ApiProcess } from './helpers/api-process.js';
+import { ADMIN_TOKEN, createTestApp, openSharedDatabase, storageUnderTest, type TestAccount, type TestApp } from './helpers/app.js';
 import { listen, sendJson, type JsonReply, type Listening } from './helpers/http-server.js';
+
+/** Where an API instance listens. */
+interface Instance {
+  readonly url: string;
+}
 
 const noDrop = async () => {};
 
@@ -69,21 +78,21 @@ describe('idempotency under concurrency', function () {
   });
   beforeEach(() => simulator.reset());
 
-  const post = (server: Listening, account: TestAccount, path: string, key: string, body?: unknown) =>
+  const post = (server: Instance, account: TestAccount, path: string, key: string, body?: unknown) =>
     sendJson(`${server.url}${path}`, { secret: account.secret, key, body });
 
   const charges = () => simulator.ledger().operations.filter((o) => o.kind === 'charge');
 
-  async function expectOnePayment(account: TestAccount, paymentId: string, amount: number): Promise<void> {
-    const rows = await a.db('payments').where({ account_id: account.id }).select('id', 'status', 'amount');
+  async function expectOnePayment(db: Db, account: TestAccount, paymentId: string, amount: number): Promise<void> {
+    const rows = await db('payments').where({ account_id: account.id }).select('id', 'status', 'amount');
     expect(rows).to.deep.equal([{ id: paymentId, status: 'succeeded', amount }]);
     expect(charges().map((o) => o.idempotency_key)).to.deep.equal([paymentId]);
-    const events = await a.db('events').where({ object_id: paymentId }).select('type');
+    const events = await db('events').where({ object_id: paymentId }).select('type');
     expect(events.map((e) => e.type)).to.have.members(['payment.created', 'payment.succeeded']);
   }
 
   /** 20 keys, each sent 3 times, all 60 requests at once; `servers` take turns. */
-  async function manyKeysAtOnce(account: TestAccount, servers: readonly Listening[], label: string): Promise<void> {
+  async function manyKeysAtOnce(db: Db, account: TestAccount, servers: readonly Instance[], label: string): Promise<void> {
     const keys = Array.from({ length: 20 }, () => randomUUID());
     const sends = [0, 1, 2].flatMap((round) =>
       keys.map((key, i) => ({ key, i, server: servers[(round * keys.length + i) % servers.length]! })),
@@ -93,13 +102,13 @@ describe('idempotency under concurrency', function () {
     console.log(`      ${label}, 20 keys × 3: ${JSON.stringify(countStatuses(replies))}`);
     const paymentIds = keys.map((key) => expectOneOutcome(replies.filter((_, n) => sends[n]!.key === key)));
     expect(new Set(paymentIds).size).to.equal(20);
-    const rows = await a.db('payments').where({ account_id: account.id }).select('id', 'amount', 'status');
+    const rows = await db('payments').where({ account_id: account.id }).select('id', 'amount', 'status');
     expect(rows).to.have.length(20);
     for (const [i, id] of paymentIds.entries()) expect(rows.find((r) => r.id === id)).to.deep.equal({ id, amount: 1_000 + i, status: 'succeeded' });
     const charged = charges().map((o) => o.idempotency_key);
     expect(charged).to.have.length(20);
     expect(charged).to.have.members(paymentIds);
-    const keyRows = await a.db('idempotency_keys').where({ account_id: account.id }).select('key', 'resource_id', 'recovery_point');
+    const keyRows = await db('idempotency_keys').where({ account_id: account.id }).select('key', 'resource_id', 'recovery_point');
     expect(keyRows).to.have.length(20);
     for (const [i, key] of keys.entries()) {
       expect(keyRows.find((r) => r.key === key)).to.deep.include({ resource_id: paymentIds[i], recovery_point: 'finished' });
@@ -115,7 +124,7 @@ describe('idempotency under concurrency', function () {
 
       console.log(`      50 × one key: ${JSON.stringify(countStatuses(replies))}`);
       const paymentId = expectOneOutcome(replies);
-      await expectOnePayment(account, paymentId, 4_200);
+      await expectOnePayment(a.db, account, paymentId, 4_200);
 
       const retry = await post(serverA, account, '/v1/payments', key, body);
       expect(retry.status).to.equal(201);
@@ -125,22 +134,59 @@ describe('idempotency under concurrency', function () {
     });
 
     it('makes exactly one payment per key when 20 keys are each sent 3 times at once', async () => {
-      await manyKeysAtOnce(await a.createAccount(), [serverA], 'one instance');
+      await manyKeysAtOnce(a.db, await a.createAccount(), [serverA], 'one instance');
     });
   });
 
-  describe('two API instances sharing a database and a processor', () => {
+  const processes = storageUnderTest() === 'postgres';
+  describe(processes ? 'two API processes sharing PostgreSQL and a processor' : 'two API instances sharing the embedded database and a processor', () => {
+    let one: Instance;
+    let two: Instance;
+    let db: Db;
+    let newAccount: () => Promise<TestAccount>;
+    let cleanup: (() => Promise<void>) | undefined;
+
+    before(async function () {
+      this.timeout(120_000);
+      if (!processes) {
+        [one, two, db] = [serverA, serverB, a.db];
+        newAccount = () => a.createAccount();
+        return;
+      }
+      const storage = await createSharedStorage();
+      const spawned: ApiProcess[] = [];
+      cleanup = async () => {
+        await Promise.all(spawned.map((p) => p.stop('SIGTERM')));
+        await db?.destroy();
+        await storage.drop();
+      };
+      // Quotas are not under test here: 50 requests of one key must all reach the idempotency layer.
+      const env = { ...storage.env, PROCESSOR_URL: simulator.url, RATE_LIMITS_ENABLED: 'false' };
+      const first = await spawnApi(env);
+      spawned.push(first);
+      const second = await spawnApi(env);
+      spawned.push(second);
+      [one, two] = [first, second];
+      db = storage.open();
+      newAccount = async () => {
+        const res = await sendJson(`${one.url}/admin/accounts`, { secret: ADMIN_TOKEN, body: { name: 'race' } });
+        expect(res.status, JSON.stringify(res.body)).to.equal(201);
+        return { id: res.body.account.id, secret: res.body.api_key.secret, keyId: res.body.api_key.id };
+      };
+    });
+    after(() => cleanup?.());
+
     it('makes exactly one payment from 50 concurrent requests with one key split across both', async () => {
-      const account = await a.createAccount();
+      const account = await newAccount();
       const key = randomUUID();
       const body = { amount: 4_300, currency: 'EUR' };
-      const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => post(i % 2 === 0 ? serverA : serverB, account, '/v1/payments', key, body)));
+      const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => post(i % 2 === 0 ? one : two, account, '/v1/payments', key, body)));
 
-      console.log(`      50 × one key, two instances: ${JSON.stringify(countStatuses(replies))}`);
+      console.log(`      50 × one key, ${processes ? 'two processes' : 'two instances'}: ${JSON.stringify(countStatuses(replies))}`);
       const paymentId = expectOneOutcome(replies);
-      await expectOnePayment(account, paymentId, 4_300);
+      await expectOnePayment(db, account, paymentId, 4_300);
 
-      for (const server of [serverA, serverB]) {
+      for (const server of [one, two]) {
         const retry = await post(server, account, '/v1/payments', key, body);
         expect(retry.status).to.equal(201);
         expect(retry.headers.get('idempotent-replayed')).to.equal('true');
@@ -150,18 +196,18 @@ describe('idempotency under concurrency', function () {
     });
 
     it('makes exactly one payment per key when 20 keys are each sent 3 times at once across both', async () => {
-      await manyKeysAtOnce(await a.createAccount(), [serverA, serverB], 'two instances');
+      await manyKeysAtOnce(db, await newAccount(), [one, two], processes ? 'two processes' : 'two instances');
     });
 
     it('captures once when 30 captures with different keys race for one payment', async () => {
-      const account = await a.createAccount();
-      const created = await post(serverA, account, '/v1/payments', randomUUID(), { amount: 7_700, currency: 'EUR', capture_method: 'manual' });
+      const account = await newAccount();
+      const created = await post(one, account, '/v1/payments', randomUUID(), { amount: 7_700, currency: 'EUR', capture_method: 'manual' });
       expect(created.status, JSON.stringify(created.body)).to.equal(201);
       expect(created.body.status).to.equal('requires_capture');
       const id = created.body.id as string;
 
       const replies = await Promise.all(
-        Array.from({ length: 30 }, (_, i) => post(i % 2 === 0 ? serverA : serverB, account, `/v1/payments/${id}/capture`, randomUUID())),
+        Array.from({ length: 30 }, (_, i) => post(i % 2 === 0 ? one : two, account, `/v1/payments/${id}/capture`, randomUUID())),
       );
       console.log(`      30 captures, 30 keys: ${JSON.stringify(countStatuses(replies))}`);
 
@@ -175,9 +221,9 @@ describe('idempotency under concurrency', function () {
 
       const captures = simulator.ledger().operations.filter((o) => o.kind === 'capture');
       expect(captures.map((o) => o.idempotency_key)).to.deep.equal([`${id}:capture`]);
-      const succeeded = await a.db('events').where({ object_id: id, type: 'payment.succeeded' }).select('id');
+      const succeeded = await db('events').where({ object_id: id, type: 'payment.succeeded' }).select('id');
       expect(succeeded).to.have.length(1);
-      expect(await a.db('payments').where({ id }).first()).to.include({ status: 'succeeded', amount_captured: 7_700 });
+      expect(await db('payments').where({ id }).first()).to.include({ status: 'succeeded', amount_captured: 7_700 });
     });
   });
 });

@@ -208,8 +208,8 @@ describe('CursorCodec', () => {
     await expectInvalidCursor(c.decode(at('customers'), {}, await c.encode(at('customers'), {}, POSITION), SEQUENCE_PATTERN));
   });
 
-  // Fails until src/platform/pagination.ts checks that the parsed payload is an object: `null`
-  // parses, then destructuring it throws a TypeError, which the API would answer as a 500.
+  // `null` parses as JSON; without the codec's check that the payload is an object, destructuring
+  // it would throw a TypeError, which the API would answer as a 500.
   it('rejects a correctly signed payload of JSON null as invalid_cursor, not a TypeError', async () => {
     await expectInvalidCursor(codec().decode(at('customers'), {}, sign(KEY, 'null')), NOT_THIS_LIST);
   });

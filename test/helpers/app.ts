@@ -12,7 +12,7 @@ import { createLogger } from '../../src/platform/logger.js';
 import { createProcessorClient, type ProcessorClient, type ProcessorOptions } from '../../src/processor/client.js';
 import { startProcessorSimulator, type ProcessorSimulator } from '../../src/processor/simulator/server.js';
 import { Lifecycle } from '../../src/platform/shutdown.js';
-import type { RateLimitPolicies } from '../../src/platform/config.js';
+import { worstProcessorCallMs, type RateLimitPolicies } from '../../src/platform/config.js';
 import { RateLimits } from '../../src/platform/rate-limit.js';
 import { closeRedis, createRedis, redisReady, type Redis } from '../../src/platform/redis.js';
 
@@ -103,9 +103,15 @@ export async function openSharedDatabase(poolMax = 10): Promise<{ first: Db; sec
   };
 }
 
-/** Fast adapter settings for tests: short timeouts and backoff, so fault tests stay quick. */
+/**
+ * Adapter settings for tests: short backoff and half-open delay, so fault tests stay quick; and a
+ * per-attempt timeout long enough that a busy machine is never mistaken for a failing processor
+ * (on PGlite every query runs on the event loop that must also read the processor's answer, so a
+ * burst of payments on a loaded CI machine can delay it by a second or more, and five such
+ * "timeouts" in a row would open the circuit). Tests about timeouts set their own.
+ */
 export const TEST_PROCESSOR_OPTIONS = {
-  timeoutMs: 500,
+  timeoutMs: 5_000,
   maxRetries: 2,
   breakerThreshold: 5,
   breakerHalfOpenMs: 500,
@@ -113,7 +119,8 @@ export const TEST_PROCESSOR_OPTIONS = {
   backoffMaxMs: 50,
 } as const;
 
-export const TEST_LEASE_MS = 5_000;
+/** Above twice the longest processor call the settings above allow, as the configuration requires. */
+export const TEST_LEASE_MS = 2 * worstProcessorCallMs(TEST_PROCESSOR_OPTIONS.timeoutMs, TEST_PROCESSOR_OPTIONS.maxRetries, TEST_PROCESSOR_OPTIONS.backoffMaxMs) + 1_000;
 
 /** Quotas no ordinary test comes near; the rate-limit tests set their own. */
 export const GENEROUS_POLICIES: RateLimitPolicies = {
