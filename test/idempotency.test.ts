@@ -98,6 +98,8 @@ describe('idempotency keys', () => {
       expect(second.status).to.equal(201);
       expect(second.headers['idempotent-replayed']).to.equal('true');
       expect(second.body).to.deep.equal(first.body);
+      // The same bytes, not only the same value: fields in the same order (metadata included).
+      expect(second.text).to.equal(first.text);
 
       const rows = await paymentRows(account);
       expect(rows.map((r) => r.id)).to.deep.equal([first.body.id]);

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initial from './001-initial.js';
 import * as payments from './002-payments.js';
 import * as serverSecrets from './003-server-secrets.js';
+import * as replayBytes from './004-replay-bytes.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -14,6 +15,7 @@ const migrations: [name: string, migration: Migration][] = [
   ['001-initial', initial],
   ['002-payments', payments],
   ['003-server-secrets', serverSecrets],
+  ['004-replay-bytes', replayBytes],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
