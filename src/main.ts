@@ -11,7 +11,7 @@ import { startProcessorSimulator, type ProcessorSimulator } from './processor/si
 import { createLogger } from './platform/logger.js';
 import { RateLimits } from './platform/rate-limit.js';
 import { closeRedis, createRedis, redisReady } from './platform/redis.js';
-import { Lifecycle, shutdown } from './platform/shutdown.js';
+import { exitOnSignal, Lifecycle, shutdown } from './platform/shutdown.js';
 
 const DEMO_ACCOUNT_NAME = 'Demo account';
 const REDIS_STARTUP_WAIT_MS = 3_000;
@@ -81,26 +81,20 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
   log.info({ url, storage }, 'listening');
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'signal received');
-    const close = async () => {
-      await services.idempotencyJobs.stop();
-      await simulator?.close();
-      if (redis) await closeRedis(redis);
-      await db.destroy();
-    };
-    shutdown({ server, lifecycle, log, timeoutMs: config.shutdownTimeoutMs, close })
-      .then((drained) => process.exit(drained ? 0 : 1))
-      .catch((err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  exitOnSignal(log, () =>
+    shutdown({
+      server,
+      lifecycle,
+      log,
+      timeoutMs: config.shutdownTimeoutMs,
+      close: async () => {
+        await services.idempotencyJobs.stop();
+        await simulator?.close();
+        if (redis) await closeRedis(redis);
+        await db.destroy();
+      },
+    }),
+  );
 }
 
 main().catch((err: unknown) => {

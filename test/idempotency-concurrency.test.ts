@@ -91,6 +91,24 @@ describe('idempotency under concurrency', function () {
     expect(events.map((e) => e.type)).to.have.members(['payment.created', 'payment.succeeded']);
   }
 
+  /** 50 identical requests with one key, all at once, `servers` taking turns; then a retry on each server. */
+  async function oneKeyAtOnce(db: Db, account: TestAccount, servers: readonly Instance[], label: string, body: { amount: number; currency: string; metadata?: Record<string, string> }): Promise<void> {
+    const key = randomUUID();
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => post(servers[i % servers.length]!, account, '/v1/payments', key, body)));
+
+    console.log(`      50 × one key, ${label}: ${JSON.stringify(countStatuses(replies))}`);
+    const paymentId = expectOneOutcome(replies);
+    await expectOnePayment(db, account, paymentId, body.amount);
+
+    for (const server of servers) {
+      const retry = await post(server, account, '/v1/payments', key, body);
+      expect(retry.status).to.equal(201);
+      expect(retry.headers.get('idempotent-replayed')).to.equal('true');
+      expect(retry.body.id).to.equal(paymentId);
+    }
+    expect(charges()).to.have.length(1);
+  }
+
   /** 20 keys, each sent 3 times, all 60 requests at once; `servers` take turns. */
   async function manyKeysAtOnce(db: Db, account: TestAccount, servers: readonly Instance[], label: string): Promise<void> {
     const keys = Array.from({ length: 20 }, () => randomUUID());
@@ -117,20 +135,7 @@ describe('idempotency under concurrency', function () {
 
   describe('one API instance', () => {
     it('makes exactly one payment from 50 concurrent identical requests with one key', async () => {
-      const account = await a.createAccount();
-      const key = randomUUID();
-      const body = { amount: 4_200, currency: 'EUR', metadata: { order: 'race' } };
-      const replies = await Promise.all(Array.from({ length: 50 }, () => post(serverA, account, '/v1/payments', key, body)));
-
-      console.log(`      50 × one key: ${JSON.stringify(countStatuses(replies))}`);
-      const paymentId = expectOneOutcome(replies);
-      await expectOnePayment(a.db, account, paymentId, 4_200);
-
-      const retry = await post(serverA, account, '/v1/payments', key, body);
-      expect(retry.status).to.equal(201);
-      expect(retry.headers.get('idempotent-replayed')).to.equal('true');
-      expect(retry.body.id).to.equal(paymentId);
-      expect(charges()).to.have.length(1);
+      await oneKeyAtOnce(a.db, await a.createAccount(), [serverA], 'one instance', { amount: 4_200, currency: 'EUR', metadata: { order: 'race' } });
     });
 
     it('makes exactly one payment per key when 20 keys are each sent 3 times at once', async () => {
@@ -139,6 +144,7 @@ describe('idempotency under concurrency', function () {
   });
 
   const processes = storageUnderTest() === 'postgres';
+  const label = processes ? 'two processes' : 'two instances';
   describe(processes ? 'two API processes sharing PostgreSQL and a processor' : 'two API instances sharing the embedded database and a processor', () => {
     let one: Instance;
     let two: Instance;
@@ -177,26 +183,11 @@ describe('idempotency under concurrency', function () {
     after(() => cleanup?.());
 
     it('makes exactly one payment from 50 concurrent requests with one key split across both', async () => {
-      const account = await newAccount();
-      const key = randomUUID();
-      const body = { amount: 4_300, currency: 'EUR' };
-      const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => post(i % 2 === 0 ? one : two, account, '/v1/payments', key, body)));
-
-      console.log(`      50 × one key, ${processes ? 'two processes' : 'two instances'}: ${JSON.stringify(countStatuses(replies))}`);
-      const paymentId = expectOneOutcome(replies);
-      await expectOnePayment(db, account, paymentId, 4_300);
-
-      for (const server of [one, two]) {
-        const retry = await post(server, account, '/v1/payments', key, body);
-        expect(retry.status).to.equal(201);
-        expect(retry.headers.get('idempotent-replayed')).to.equal('true');
-        expect(retry.body.id).to.equal(paymentId);
-      }
-      expect(charges()).to.have.length(1);
+      await oneKeyAtOnce(db, await newAccount(), [one, two], label, { amount: 4_300, currency: 'EUR' });
     });
 
     it('makes exactly one payment per key when 20 keys are each sent 3 times at once across both', async () => {
-      await manyKeysAtOnce(db, await newAccount(), [one, two], processes ? 'two processes' : 'two instances');
+      await manyKeysAtOnce(db, await newAccount(), [one, two], label);
     });
 
     it('captures once when 30 captures with different keys race for one payment', async () => {

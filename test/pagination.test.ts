@@ -13,6 +13,7 @@ import { newId } from '../src/platform/ids.js';
 import { CursorCodec, SEQUENCE_PATTERN, type CursorScope, type ListFilter, type Position } from '../src/platform/pagination.js';
 import { createTestApp, openSharedDatabase, type TestAccount, type TestApp } from './helpers/app.js';
 import { expectProblem } from './helpers/problem.js';
+import { rejection } from './helpers/rejection.js';
 
 const TAG_BYTES = 16;
 const KEY = Buffer.alloc(32, 7);
@@ -39,15 +40,6 @@ function sign(key: Buffer, payload: unknown, account = ACCOUNT): string {
 /** The payload of a cursor: the test reads it to know the position a page ended at. */
 function payloadOf(cursor: string): { l: string; f: string; t: string; i: string } {
   return JSON.parse(Buffer.from(cursor, 'base64url').subarray(TAG_BYTES).toString('utf8'));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 async function expectInvalidCursor(promise: Promise<unknown>, detail?: RegExp): Promise<void> {

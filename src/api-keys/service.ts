@@ -70,9 +70,10 @@ export class ApiKeyService {
 
   async list(accountId: string, query: { limit?: number; cursor?: string }): Promise<ListPage<ApiKey>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
-    const after = query.cursor ? await this.cursors.decode({ list: LIST, account: accountId }, {}, query.cursor) : undefined;
+    const scope = { list: LIST, account: accountId };
+    const after = query.cursor ? await this.cursors.decode(scope, {}, query.cursor) : undefined;
     const rows = await repo.listApiKeys(this.db, accountId, limit + 1, after);
-    return this.cursors.page({ list: LIST, account: accountId }, {}, rows, limit, toResource);
+    return this.cursors.page(scope, {}, rows, limit, toResource);
   }
 
   async revoke(accountId: string, id: string): Promise<ApiKey> {

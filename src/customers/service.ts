@@ -88,10 +88,11 @@ export class CustomerService {
 
   async list(accountId: string, query: ListQuery): Promise<ListPage<Customer>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
+    const scope = { list: LIST, account: accountId };
     const filter = { email: query.email, created: query.created };
-    const after = query.cursor ? await this.cursors.decode({ list: LIST, account: accountId }, filter, query.cursor) : undefined;
+    const after = query.cursor ? await this.cursors.decode(scope, filter, query.cursor) : undefined;
     const created = query.created && fromUnixSeconds(query.created);
     const rows = await repo.listCustomers(this.db, accountId, { email: query.email, created }, limit + 1, after);
-    return this.cursors.page({ list: LIST, account: accountId }, filter, rows, limit, toResource);
+    return this.cursors.page(scope, filter, rows, limit, toResource);
   }
 }

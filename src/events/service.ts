@@ -35,8 +35,9 @@ export class EventService {
 
   async list(accountId: string, query: ListQuery): Promise<ListPage<Event>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
+    const scope = { list: LIST, account: accountId };
     const filter = { type: query.type, object_id: query.object_id, created: query.created };
-    const after = query.cursor ? await this.cursors.decode({ list: LIST, account: accountId }, filter, query.cursor, SEQUENCE_PATTERN) : undefined;
+    const after = query.cursor ? await this.cursors.decode(scope, filter, query.cursor, SEQUENCE_PATTERN) : undefined;
     const rows = await repo.listEvents(
       this.db,
       accountId,
@@ -44,6 +45,6 @@ export class EventService {
       limit + 1,
       after,
     );
-    return this.cursors.page({ list: LIST, account: accountId }, filter, rows, limit, toResource, (row) => ({ created: row.created_at, id: String(row.seq) }));
+    return this.cursors.page(scope, filter, rows, limit, toResource, (row) => ({ created: row.created_at, id: String(row.seq) }));
   }
 }

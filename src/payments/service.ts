@@ -115,8 +115,9 @@ export class PaymentService {
                   : { status: 'succeeded' as const, amount_captured: charge.amount_captured };
             const updated = await repo.transition(trx, ctx.accountId, payment.id, 'processing', { ...changes, processor_charge_id: charge.id });
             if (!updated) throw new Error(`payment ${payment.id} left processing under a held key`);
-            await recordEvent(trx, sourceOf(ctx), `payment.${changes.status}`, toPayment(updated));
-            return { response: { status: 201, body: toPayment(updated) } };
+            const body = toPayment(updated);
+            await recordEvent(trx, sourceOf(ctx), `payment.${changes.status}`, body);
+            return { response: { status: 201, body } };
           });
         },
       },
@@ -142,8 +143,9 @@ export class PaymentService {
             });
             // A concurrent cancel or capture under another key changed it first.
             if (!updated) throw notCapturable((await repo.findPayment(trx, ctx.accountId, payment.id)) ?? payment);
-            await recordEvent(trx, sourceOf(ctx), 'payment.succeeded', toPayment(updated));
-            return { response: { status: 200, body: toPayment(updated) } };
+            const body = toPayment(updated);
+            await recordEvent(trx, sourceOf(ctx), 'payment.succeeded', body);
+            return { response: { status: 200, body } };
           });
         },
       },
@@ -163,8 +165,9 @@ export class PaymentService {
           return ctx.atomic(async (trx) => {
             const updated = await repo.transition(trx, ctx.accountId, payment.id, 'requires_capture', { status: 'canceled' });
             if (!updated) throw notCancelable((await repo.findPayment(trx, ctx.accountId, payment.id)) ?? payment);
-            await recordEvent(trx, sourceOf(ctx), 'payment.canceled', toPayment(updated));
-            return { response: { status: 200, body: toPayment(updated) } };
+            const body = toPayment(updated);
+            await recordEvent(trx, sourceOf(ctx), 'payment.canceled', body);
+            return { response: { status: 200, body } };
           });
         },
       },
@@ -197,8 +200,9 @@ export class PaymentService {
 
   async list(accountId: string, query: ListQuery): Promise<ListPage<Payment>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
+    const scope = { list: LIST, account: accountId };
     const filter = { status: query.status, customer: query.customer, created: query.created };
-    const after = query.cursor ? await this.cursors.decode({ list: LIST, account: accountId }, filter, query.cursor) : undefined;
+    const after = query.cursor ? await this.cursors.decode(scope, filter, query.cursor) : undefined;
     const rows = await repo.listPayments(
       this.db,
       accountId,
@@ -206,7 +210,7 @@ export class PaymentService {
       limit + 1,
       after,
     );
-    return this.cursors.page({ list: LIST, account: accountId }, filter, rows, limit, toPayment);
+    return this.cursors.page(scope, filter, rows, limit, toPayment);
   }
 }
 

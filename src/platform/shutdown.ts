@@ -47,3 +47,24 @@ export async function shutdown({ server, lifecycle, log, timeoutMs, close }: Shu
   log.info({ outcome }, 'shutdown complete');
   return outcome === 'drained';
 }
+
+/**
+ * On the first SIGTERM or SIGINT, runs `stop` once and exits: 0 when it resolves true, 1 when it
+ * resolves false (a deadline was missed) or fails. Later signals are ignored while it runs.
+ */
+export function exitOnSignal(log: Logger, stop: () => Promise<boolean>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'signal received');
+    stop()
+      .then((clean) => process.exit(clean ? 0 : 1))
+      .catch((err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

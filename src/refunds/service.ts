@@ -97,8 +97,9 @@ export class RefundService {
               : await repo.settle(trx, refund.id, { status: 'failed', failure_code: result.code });
             if (!settled) throw new Error(`refund ${refund.id} left pending under a held key`);
             if (settled.status === 'succeeded') await addRefunded(trx, payment.id, settled.amount);
-            await recordEvent(trx, ctx, settled.status === 'succeeded' ? 'refund.succeeded' : 'refund.failed', toRefund(settled));
-            return { response: { status: 201, body: toRefund(settled) } };
+            const body = toRefund(settled);
+            await recordEvent(trx, ctx, settled.status === 'succeeded' ? 'refund.succeeded' : 'refund.failed', body);
+            return { response: { status: 201, body } };
           });
         },
       },
@@ -118,8 +119,9 @@ export class RefundService {
 
   async list(accountId: string, query: ListQuery): Promise<ListPage<Refund>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
+    const scope = { list: LIST, account: accountId };
     const filter = { payment: query.payment, created: query.created };
-    const after = query.cursor ? await this.cursors.decode({ list: LIST, account: accountId }, filter, query.cursor) : undefined;
+    const after = query.cursor ? await this.cursors.decode(scope, filter, query.cursor) : undefined;
     const rows = await repo.listRefunds(
       this.db,
       accountId,
@@ -127,6 +129,6 @@ export class RefundService {
       limit + 1,
       after,
     );
-    return this.cursors.page({ list: LIST, account: accountId }, filter, rows, limit, toRefund);
+    return this.cursors.page(scope, filter, rows, limit, toRefund);
   }
 }

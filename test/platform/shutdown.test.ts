@@ -11,6 +11,28 @@ import { createTestApp } from '../helpers/app.js';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
+/**
+ * Runs `script` as its own process until its output matches `ready`, hands that output to `use`,
+ * then sends SIGTERM and returns the exit code (the process is killed if anything fails first).
+ */
+async function runUntilSigterm(script: string, env: Record<string, string>, ready: RegExp, use: (out: string) => Promise<void>): Promise<number | null> {
+  const child = spawn(TSX, [script], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  try {
+    const deadline = Date.now() + 45_000;
+    while (!ready.test(out) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    await use(out);
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    return code as number | null;
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
 describe('graceful shutdown', () => {
   it('finishes a request that is in flight when shutdown starts, refuses new connections, then closes the pool', async () => {
     const t = await createTestApp();
@@ -87,29 +109,14 @@ describe('graceful shutdown', () => {
     this.timeout(60_000);
 
     it('prints its URL, serves its ledger, and exits 0 on SIGTERM', async () => {
-      const child = spawn(TSX, ['src/processor/simulator/main.ts'], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, PROCESSOR_PORT: '0', LOG_LEVEL: 'silent' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      try {
-        const deadline = Date.now() + 45_000;
-        while (!/listening on http/.test(out) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      const code = await runUntilSigterm('src/processor/simulator/main.ts', { PROCESSOR_PORT: '0', LOG_LEVEL: 'silent' }, /listening on http/, async (out) => {
         const url = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
         expect(url, out).to.be.a('string');
         const ledger = await fetch(`${url}/control/ledger`);
         expect(ledger.status).to.equal(200);
         expect(((await ledger.json()) as { operations: unknown[] }).operations).to.deep.equal([]);
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        const [code] = await exited;
-        expect(code).to.equal(0);
-      } finally {
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      });
+      expect(code).to.equal(0);
     });
   });
 
@@ -117,17 +124,7 @@ describe('graceful shutdown', () => {
     this.timeout(60_000);
 
     it('prints the URL, docs URL and a demo key, serves, and exits 0 on SIGTERM', async () => {
-      const child = spawn(TSX, ['src/main.ts'], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      try {
-        const deadline = Date.now() + 45_000;
-        while (!/API key: sk_/.test(out) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      const code = await runUntilSigterm('src/main.ts', { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }, /API key: sk_/, async (out) => {
         const url = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
         expect(url, out).to.be.a('string');
         expect(out).to.include(`${url}/docs`);
@@ -147,13 +144,8 @@ describe('graceful shutdown', () => {
         expect(paid.status).to.equal('succeeded');
         const ledger = (await (await fetch(ledgerUrl!)).json()) as { charges: { reference: string }[] };
         expect(ledger.charges.map((c) => c.reference)).to.deep.equal([paid.id]);
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        const [code] = await exited;
-        expect(code).to.equal(0);
-      } finally {
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      });
+      expect(code).to.equal(0);
     });
 
     it('refuses to start with a bad variable and names it', async () => {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { createProcessorClient, ProcessorUnavailableError, type ProcessorClient, type ProcessorOptions } from '../../src/processor/client.js';
 import { mulberry32, type FaultKind } from '../../src/processor/simulator/faults.js';
 import { startProcessorSimulator, type ProcessorSimulator } from '../../src/processor/simulator/server.js';
+import { rejection } from '../helpers/rejection.js';
 
 let sim: ProcessorSimulator;
 
@@ -30,15 +31,6 @@ function seedFaultingOnlyTheFirstRequest(): number {
     if (roll() < 0.5 && roll() >= 0.5) return seed;
   }
   throw new Error('no such seed');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail');
 }
 
 const requests = () => sim.ledger().stats.requests;

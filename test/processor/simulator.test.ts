@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { startProcessorSimulator, type Charge, type ProcessorSimulator, type Refund } from '../../src/processor/simulator/server.js';
+import { rejection } from '../helpers/rejection.js';
 
 interface Reply {
   status: number;
@@ -26,15 +27,6 @@ async function createCharge(body: Record<string, unknown> = {}, key?: string): P
   const res = await post('/v1/charges', { amount: 1000, currency: 'usd', capture: false, ...body }, key);
   expect(res.status, JSON.stringify(res.body)).to.equal(201);
   return res.body as unknown as Charge;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the request to fail');
 }
 
 function countOps(kind: string): number {

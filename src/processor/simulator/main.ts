@@ -4,6 +4,7 @@
  */
 import { configOrExit, loadSimulatorConfig } from '../../platform/config.js';
 import { createLogger } from '../../platform/logger.js';
+import { exitOnSignal } from '../../platform/shutdown.js';
 import { startProcessorSimulator } from './server.js';
 
 async function main(): Promise<void> {
@@ -13,21 +14,10 @@ async function main(): Promise<void> {
   console.log(`Processor simulator listening on ${simulator.url}`);
   log.info({ url: simulator.url }, 'listening');
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'signal received');
-    simulator
-      .close()
-      .then(() => process.exit(0))
-      .catch((err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  exitOnSignal(log, async () => {
+    await simulator.close();
+    return true;
+  });
 }
 
 main().catch((err: unknown) => {
