@@ -8,7 +8,7 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 .PHONY: help install start generate check lint-spec typecheck lint generated-fresh api-gate diff diff-evidence test test-postgres test-embedded sdk-build bench bench-pagination storm
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(PG_TEST_URL)|$(PG_TEST_URL)|g' | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 install: ## Install dependencies exactly as locked
 	$(NPM) ci
@@ -19,7 +19,9 @@ start: ## Run the API (embedded database unless DATABASE_URL is set)
 generate: ## Regenerate generated/ from spec/openapi.yaml (deterministic)
 	$(NPM) run -s generate
 
-check: lint-spec typecheck lint generated-fresh api-gate ## Spec lint, type check, code lint, generated-code freshness, break gate
+# The break gate runs first: a breaking spec edit is reported as such before the stale generated
+# code and the type errors it also causes.
+check: api-gate lint-spec typecheck lint generated-fresh ## Break gate, spec lint, type check, code lint, generated-code freshness
 
 lint-spec: ## Lint the spec with Redocly (rules in redocly.yaml)
 	npx redocly lint spec/openapi.yaml --format=stylish
@@ -36,7 +38,7 @@ generated-fresh: ## Fail if generated/ does not match the spec
 api-gate: ## Break gate: the spec against the base (merge base with main, or the previous commit); fails on a break
 	bash scripts/api-gate.sh
 
-diff: ## Breaking-change report: the spec at BASE=<git ref> against the working spec (FORMAT=text|json|markdown)
+diff: ## Breaking-change report: the spec at BASE=<git ref> against the working spec (FORMAT=text|json|markdown); fails on a break
 	@test -n "$(BASE)" || { echo "usage: make diff BASE=<git ref> [FORMAT=text|json|markdown]" >&2; exit 2; }
 	$(NPM) run -s api:diff -- "$(BASE):spec/openapi.yaml" spec/openapi.yaml --format $(or $(FORMAT),text)
 

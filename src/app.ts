@@ -12,6 +12,7 @@ import { customerHandlers } from './customers/routes.js';
 import { CustomerService } from './customers/service.js';
 import { eventHandlers } from './events/routes.js';
 import { EventService } from './events/service.js';
+import { problemHandlers } from './ops/problems.js';
 import { DOCS_ASSETS_PATH, docsAssetsDir, opsHandlers } from './ops/routes.js';
 import { paymentHandlers } from './payments/routes.js';
 import { PaymentService } from './payments/service.js';
@@ -23,12 +24,13 @@ import { CursorCodec } from './platform/pagination.js';
 import { loadCursorKey } from './platform/server-secrets.js';
 import { IdempotencyJobs } from './platform/idempotency/jobs.js';
 import { pingDb, type Db } from './platform/db.js';
-import { authenticate, type Authenticator } from './platform/http/auth.js';
+import { authenticate, authorize, type Authenticator } from './platform/http/auth.js';
 import { defineHandlers } from './platform/http/handlers.js';
-import { buildApiRouter, type OpenApiDocument } from './platform/http/openapi-router.js';
+import { buildApiRouter, headRequests, type OpenApiDocument } from './platform/http/openapi-router.js';
 import { problemHandler, routeNotFound } from './platform/http/problem.js';
 import { jsonBody } from './platform/http/json-body.js';
-import { authThrottle, limitRequests } from './platform/http/rate-limit.js';
+import { authThrottle, limitAnonymous, limitRequests, limitUncountedErrors } from './platform/http/rate-limit.js';
+import { checkResponseHeaders } from './platform/http/response-headers.js';
 import type { RateLimits } from './platform/rate-limit.js';
 import { requestId } from './platform/http/request-id.js';
 import type { Logger } from './platform/logger.js';
@@ -51,6 +53,8 @@ export interface AppDependencies {
   readonly rateLimits?: RateLimits;
   /** Express `trust proxy`, which decides the client address per-address limits count under. */
   readonly trustProxy?: false | number | string;
+  /** The API's public base URL, for links it gives out (problem types); the request's origin when absent. */
+  readonly publicUrl?: string;
 }
 
 export interface Services {
@@ -113,6 +117,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
   // The validator annotates the document it is given; /openapi.json serves an untouched copy.
   const published = structuredClone(spec);
   const handlers = defineHandlers({
+    ...problemHandlers(),
     ...opsHandlers({ lifecycle, checks: { database: () => pingDb(db) }, advisories: advisoriesOf(deps), spec: published }),
     ...accountHandlers(services.accounts),
     ...apiKeyHandlers(services.apiKeys),
@@ -133,24 +138,34 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
       genReqId: (_req, res) => (res as express.Response).locals.requestId as string,
       customLogLevel: (_req, res, err) => (res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : 'info'),
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: string; method: string; url: string; raw?: object }) => ({
+          id: req.id,
+          method: req.raw && headRequests.has(req.raw) ? 'HEAD' : req.method,
+          url: req.url,
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
   );
-  app.use(DOCS_ASSETS_PATH, express.static(docsAssetsDir, { index: false, immutable: true, maxAge: '1d' }));
+  const limits = deps.rateLimits;
+  const security = (spec.security ?? []) as Record<string, string[]>[];
+  app.use(DOCS_ASSETS_PATH, ...(limits ? [limitAnonymous(limits)] : []), express.static(docsAssetsDir, { index: false, immutable: true, maxAge: '1d' }));
   app.use(
     buildApiRouter({
       spec,
       handlers,
-      authenticate: authenticate(authenticator, (spec.security ?? []) as Record<string, string[]>[], deps.rateLimits && authThrottle(deps.rateLimits)),
-      limit: deps.rateLimits && limitRequests(deps.rateLimits),
+      authenticate: authenticate(authenticator, security, limits && authThrottle(limits)),
+      limit: limits && limitRequests(limits),
+      authorize: authorize(security),
       body: jsonBody(deps.bodyLimitBytes),
       validateResponses: deps.validateResponses,
+      // Without rate limits (a benchmarking switch) the instance sends no RateLimit fields.
+      checkHeaders: deps.validateResponses ? checkResponseHeaders(published, limits ? [] : ['RateLimit', 'RateLimit-Policy']) : undefined,
       log,
     }),
   );
   app.use(routeNotFound());
-  app.use(problemHandler(log));
+  if (limits) app.use(limitUncountedErrors(limits));
+  app.use(problemHandler(log, { publicUrl: deps.publicUrl }));
   return { app, services };
 }

@@ -18,7 +18,7 @@ const REDIS_STARTUP_WAIT_MS = 3_000;
 
 async function main(): Promise<void> {
   const config = configOrExit(() => loadConfig());
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   const db = createDb({ ...config.database, log });
   await migrate(db);
 
@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     idempotency: config.idempotency,
     rateLimits,
     trustProxy: config.trustProxy,
+    publicUrl: config.publicUrl,
   });
   services.idempotencyJobs.start();
   const server = createServer(app);
@@ -62,11 +63,12 @@ async function main(): Promise<void> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  const url = `http://${urlHost(config.host)}:${port}`;
 
   const storage = config.database.url ? 'PostgreSQL' : config.database.dataDir ? `embedded PGlite in ${config.database.dataDir}` : 'embedded PGlite in memory';
   const lines = [
     `Remit API listening on ${url} (${storage})`,
+    `  Bound to ${describeBinding(config.host)}`,
     `  API reference: ${url}/docs`,
     `  Rate limits: ${!rateLimits ? 'off' : redis ? `shared through Redis at ${new URL(config.redisUrl!).host}` : 'in memory (this process only)'}`,
     simulator ? `  Processor: in-process simulator at ${simulator.url} (ledger: ${simulator.url}/control/ledger)` : `  Processor: ${processorUrl}`,
@@ -95,6 +97,21 @@ async function main(): Promise<void> {
       },
     }),
   );
+}
+
+const ANY_ADDRESS = new Set(['0.0.0.0', '::']);
+
+/** Where a person on this machine reaches the server: a wildcard binding is reached on loopback. */
+function urlHost(host: string): string {
+  if (ANY_ADDRESS.has(host)) return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** What the binding means for who can connect, in the banner's words. */
+function describeBinding(host: string): string {
+  if (ANY_ADDRESS.has(host)) return `${host}: every network interface (other machines can connect; HOST=127.0.0.1 keeps it to this one)`;
+  if (host === '127.0.0.1' || host === '::1' || host === 'localhost') return `${host}: this machine only (HOST=0.0.0.0 accepts other machines)`;
+  return host;
 }
 
 main().catch((err: unknown) => {

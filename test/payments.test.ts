@@ -91,7 +91,7 @@ describe('payments', () => {
       const res = await post('/v1/payments', { amount: 2500, currency: 'EUR', description: 'Order 42', metadata: { order: '42' } });
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
       expect(res.headers['request-id']).to.match(/^req_/);
-      expect(res.headers['idempotent-replayed']).to.equal(undefined);
+      expect(res.headers['idempotent-replayed']).to.equal('false');
       expect(res.body).to.include({
         object: 'payment',
         amount: 2500,
@@ -181,7 +181,7 @@ describe('payments', () => {
       const p = await manualPayment();
       const res = await post(`/v1/payments/${p.id}/capture`);
       expect(res.status, JSON.stringify(res.body)).to.equal(200);
-      expect(res.headers['idempotent-replayed']).to.equal(undefined);
+      expect(res.headers['idempotent-replayed']).to.equal('false');
       expect(res.body).to.include({ id: p.id, status: 'succeeded', amount_captured: p.amount, amount_refunded: 0 });
       expect(ledgerOpsFor(p.id)).to.deep.equal(['charge', 'capture']);
       expect(await paymentRow(p.id)).to.include({ status: 'succeeded' });
@@ -193,7 +193,7 @@ describe('payments', () => {
       const key = randomUUID();
       const first = await post(`/v1/payments/${p.id}/capture`, undefined, { key });
       expect(first.status, JSON.stringify(first.body)).to.equal(200);
-      expect(first.headers['idempotent-replayed']).to.equal(undefined);
+      expect(first.headers['idempotent-replayed']).to.equal('false');
       const again = await post(`/v1/payments/${p.id}/capture`, undefined, { key });
       expect(again.status, JSON.stringify(again.body)).to.equal(200);
       expect(again.headers['idempotent-replayed']).to.equal('true');
@@ -233,7 +233,7 @@ describe('payments', () => {
       const key = randomUUID();
       const first = await post(`/v1/payments/${p.id}/capture`, undefined, { key });
       expectProblem(first, 409, 'payment_not_capturable');
-      expect(first.headers['idempotent-replayed']).to.equal(undefined);
+      expect(first.headers['idempotent-replayed']).to.equal('false');
       const again = await post(`/v1/payments/${p.id}/capture`, undefined, { key });
       expectProblem(again, 409, 'payment_not_capturable');
       expect(again.headers['idempotent-replayed']).to.equal('true');
@@ -260,7 +260,7 @@ describe('payments', () => {
       expect(first.body.status).to.equal('canceled');
       const second = await post(`/v1/payments/${p.id}/cancel`, undefined, { key: null });
       expectProblem(second, 409, 'payment_not_cancelable');
-      expect(second.headers['idempotent-replayed']).to.equal(undefined);
+      expect(second.headers['idempotent-replayed']).to.equal('false');
       expect(ledgerOpsFor(p.id)).to.deep.equal(['charge', 'void']);
     });
 

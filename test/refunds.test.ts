@@ -79,7 +79,7 @@ describe('refunds', () => {
       const p = await createPayment({ amount: 1500, currency: 'USD' });
       const res = await post('/v1/refunds', { payment: p.id, reason: 'requested_by_customer', metadata: { ticket: 'T-1' } });
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
-      expect(res.headers['idempotent-replayed']).to.equal(undefined);
+      expect(res.headers['idempotent-replayed']).to.equal('false');
       expect(res.body).to.include({
         object: 'refund',
         payment: p.id,
@@ -197,7 +197,7 @@ describe('refunds', () => {
       const key = randomUUID();
       const first = await post('/v1/refunds', { payment: p.id, amount: 250 }, { key });
       expect(first.status, JSON.stringify(first.body)).to.equal(201);
-      expect(first.headers['idempotent-replayed']).to.equal(undefined);
+      expect(first.headers['idempotent-replayed']).to.equal('false');
       const again = await post('/v1/refunds', { payment: p.id, amount: 250 }, { key });
       expect(again.status, JSON.stringify(again.body)).to.equal(201);
       expect(again.headers['idempotent-replayed']).to.equal('true');

@@ -7,7 +7,8 @@ export function customerHandlers(customers: CustomerService): HandlersFor<Custom
   return {
     createCustomer: async ({ principal, headers, method, path, requestId, body }) => {
       const result = await customers.create({ accountId: accountIdOf(principal), key: idempotencyKeyOf(headers), method, path, requestId, body });
-      return { status: 201, body: result.body as Customer, headers: replayHeaders(result.replayed) };
+      const customer = result.body as Customer;
+      return { status: 201, body: customer, headers: { ...replayHeaders(result.replayed), Location: `/v1/customers/${customer.id}` } };
     },
     retrieveCustomer: async ({ principal, params }) => ({ status: 200, body: await customers.retrieve(accountIdOf(principal), params.id) }),
     updateCustomer: async ({ principal, params, body }) => ({

@@ -10,15 +10,21 @@ type ListQuery = NonNullable<operations['listEvents']['parameters']['query']>;
 
 const LIST = 'events';
 
+type PaymentEvent = components['schemas']['PaymentEvent'];
+type RefundEvent = components['schemas']['RefundEvent'];
+
+/** The stored snapshot, typed by the event's type: `payment.*` carry a payment, `refund.*` a refund. */
 function toResource(row: repo.EventRow): Event {
-  return {
+  const common = {
     id: row.id,
-    object: 'event',
-    type: row.type as EventType,
+    object: 'event' as const,
     created: toUnixSeconds(row.created_at),
-    data: { object: row.data as Event['data']['object'] },
     request: { id: row.request_id, idempotency_key: row.idempotency_key },
   };
+  if (row.type.startsWith('payment.')) {
+    return { ...common, type: row.type as PaymentEvent['type'], data: { object: row.data as PaymentEvent['data']['object'] } };
+  }
+  return { ...common, type: row.type as RefundEvent['type'], data: { object: row.data as RefundEvent['data']['object'] } };
 }
 
 export class EventService {

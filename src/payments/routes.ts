@@ -7,7 +7,8 @@ export function paymentHandlers(payments: PaymentService): HandlersFor<PaymentOp
   return {
     createPayment: async ({ principal, headers, method, path, requestId, body }) => {
       const result = await payments.create({ accountId: accountIdOf(principal), key: idempotencyKeyOf(headers), method, path, requestId, body });
-      return { status: 201, body: result.body as Payment, headers: replayHeaders(result.replayed) };
+      const payment = result.body as Payment;
+      return { status: 201, body: payment, headers: { ...replayHeaders(result.replayed), Location: `/v1/payments/${payment.id}` } };
     },
     capturePayment: async ({ principal, headers, method, path, requestId, params }) => {
       const result = await payments.capture({ accountId: accountIdOf(principal), key: idempotencyKeyOf(headers), method, path, requestId, id: params.id });

@@ -7,6 +7,9 @@ import { z } from 'zod';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** The request body size the spec promises to read (`x-request-body-max-bytes`); a test keeps them equal. */
+export const CONTRACT_BODY_LIMIT_BYTES = 64 * 1024;
+
 const optionalUrl = (protocols: string[], example: string) =>
   z
     .string()
@@ -55,7 +58,7 @@ const trustProxy = z
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production'], { message: 'must be development, test or production' }).default('development'),
-  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  HOST: z.string().trim().min(1).optional(),
   PORT: z.coerce.number({ message: 'must be a port number' }).int().min(0).max(65535, 'must be at most 65535').default(8080),
   DATABASE_URL: optionalUrl(['postgres:', 'postgresql:'], 'postgres://postgres@127.0.0.1:5432/remit'),
   DATABASE_POOL_MAX: z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(200).default(10),
@@ -63,9 +66,18 @@ const schema = z.object({
   REDIS_URL: optionalUrl(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
   ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters (e.g. `openssl rand -hex 24`)').optional(),
   PROCESSOR_URL: optionalUrl(['http:', 'https:'], 'http://127.0.0.1:4010'),
+  PUBLIC_URL: optionalUrl(['http:', 'https:'], 'https://api.example.com').refine((v) => v === undefined || (!new URL(v).search && !new URL(v).hash), {
+    message: 'must be a base URL without a query or fragment, e.g. https://api.example.com',
+  }),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
+  LOG_FORMAT: z.enum(['json', 'pretty'], { message: 'must be json or pretty' }).optional(),
   VALIDATE_RESPONSES: booleanFlag,
-  BODY_LIMIT_BYTES: z.coerce.number({ message: 'must be a number of bytes' }).int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number({ message: 'must be a number of bytes' })
+    .int()
+    .min(CONTRACT_BODY_LIMIT_BYTES, `must be at least ${CONTRACT_BODY_LIMIT_BYTES}: the spec promises every body up to that size is read (x-request-body-max-bytes)`)
+    .max(10 * 1024 * 1024)
+    .default(CONTRACT_BODY_LIMIT_BYTES),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(0).max(120_000).default(10_000),
   DEMO_ACCOUNT: booleanFlag,
   PROCESSOR_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(50).max(60_000).default(2_000),
@@ -117,6 +129,7 @@ export function worstProcessorCallMs(timeoutMs: number, maxRetries: number, back
 
 export interface Config {
   readonly env: 'development' | 'test' | 'production';
+  /** The address to listen on: loopback by default, every interface by default in production. */
   readonly host: string;
   readonly port: number;
   readonly database: { readonly url?: string; readonly poolMax: number; readonly dataDir?: string };
@@ -125,7 +138,11 @@ export interface Config {
   readonly adminToken: string;
   readonly adminTokenGenerated: boolean;
   readonly processorUrl?: string;
+  /** The API's base URL as clients reach it (no trailing slash), for the links it gives out. */
+  readonly publicUrl?: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** JSON lines, or readable lines for a terminal: pretty by default on a terminal outside production. */
+  readonly logFormat: 'json' | 'pretty';
   /** Validate every response against the spec. On by default except in production. */
   readonly validateResponses: boolean;
   readonly bodyLimitBytes: number;
@@ -173,8 +190,11 @@ export function configOrExit<T>(load: () => T): T {
   }
 }
 
-/** Parses an environment (default: `process.env`) into a typed config, or throws ConfigError. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Parses an environment (default: `process.env`) into a typed config, or throws ConfigError.
+ * `terminal` says whether logs go to a person at a terminal (stdout is a TTY).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boolean = process.stdout.isTTY === true): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`));
@@ -194,14 +214,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     env: v.NODE_ENV,
-    host: v.HOST,
+    // Development binds loopback, so a laptop's demo key is not served to the network; containers
+    // and hosts in production listen on every interface unless told otherwise.
+    host: v.HOST ?? (v.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
     port: v.PORT,
     database: { url: v.DATABASE_URL, poolMax: v.DATABASE_POOL_MAX, dataDir: v.DATA_DIR },
     redisUrl: v.REDIS_URL,
     adminToken: v.ADMIN_TOKEN ?? randomBytes(24).toString('hex'),
     adminTokenGenerated: v.ADMIN_TOKEN === undefined,
     processorUrl: v.PROCESSOR_URL,
+    publicUrl: v.PUBLIC_URL?.replace(/\/+$/, ''),
     logLevel: v.LOG_LEVEL ?? (v.NODE_ENV === 'test' ? 'silent' : 'info'),
+    logFormat: v.LOG_FORMAT ?? (terminal && v.NODE_ENV !== 'production' ? 'pretty' : 'json'),
     validateResponses: v.VALIDATE_RESPONSES ?? v.NODE_ENV !== 'production',
     bodyLimitBytes: v.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,

@@ -114,11 +114,11 @@ export function keysetPage<Q extends Knex.QueryBuilder>(
   page: { readonly created?: CreatedBounds; readonly after?: Position; readonly limit: number; readonly tiebreak?: 'id' | 'seq' },
 ): Q {
   const tiebreak = page.tiebreak ?? 'id';
-  const { gt, gte, lt, lte } = page.created ?? {};
-  if (gt) q.where('created_at', '>', gt);
-  if (gte) q.where('created_at', '>=', gte);
-  if (lt) q.where('created_at', '<', lt);
-  if (lte) q.where('created_at', '<=', lte);
+  const { fromS, untilS } = page.created ?? {};
+  // Seconds, converted by the database: the end of the last second of year 9999 (the largest
+  // `created[lte]`) is a timestamp PostgreSQL holds but a JavaScript Date cannot be sent as.
+  if (fromS !== undefined) q.whereRaw('created_at >= to_timestamp(?)', [fromS]);
+  if (untilS !== undefined) q.whereRaw('created_at < to_timestamp(?)', [untilS]);
   if (page.after) q.whereRaw(`(created_at, ${tiebreak}) < (?, ?)`, [page.after.created, page.after.id]);
   return q
     .orderBy([

@@ -1,35 +1,160 @@
 /**
  * The catalogue of every error the API can answer with. Each code is stable public contract: it is
  * listed in the spec (`ErrorCode`), and a test keeps the two in sync. Handlers throw AppError; the
- * problem middleware turns it into RFC 9457 `application/problem+json`.
+ * problem middleware turns it into RFC 9457 `application/problem+json`. `meaning` and `action`
+ * are what the problem type's page (`/problems/{code}`) tells a developer.
  */
+import type { components } from '../../generated/schema.js';
+
+type SpecErrorCode = components['schemas']['ErrorCode'];
+
 export const errorCatalogue = {
-  validation_failed: { status: 400, title: 'The request is not valid' },
-  malformed_json: { status: 400, title: 'The request body is not valid JSON' },
-  invalid_cursor: { status: 400, title: 'The cursor is not valid for this list' },
-  idempotency_key_required: { status: 400, title: 'This request needs an Idempotency-Key header' },
-  authentication_required: { status: 401, title: 'Authentication is required' },
-  invalid_api_key: { status: 401, title: 'The credentials are not valid' },
-  insufficient_scope: { status: 403, title: 'The API key lacks the scope this operation needs' },
-  resource_not_found: { status: 404, title: 'No such resource' },
-  route_not_found: { status: 404, title: 'No such route' },
-  method_not_allowed: { status: 405, title: 'Method not allowed on this route' },
-  idempotency_in_flight: { status: 409, title: 'A request with this Idempotency-Key is still running' },
-  payment_not_capturable: { status: 409, title: 'The payment cannot be captured in its current status' },
-  payment_not_cancelable: { status: 409, title: 'The payment cannot be canceled in its current status' },
-  payment_not_refundable: { status: 409, title: 'The payment cannot be refunded in its current status' },
-  payload_too_large: { status: 413, title: 'The request body is too large' },
-  unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
-  idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used for a different request' },
-  amount_exceeds_refundable: { status: 422, title: 'The amount is more than remains refundable' },
-  referenced_resource_not_found: { status: 422, title: 'A resource named in the request does not exist' },
-  rate_limited: { status: 429, title: 'Too many requests' },
-  internal_error: { status: 500, title: 'Internal server error' },
-  service_unavailable: { status: 503, title: 'A dependency is unavailable' },
-  processor_unavailable: { status: 503, title: 'The card processor is unavailable' },
-} as const satisfies Record<string, { status: number; title: string }>;
+  validation_failed: {
+    status: 400,
+    title: 'The request is not valid',
+    meaning: 'A parameter, header or body member does not match the API reference: a wrong type, a value out of range, a missing required field, or a field the operation does not take.',
+    action: 'Read `errors`: each entry names where the problem is (`/body/email`, `/query/limit`) and what is wrong. Fix the request; sending it again unchanged gets the same answer.',
+  },
+  malformed_json: {
+    status: 400,
+    title: 'The request body is not valid JSON',
+    meaning: 'The body could not be parsed as JSON (RFC 8259), or could not be decoded as its Content-Encoding says.',
+    action: 'Send a JSON document in UTF-8. Check for trailing commas, unquoted keys and truncated bodies.',
+  },
+  invalid_cursor: {
+    status: 400,
+    title: 'The cursor is not valid for this list',
+    meaning: 'The `cursor` was not issued by this list, for this account and these filters, or it was altered.',
+    action: 'Pass back `next_cursor` exactly as received, with the same filters as the request that returned it, or start again without a cursor.',
+  },
+  idempotency_key_required: {
+    status: 400,
+    title: 'This request needs an Idempotency-Key header',
+    meaning: 'The operation moves money, so it is only accepted with an `Idempotency-Key` that makes a retry safe.',
+    action: 'Send a key you generate once per logical request (a UUID, say) and reuse it on every retry of that request.',
+  },
+  authentication_required: {
+    status: 401,
+    title: 'Authentication is required',
+    meaning: 'The request carried no `Authorization` header.',
+    action: 'Send `Authorization: Bearer <secret>` with an API key (or the admin token for `/admin`).',
+  },
+  invalid_api_key: {
+    status: 401,
+    title: 'The credentials are not valid',
+    meaning: 'The credentials are unknown, malformed or revoked.',
+    action: 'Check the key, or create a new one. Repeated failures from one address are refused for a while (`429`, `auth` policy).',
+  },
+  insufficient_scope: {
+    status: 403,
+    title: 'The API key lacks the scope this operation needs',
+    meaning: 'The key is valid but does not hold the scope the operation requires (`read` or `write`); `WWW-Authenticate` names it.',
+    action: 'Use a key with that scope. The refusal counts against the key’s quota.',
+  },
+  resource_not_found: {
+    status: 404,
+    title: 'No such resource',
+    meaning: 'No resource with this id exists in the calling account. Another account’s resource answers the same way.',
+    action: 'Check the id and the key’s account.',
+  },
+  route_not_found: {
+    status: 404,
+    title: 'No such route',
+    meaning: 'No operation of this API has this path.',
+    action: 'Check the path against the API reference (`/docs`).',
+  },
+  method_not_allowed: {
+    status: 405,
+    title: 'Method not allowed on this route',
+    meaning: 'The path exists, but not with this method. `Allow` lists the methods it takes.',
+    action: 'Use one of the methods in `Allow`.',
+  },
+  idempotency_in_flight: {
+    status: 409,
+    title: 'A request with this Idempotency-Key is still running',
+    meaning: 'An earlier request with the same key has not finished yet; nothing was done for this one.',
+    action: 'Retry with the same key after `Retry-After` seconds: you then get the first request’s answer.',
+  },
+  payment_not_capturable: {
+    status: 409,
+    title: 'The payment cannot be captured in its current status',
+    meaning: 'Only a `requires_capture` payment can be captured; this one has moved on (captured, canceled or failed).',
+    action: 'Retrieve the payment to see its status. Do not retry as is.',
+  },
+  payment_not_cancelable: {
+    status: 409,
+    title: 'The payment cannot be canceled in its current status',
+    meaning: 'Only a `requires_capture` payment can be canceled; this one has moved on.',
+    action: 'Retrieve the payment to see its status; refund a succeeded payment instead. Do not retry as is.',
+  },
+  payment_not_refundable: {
+    status: 409,
+    title: 'The payment cannot be refunded in its current status',
+    meaning: 'Only a `succeeded` payment can be refunded.',
+    action: 'Retrieve the payment to see its status. Do not retry as is.',
+  },
+  payload_too_large: {
+    status: 413,
+    title: 'The request body is too large',
+    meaning: 'The body is larger than the server reads: 64 KiB as sent unless its operator raised the limit. The detail says the limit.',
+    action: 'Send a smaller body (metadata and descriptions are the usual suspects).',
+  },
+  unsupported_media_type: {
+    status: 415,
+    title: 'The request body must be application/json',
+    meaning: 'The body was sent with another media type, or JSON in a charset other than UTF-8.',
+    action: 'Send `Content-Type: application/json` and a UTF-8 body.',
+  },
+  idempotency_key_reused: {
+    status: 422,
+    title: 'The Idempotency-Key was used for a different request',
+    meaning: 'This key was first used with another method, path or body. Keys belong to one logical request; nothing was done for this one.',
+    action: 'Use a new key for a new request; reuse a key only to retry the very same request.',
+  },
+  amount_exceeds_refundable: {
+    status: 422,
+    title: 'The amount is more than remains refundable',
+    meaning: 'The refund would take the payment’s refunded total above what was captured.',
+    action: 'Refund at most `amount_captured − amount_refunded` of the payment.',
+  },
+  referenced_resource_not_found: {
+    status: 422,
+    title: 'A resource named in the request does not exist',
+    meaning: 'A customer or payment named in the body does not exist in this account.',
+    action: 'Check the id in the body and the key’s account.',
+  },
+  rate_limited: {
+    status: 429,
+    title: 'Too many requests',
+    meaning: 'A quota ran out (`RateLimit-Policy` names it); nothing was done.',
+    action: 'Wait `Retry-After` seconds, then retry; the same Idempotency-Key is safe to send again. Spread requests using the `RateLimit` fields.',
+  },
+  internal_error: {
+    status: 500,
+    title: 'Internal server error',
+    meaning: 'Something failed that should not have. The details are in the server’s log under the request id.',
+    action: 'Retry with the same Idempotency-Key; if it keeps failing, report the `request_id`.',
+  },
+  service_unavailable: {
+    status: 503,
+    title: 'A dependency is unavailable',
+    meaning: 'The database cannot serve right now.',
+    action: 'Retry after `Retry-After` seconds, with the same Idempotency-Key for a write.',
+  },
+  processor_unavailable: {
+    status: 503,
+    title: 'The card processor is unavailable',
+    meaning: 'The card processor did not answer, or its circuit is open. A payment stays `processing` and is finished by a retry or in the background; it is never charged twice.',
+    action: 'Retry after `Retry-After` seconds with the same Idempotency-Key.',
+  },
+} as const satisfies Record<SpecErrorCode, { status: number; title: string; meaning: string; action: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
+
+// Both ways: a code the spec has and the catalogue lacks fails `satisfies` above; one the
+// catalogue has and the spec lacks fails here.
+const catalogueIsSpec: SpecErrorCode extends ErrorCode ? (ErrorCode extends SpecErrorCode ? true : never) : never = true;
+void catalogueIsSpec;
 
 export interface FieldError {
   readonly path: string;

@@ -164,16 +164,27 @@ export interface CreatedRange {
   lte?: number;
 }
 
-/** Bounds on `created_at`, as the repositories compare with them. */
+/**
+ * Bounds on `created_at` as a half-open interval of whole Unix seconds, `from <= created_at < until`.
+ * The database compares them with the stored (sub-second) timestamps.
+ */
 export interface CreatedBounds {
-  readonly gt?: Date;
-  readonly gte?: Date;
-  readonly lt?: Date;
-  readonly lte?: Date;
+  readonly fromS?: number;
+  readonly untilS?: number;
 }
 
-/** `created[gte]=…` and friends (Unix seconds) as the Dates the repositories compare with. */
+/**
+ * `created[gte]=…` and friends (Unix seconds) as the interval the repositories compare with. The
+ * API shows `created` in whole seconds, so the bounds mean whole seconds too: an item shown as
+ * `created: X` was stored somewhere in [X, X+1), and is inside `gte=X` and `lte=X`, outside `gt=X`
+ * and `lt=X`. Comparing the stored milliseconds with X·1000 instead would put `X.500` inside `gt=X`
+ * (a poller using `gt=<last created>` gets it twice) and outside `lte=X` (a report loses it).
+ */
 export function fromUnixSeconds(range: CreatedRange): CreatedBounds {
-  const at = (seconds: number | undefined) => (seconds === undefined ? undefined : new Date(seconds * 1000));
-  return { gt: at(range.gt), gte: at(range.gte), lt: at(range.lt), lte: at(range.lte) };
+  const lower = [range.gte, range.gt === undefined ? undefined : range.gt + 1].filter((v): v is number => v !== undefined);
+  const upper = [range.lt, range.lte === undefined ? undefined : range.lte + 1].filter((v): v is number => v !== undefined);
+  return {
+    fromS: lower.length > 0 ? Math.max(...lower) : undefined,
+    untilS: upper.length > 0 ? Math.min(...upper) : undefined,
+  };
 }

@@ -5,7 +5,8 @@ export function refundHandlers(refunds: RefundService): HandlersFor<'createRefun
   return {
     createRefund: async ({ principal, headers, method, path, requestId, body }) => {
       const result = await refunds.create({ accountId: accountIdOf(principal), key: idempotencyKeyOf(headers), method, path, requestId, body });
-      return { status: 201, body: result.body as Refund, headers: replayHeaders(result.replayed) };
+      const refund = result.body as Refund;
+      return { status: 201, body: refund, headers: { ...replayHeaders(result.replayed), Location: `/v1/refunds/${refund.id}` } };
     },
     retrieveRefund: async ({ principal, params }) => ({ status: 200, body: await refunds.retrieve(accountIdOf(principal), params.id) }),
     listRefunds: async ({ principal, query }) => ({ status: 200, body: await refunds.list(accountIdOf(principal), query) }),

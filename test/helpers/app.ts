@@ -6,6 +6,7 @@
 import type { Express } from 'express';
 import request from 'supertest';
 import { createApp, type Services } from '../../src/app.js';
+import type { OpenApiDocument } from '../../src/platform/http/openapi-router.js';
 import { createDb, migrate, type Db } from '../../src/platform/db.js';
 import { randomBase62 } from '../../src/platform/ids.js';
 import { createLogger } from '../../src/platform/logger.js';
@@ -153,6 +154,9 @@ export interface TestAppOptions {
   /** Rate limits (generous unless given), or false for none. */
   readonly rateLimits?: TestRateLimitOptions | false;
   readonly trustProxy?: false | number | string;
+  /** The contract the app validates against; `spec/openapi.yaml` when absent. */
+  readonly spec?: OpenApiDocument;
+  readonly publicUrl?: string;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -186,6 +190,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     idempotency: { leaseMs: options.leaseMs ?? TEST_LEASE_MS, retentionMs: 24 * 3_600_000, jobIntervalMs: 60_000 },
     rateLimits,
     trustProxy: options.trustProxy,
+    spec: options.spec,
+    publicUrl: options.publicUrl,
   });
   return {
     app,

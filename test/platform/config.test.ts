@@ -22,6 +22,21 @@ describe('configuration', () => {
     expect(config.validateResponses).to.equal(true);
   });
 
+  it('listens on loopback by default, and on every interface by default in production', () => {
+    expect(loadConfig({}).host).to.equal('127.0.0.1');
+    expect(loadConfig({ NODE_ENV: 'production' }).host).to.equal('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).to.equal('0.0.0.0');
+    expect(loadConfig({ NODE_ENV: 'production', HOST: '10.0.0.5' }).host).to.equal('10.0.0.5');
+  });
+
+  it('logs readable lines to a terminal outside production, JSON otherwise, unless LOG_FORMAT says', () => {
+    expect(loadConfig({}, true).logFormat).to.equal('pretty');
+    expect(loadConfig({}, false).logFormat).to.equal('json');
+    expect(loadConfig({ NODE_ENV: 'production' }, true).logFormat).to.equal('json');
+    expect(loadConfig({ LOG_FORMAT: 'json' }, true).logFormat).to.equal('json');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }, false).logFormat).to.equal('pretty');
+  });
+
   it('turns response validation off by default in production, and lets it be turned on', () => {
     expect(loadConfig({ NODE_ENV: 'production' }).validateResponses).to.equal(false);
     expect(loadConfig({ NODE_ENV: 'production', VALIDATE_RESPONSES: 'true' }).validateResponses).to.equal(true);
@@ -35,12 +50,14 @@ describe('configuration', () => {
   for (const [name, value, fragment] of [
     ['PORT', 'eighty', 'PORT must be a port number'],
     ['PORT', '70000', 'PORT must be at most 65535'],
+    ['BODY_LIMIT_BYTES', '1024', 'BODY_LIMIT_BYTES must be at least 65536: the spec promises'],
     ['DATABASE_URL', 'mysql://x', 'DATABASE_URL must be a URL starting with postgres:// or postgresql://'],
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL must be a URL starting with redis://'],
     ['PROCESSOR_URL', 'ftp://x', 'PROCESSOR_URL must be a URL starting with http://'],
     ['ADMIN_TOKEN', 'short', 'ADMIN_TOKEN must be at least 24 characters'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
     ['VALIDATE_RESPONSES', 'yes', 'VALIDATE_RESPONSES must be true or false'],
+    ['LOG_FORMAT', 'xml', 'LOG_FORMAT must be json or pretty'],
     ['NODE_ENV', 'staging', 'NODE_ENV must be development, test or production'],
     ['PROCESSOR_TIMEOUT_MS', 'soon', 'PROCESSOR_TIMEOUT_MS must be a number of milliseconds'],
     ['PROCESSOR_MAX_RETRIES', '1.5', 'PROCESSOR_MAX_RETRIES'],

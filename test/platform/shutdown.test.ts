@@ -124,9 +124,11 @@ describe('graceful shutdown', () => {
     this.timeout(60_000);
 
     it('prints the URL, docs URL and a demo key, serves, and exits 0 on SIGTERM', async () => {
-      const code = await runUntilSigterm('src/main.ts', { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }, /API key: sk_/, async (out) => {
+      // No HOST: development binds loopback, and the banner says so.
+      const code = await runUntilSigterm('src/main.ts', { PORT: '0', LOG_LEVEL: 'silent' }, /API key: sk_/, async (out) => {
         const url = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
-        expect(url, out).to.be.a('string');
+        expect(url, out).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
+        expect(out).to.include('Bound to 127.0.0.1: this machine only (HOST=0.0.0.0 accepts other machines)');
         expect(out).to.include(`${url}/docs`);
         const key = /API key: (sk_\S+)/.exec(out)![1];
         const res = await fetch(`${url}/v1/customers`, { headers: { Authorization: `Bearer ${key}` } });

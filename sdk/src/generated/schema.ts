@@ -394,6 +394,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/problems": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every problem type this API answers with
+         * @description An HTML page listing every error `code`, its status and title, each linked to its own page.
+         */
+        get: operations["listProblemTypes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/problems/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What a problem type means and what to do
+         * @description The page a problem document's `type` points to: the code's status and title, what it means
+         *     and what to do about it. Generated from the same catalogue the server answers from.
+         */
+        get: operations["getProblemType"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -402,7 +443,9 @@ export interface components {
         Problem: {
             /**
              * Format: uri
-             * @description A URI that identifies the kind of problem.
+             * @description A URI that identifies the kind of problem, one per `code`. It resolves to a page that
+             *     says what the problem means and what to do (`/problems/{code}` on this API).
+             * @example https://api.example.com/problems/rate_limited
              */
             type: string;
             /** @description A short, stable summary of the kind of problem. */
@@ -635,23 +678,52 @@ export interface components {
          * @enum {string}
          */
         EventType: "payment.created" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled" | "refund.created" | "refund.succeeded" | "refund.failed";
-        Event: {
-            /** @example evt_1cR4tW8xZ2bN6mQ9vL3kP7 */
-            id: string;
+        /**
+         * @description The event types whose `data.object` is a payment.
+         * @enum {string}
+         */
+        PaymentEventType: "payment.created" | "payment.requires_capture" | "payment.succeeded" | "payment.failed" | "payment.canceled";
+        /**
+         * @description The event types whose `data.object` is a refund.
+         * @enum {string}
+         */
+        RefundEventType: "refund.created" | "refund.succeeded" | "refund.failed";
+        /** @description The API request that caused the change. `id` is `null` when the server finished the work in the background after the request was interrupted. */
+        EventRequest: {
+            id: string | null;
+            idempotency_key: string | null;
+        };
+        /** @example evt_1cR4tW8xZ2bN6mQ9vL3kP7 */
+        EventId: string;
+        /** @description A change to a payment; `data.object` is the payment right after it. */
+        PaymentEvent: {
+            id: components["schemas"]["EventId"];
             /** @constant */
             object: "event";
-            type: components["schemas"]["EventType"];
+            type: components["schemas"]["PaymentEventType"];
             created: components["schemas"]["UnixTime"];
             data: {
-                /** @description The payment or refund as it was right after the change. */
-                object: components["schemas"]["Payment"] | components["schemas"]["Refund"];
+                object: components["schemas"]["Payment"];
             };
-            /** @description The API request that caused the change. `id` is `null` when the server finished the work in the background after the request was interrupted. */
-            request: {
-                id: string | null;
-                idempotency_key: string | null;
-            };
+            request: components["schemas"]["EventRequest"];
         };
+        /** @description A change to a refund; `data.object` is the refund right after it. */
+        RefundEvent: {
+            id: components["schemas"]["EventId"];
+            /** @constant */
+            object: "event";
+            type: components["schemas"]["RefundEventType"];
+            created: components["schemas"]["UnixTime"];
+            data: {
+                object: components["schemas"]["Refund"];
+            };
+            request: components["schemas"]["EventRequest"];
+        };
+        /**
+         * @description A state change, as it was written with the change itself. `type` says what changed and,
+         *     with it, what `data.object` is: a payment for `payment.*`, a refund for `refund.*`.
+         */
+        Event: components["schemas"]["PaymentEvent"] | components["schemas"]["RefundEvent"];
         EventList: components["schemas"]["ListEnvelope"] & {
             data: components["schemas"]["Event"][];
         };
@@ -708,6 +780,7 @@ export interface components {
                 "Request-Id": components["headers"]["Request-Id"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 RateLimit: components["headers"]["RateLimit"];
+                "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                 [name: string]: unknown;
             };
             content: {
@@ -720,13 +793,17 @@ export interface components {
                 "Request-Id": components["headers"]["Request-Id"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 RateLimit: components["headers"]["RateLimit"];
+                "Idempotent-Replayed": components["headers"]["Idempotent-Replayed-If-Keyed"];
                 [name: string]: unknown;
             };
             content: {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request body is larger than the server accepts. */
+        /**
+         * @description The request body is larger than 64 KiB (65,536 bytes, `x-request-body-max-bytes`) as sent.
+         *     The detail says the limit. Do not retry as is.
+         */
         PayloadTooLarge: {
             headers: {
                 "Request-Id": components["headers"]["Request-Id"];
@@ -806,7 +883,8 @@ export interface components {
                 "Request-Id": components["headers"]["Request-Id"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 RateLimit: components["headers"]["RateLimit"];
-                "Retry-After": components["headers"]["Retry-After"];
+                "Retry-After": components["headers"]["Retry-After-In-Flight"];
+                "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                 [name: string]: unknown;
             };
             content: {
@@ -823,6 +901,7 @@ export interface components {
                 "Request-Id": components["headers"]["Request-Id"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 RateLimit: components["headers"]["RateLimit"];
+                "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                 [name: string]: unknown;
             };
             content: {
@@ -882,23 +961,41 @@ export interface components {
         "Request-Id": string;
         /** @description Seconds to wait before retrying (RFC 9110 §10.2.3). */
         "Retry-After": number;
-        /** @description The authentication scheme the API expects (RFC 9110 §11.6.1). */
+        /**
+         * @description Seconds to wait before retrying (RFC 9110 §10.2.3). Present when the code is
+         *     `idempotency_in_flight`: retry with the same Idempotency-Key after this delay.
+         */
+        "Retry-After-In-Flight": number;
+        /** @description The authentication scheme the API expects, and what was wrong (RFC 9110 §11.6.1, RFC 6750 §3). */
         "WWW-Authenticate": string;
+        /** @description The path of the resource this request created (RFC 9110 §10.2.2), relative to this API's base URL. */
+        Location: string;
         /**
          * @description The quota this request was counted against, in the syntax of the IETF httpapi
          *     ratelimit-headers draft: the policy name, `q` the number of requests allowed and `w` the
          *     window in seconds. Policies: `read` and `write` per API key, `admin` for the admin token,
-         *     `ops` per client address, `auth` (failed authentications) per client address. Present on
-         *     every response while rate limiting is on.
+         *     `ops` per client address (also for requests that match no operation), `auth` (failed
+         *     authentications) per client address. Present on every response.
          */
         "RateLimit-Policy": string;
         /**
          * @description The state of that quota after this request: `r` requests remaining in the window and `t`
-         *     seconds until the window resets (IETF httpapi ratelimit-headers draft).
+         *     seconds until the window resets (IETF httpapi ratelimit-headers draft). Present on every
+         *     response.
          */
         RateLimit: string;
-        /** @description `true` when this response is the stored answer to an earlier request with the same Idempotency-Key. */
-        "Idempotent-Replayed": "true";
+        /**
+         * @description Whether this response is the stored answer to an earlier request with the same
+         *     Idempotency-Key (`true`), or this request's own answer (`false`). Every answer of an
+         *     operation that takes an Idempotency-Key carries it.
+         */
+        "Idempotent-Replayed": "true" | "false";
+        /**
+         * @description Sent by the operations that take an Idempotency-Key, where this answer may be a stored one:
+         *     `true` when it is the stored answer to an earlier request with the same key, `false` when
+         *     it is this request's own. Absent on the other operations.
+         */
+        "Idempotent-Replayed-If-Keyed": "true" | "false";
     };
     pathItems: never;
 }
@@ -997,6 +1094,7 @@ export interface operations {
                     "Request-Id": components["headers"]["Request-Id"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1119,6 +1217,7 @@ export interface operations {
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1321,6 +1420,7 @@ export interface operations {
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1537,6 +1637,7 @@ export interface operations {
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1785,6 +1886,62 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listProblemTypes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The list of problem types. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getProblemType: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An error `code`, as in a problem document. */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The problem type's page. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

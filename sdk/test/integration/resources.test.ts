@@ -51,6 +51,15 @@ describe('SDK against the API', function () {
       expect(err).to.be.instanceOf(NotFoundError);
     });
 
+    it('customers: lists by an email with reserved characters exactly as it was created', async () => {
+      for (const email of ['a*b@example.com', "o'neil!x@example.com"]) {
+        const created = await remit().customers.create({ email });
+        const page = await remit().customers.list({ email });
+        expect(page.data.map((c) => c.id), email).to.deep.equal([created.id]);
+        await remit().customers.delete(created.id);
+      }
+    });
+
     it('payments: create (automatic and manual), retrieve, capture, cancel, list', async () => {
       const customer = await remit().customers.create({ email: 'payer@example.com' });
       const automatic = await remit().payments.create({ amount: 2_500, currency: 'EUR', customer: customer.id, description: 'order 1' });

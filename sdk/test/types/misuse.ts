@@ -90,6 +90,17 @@ export async function use(remit: Remit): Promise<void> {
   for await (const p of remit.payments.list({ status: 'succeeded' })) void (p satisfies Payment);
   for await (const e of remit.events.list({ type: 'payment.succeeded' })) void (e satisfies Event);
 
+  // An event is a union discriminated by `type`: checking it narrows `data.object`.
+  const event: Event = await remit.events.retrieve('evt_1');
+  if (event.type === 'payment.succeeded') void (event.data.object.amount_captured satisfies number);
+  if (event.type === 'refund.failed') void (event.data.object.payment satisfies string);
+  // @ts-expect-error without narrowing, data.object may be a refund, which has no amount_captured
+  void event.data.object.amount_captured;
+  if (event.type === 'refund.created') {
+    // @ts-expect-error a refund event's object is a refund: no capture_method
+    void event.data.object.capture_method;
+  }
+
   const raw: WithResponse<Customer> = await remit.customers.retrieve(customer.id).withResponse();
   const requestId: string | null = raw.requestId;
   const asPromise: Promise<Payment> = remit.payments.retrieve(payment.id);

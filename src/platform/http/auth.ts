@@ -5,6 +5,7 @@
  *
  * With a throttle, a client address that has failed too often is refused before its credentials
  * are looked up, and every failure (missing or bad credentials, not a missing scope) is counted.
+ * A missing scope is found by `authorize`, after the request was counted against the key's quota.
  */
 import type { Request, RequestHandler } from 'express';
 import { AppError } from '../errors.js';
@@ -36,11 +37,22 @@ function bearerToken(req: Request): string | null {
   return match ? match[1]! : '';
 }
 
+function requirementsOf(req: Request, defaultSecurity: SecurityRequirement[]): SecurityRequirement[] {
+  const operation = (req as Request & { openapi?: { schema?: { security?: SecurityRequirement[] } } }).openapi?.schema;
+  return operation?.security ?? defaultSecurity;
+}
+
+const isAnonymous = (requirements: SecurityRequirement[]) => requirements.length === 0 || requirements.some((r) => Object.keys(r).length === 0);
+
+/**
+ * Establishes who is calling: the admin, the holder of a valid API key (whatever its scopes: the
+ * scope is checked by `authorize`, after the request has been counted against the key's quota),
+ * or nobody for operations without a security requirement. Missing or bad credentials are a 401.
+ */
 export function authenticate(authenticator: Authenticator, defaultSecurity: SecurityRequirement[] = [], throttle?: AuthThrottle): RequestHandler {
   return async (req, res, next) => {
-    const operation = (req as Request & { openapi?: { schema?: { security?: SecurityRequirement[] } } }).openapi?.schema;
-    const requirements = operation?.security ?? defaultSecurity;
-    if (requirements.length === 0 || requirements.some((r) => Object.keys(r).length === 0)) {
+    const requirements = requirementsOf(req, defaultSecurity);
+    if (isAnonymous(requirements)) {
       res.locals.principal = { kind: 'anonymous' } satisfies Principal;
       return next();
     }
@@ -54,39 +66,44 @@ export function authenticate(authenticator: Authenticator, defaultSecurity: Secu
           headers: { 'WWW-Authenticate': REALM },
         });
       }
-      const invalid = () =>
-        new AppError('invalid_api_key', 'The credentials are unknown, malformed or revoked.', {
-          headers: { 'WWW-Authenticate': `${REALM}, error="invalid_token"` },
-        });
-
       // Each requirement object is an alternative (OpenAPI: OR of ANDs); Remit's have one scheme each.
-      let missingScopes: string[] | null = null;
-      for (const requirement of requirements) {
-        const [[scheme, scopes = []]] = Object.entries(requirement) as [[string, string[]]];
-        if (scheme === 'adminToken' && token && authenticator.verifyAdminToken(token)) {
-          res.locals.principal = { kind: 'admin' } satisfies Principal;
-          return next();
-        }
-        if (scheme === 'apiKey' && token) {
-          const identity = await authenticator.verifyApiKey(token);
-          if (!identity) continue;
-          const missing = scopes.filter((s) => !identity.scopes.includes(s));
-          if (missing.length === 0) {
-            res.locals.principal = { kind: 'api_key', ...identity } satisfies Principal;
-            return next();
-          }
-          missingScopes = missing;
-        }
+      const schemes = new Set(requirements.flatMap((r) => Object.keys(r)));
+      if (token && schemes.has('adminToken') && authenticator.verifyAdminToken(token)) {
+        res.locals.principal = { kind: 'admin' } satisfies Principal;
+        return next();
       }
-      if (missingScopes) {
-        throw new AppError('insufficient_scope', `This operation needs an API key with the ${missingScopes.map((s) => `'${s}'`).join(', ')} scope.`, {
-          headers: { 'WWW-Authenticate': `${REALM}, error="insufficient_scope", scope="${missingScopes.join(' ')}"` },
-        });
+      const identity = token && schemes.has('apiKey') ? await authenticator.verifyApiKey(token) : null;
+      if (identity) {
+        res.locals.principal = { kind: 'api_key', ...identity } satisfies Principal;
+        return next();
       }
       await throttle?.failed(req, res);
-      throw invalid();
+      throw new AppError('invalid_api_key', 'The credentials are unknown, malformed or revoked.', {
+        headers: { 'WWW-Authenticate': `${REALM}, error="invalid_token"` },
+      });
     } finally {
       release?.();
     }
+  };
+}
+
+/**
+ * Checks the authenticated key's scopes against the operation's requirement. Runs after the rate
+ * limit, so a key that keeps calling what it may not call spends its own quota doing so.
+ */
+export function authorize(defaultSecurity: SecurityRequirement[] = []): RequestHandler {
+  return (req, res, next) => {
+    const principal = res.locals.principal as Principal | undefined;
+    if (principal?.kind !== 'api_key') return next();
+    const requirements = requirementsOf(req, defaultSecurity);
+    if (isAnonymous(requirements)) return next();
+    const missingPerRequirement = requirements
+      .filter((r) => 'apiKey' in r)
+      .map((r) => (r.apiKey ?? []).filter((scope) => !principal.scopes.includes(scope)));
+    if (missingPerRequirement.some((missing) => missing.length === 0)) return next();
+    const missing = missingPerRequirement[0] ?? [];
+    throw new AppError('insufficient_scope', `This operation needs an API key with the ${missing.map((s) => `'${s}'`).join(', ')} scope.`, {
+      headers: { 'WWW-Authenticate': `${REALM}, error="insufficient_scope", scope="${missing.join(' ')}"` },
+    });
   };
 }

@@ -88,7 +88,7 @@ export function idempotencyKeyOf(headers: IncomingHttpHeaders): string | undefin
   return typeof value === 'string' ? value : undefined;
 }
 
-/** Marks an answer replayed from a stored idempotent response. */
+/** Says whether an answer is replayed from a stored idempotent response (see the spec's header). */
 export function replayHeaders(replayed: boolean): Record<string, string> {
-  return replayed ? { 'Idempotent-Replayed': 'true' } : {};
+  return { 'Idempotent-Replayed': replayed ? 'true' : 'false' };
 }

@@ -14,11 +14,10 @@ import type { OpenAPIV3 } from 'express-openapi-validator/dist/framework/types.j
 import type { OperationId } from '../../../generated/server/operations.js';
 import type { Logger } from '../logger.js';
 import type { Handlers, Principal, UntypedHandler } from './handlers.js';
+import { HTTP_METHODS, resolveRef } from '../spec.js';
 import { rejectUnstorableStrings } from './string-guard.js';
 
 export type OpenApiDocument = OpenAPIV3.DocumentV3_1;
-
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 /** The operationId of every operation in the document that has one. */
 export function operationIdsOf(doc: OpenApiDocument): string[] {
@@ -60,11 +59,18 @@ export interface ApiRouterOptions {
   readonly authenticate: RequestHandler;
   /** Counts the request against its principal's quota; runs after authentication, before validation. */
   readonly limit?: RequestHandler;
+  /** Checks the key's scopes; runs after the rate limit. */
+  readonly authorize?: RequestHandler;
   /** Reads the request body; runs after the rate limit, so nobody's body is parsed before they are counted. */
   readonly body?: RequestHandler[];
   readonly validateResponses: boolean;
+  /** Checks every answer's headers against the spec; given when responses are validated. */
+  readonly checkHeaders?: RequestHandler;
   readonly log: Logger;
 }
+
+/** Requests that arrived as HEAD and are served as GET (the log still names them HEAD). */
+export const headRequests = new WeakSet<object>();
 
 type AnyHandler = UntypedHandler;
 
@@ -99,21 +105,51 @@ function bind(operationId: OperationId, handler: AnyHandler, log: Logger): Reque
   };
 }
 
+/** The operationIds that take an `Idempotency-Key` header. */
+function idempotentOperations(doc: OpenApiDocument): Set<string> {
+  const ids = new Set<string>();
+  for (const item of Object.values(doc.paths ?? {})) {
+    const shared = (item as { parameters?: unknown[] }).parameters ?? [];
+    for (const method of HTTP_METHODS) {
+      const operation = (item as Record<string, { operationId?: string; parameters?: unknown[] } | undefined>)[method];
+      if (!operation?.operationId) continue;
+      const parameters = [...shared, ...(operation.parameters ?? [])].map((p) => resolveRef<{ name?: string; in?: string }>(doc, p));
+      if (parameters.some((p) => p.in === 'header' && p.name?.toLowerCase() === 'idempotency-key')) ids.add(operation.operationId);
+    }
+  }
+  return ids;
+}
+
 /**
- * One express-openapi-validator chain over `doc`, with authentication and the string guard placed
- * between operation matching and request validation. `resolve` returns the Express handler for a
- * matched operation.
+ * Every answer of an operation that takes an Idempotency-Key says whether it is a replay: `false`
+ * from the moment the operation is matched, turned `true` by the idempotency layer when it answers
+ * with a stored response.
  */
-export function createValidatorChain(
-  doc: OpenApiDocument,
-  options: {
-    validateResponses: boolean;
-    authenticate: RequestHandler;
-    limit?: RequestHandler;
-    body?: RequestHandler[];
-    resolve: (operationId: string | undefined) => RequestHandler;
-  },
-): RequestHandler[] {
+function markReplayable(doc: OpenApiDocument): RequestHandler {
+  const idempotent = idempotentOperations(doc);
+  return (req, res, next) => {
+    const operationId = (req as Request & { openapi?: { schema?: { operationId?: string } } }).openapi?.schema?.operationId;
+    if (operationId && idempotent.has(operationId)) res.setHeader('Idempotent-Replayed', 'false');
+    next();
+  };
+}
+
+export interface ChainStages {
+  readonly validateResponses: boolean;
+  /** Checks each answer's headers against the spec (see response-headers.ts); with response validation. */
+  readonly checkHeaders?: RequestHandler;
+  readonly authenticate: RequestHandler;
+  readonly limit?: RequestHandler;
+  readonly authorize?: RequestHandler;
+  readonly body?: RequestHandler[];
+  readonly resolve: (operationId: string | undefined) => RequestHandler;
+}
+
+/**
+ * One express-openapi-validator chain over `doc`, with Remit's stages placed between operation
+ * matching and request validation. `resolve` returns the Express handler for a matched operation.
+ */
+export function createValidatorChain(doc: OpenApiDocument, options: ChainStages): RequestHandler[] {
   const chain = OpenApiValidator.middleware({
     apiSpec: doc as never,
     validateApiSpec: false, // the whole document is linted and validated by `make check`; no need to repeat it per resource
@@ -131,26 +167,42 @@ export function createValidatorChain(
       },
     },
   });
-  // Authentication runs right after the validator has matched the operation (it needs the
-  // operation's security requirement) and before the request is validated: an anonymous
-  // malformed request is a 401, not a 400 that describes the schema to a stranger. The rate
-  // limit follows: it needs the principal, and a request is counted whether or not it is valid.
-  // Only then is the body read: a stranger's or an over-quota client's body is never parsed.
+  // Right after the validator has matched the operation, in this order:
+  // - the header check wraps the response first, so every answer from here on is checked;
+  // - Idempotent-Replayed: false, for the operations that take a key;
+  // - authentication (it needs the operation's security requirement), before the request is
+  //   validated: an anonymous malformed request is a 401, not a 400 that describes the schema to
+  //   a stranger;
+  // - the rate limit, which needs the principal and counts a request whether or not it is valid;
+  // - authorization (scopes), after counting, so a key spends its own quota on what it may not do;
+  // - only then the body: a stranger's or an over-quota client's body is never parsed;
+  // - the string guard, then the validator's own request validation.
   const metadataAt = chain.findIndex((mw) => mw.name === 'metadataMiddleware');
   if (metadataAt < 0) throw new Error('express-openapi-validator: metadata middleware not found; check the pinned version');
-  chain.splice(metadataAt + 1, 0, options.authenticate, ...(options.limit ? [options.limit] : []), ...(options.body ?? []), rejectUnstorableStrings());
+  const stages = [
+    options.checkHeaders,
+    markReplayable(doc),
+    options.authenticate,
+    options.limit,
+    options.authorize,
+    ...(options.body ?? []),
+    rejectUnstorableStrings(),
+  ].filter((stage): stage is RequestHandler => stage !== undefined);
+  chain.splice(metadataAt + 1, 0, ...stages);
   return chain;
 }
 
 export function buildApiRouter(options: ApiRouterOptions): Router {
-  const { spec, handlers, authenticate, limit, body, validateResponses, log } = options;
+  const { spec, handlers, authenticate, limit, authorize, body, validateResponses, checkHeaders, log } = options;
   const routers = new Map<string, Router>();
 
   for (const [prefix, subDoc] of splitByResource(spec)) {
     const chain = createValidatorChain(subDoc, {
       validateResponses,
+      checkHeaders,
       authenticate,
       limit,
+      authorize,
       body,
       resolve: (operationId) => {
         const handler = operationId ? (handlers[operationId as OperationId] as unknown as AnyHandler | undefined) : undefined;
@@ -172,6 +224,14 @@ export function buildApiRouter(options: ApiRouterOptions): Router {
 
   const router = express.Router();
   router.use((req, res, next) => {
+    // HEAD is GET without the body, wherever GET is served (RFC 9110 §9.3.2): load balancers probe
+    // /health and /ready with it. Node decided when the request arrived that a HEAD answer has no
+    // body, so the operation runs as GET (counted, validated and answered with the same headers)
+    // and nothing of its body is sent.
+    if (req.method === 'HEAD') {
+      headRequests.add(req);
+      req.method = 'GET';
+    }
     const sub = routers.get(resourcePrefix(req.path));
     if (sub) sub(req, res, next);
     else next();

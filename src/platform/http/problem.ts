@@ -3,12 +3,28 @@
  * and the request id. Internal detail (stack, SQL, driver messages) goes to the log, keyed by
  * request id, never to the client.
  */
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { AppError, DEPENDENCY_RETRY_AFTER_S, type ErrorCode, type FieldError } from '../errors.js';
 import { isDbUnavailable } from '../db.js';
 import type { Logger } from '../logger.js';
+import { ResponseHeaderError } from './response-headers.js';
 
-export const PROBLEM_TYPE_BASE = 'https://docs.remit.dev/problems/';
+/** Where the problem type pages are served, under the API's base URL. */
+export const PROBLEM_TYPES_PATH = '/problems';
+
+/** A Host header fit to echo into a URL: a name or address and an optional port, nothing else. */
+const HOST = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
+/**
+ * The base of problem `type` URIs: the API's public URL when configured (`PUBLIC_URL`), otherwise
+ * the origin the request was sent to (`req.protocol` honours TRUST_PROXY), so the link works from
+ * wherever the client reached the API.
+ */
+export function problemTypeBase(req: Request, publicUrl: string | undefined): string {
+  if (publicUrl) return `${publicUrl}${PROBLEM_TYPES_PATH}/`;
+  const host = req.get('host');
+  return `${req.protocol}://${host && HOST.test(host) ? host : 'localhost'}${PROBLEM_TYPES_PATH}/`;
+}
 
 interface ValidatorError extends Error {
   status: number;
@@ -20,6 +36,9 @@ interface ValidatorError extends Error {
 interface BodyParserError extends Error {
   type: string;
   status: number;
+  /** For `entity.too.large`: the limit, and the declared length when the client sent one. */
+  limit?: number;
+  length?: number;
 }
 
 function isValidatorError(err: unknown): err is ValidatorError {
@@ -49,8 +68,10 @@ export function toAppError(err: unknown): AppError {
     switch (err.type) {
       case 'entity.parse.failed':
         return new AppError('malformed_json', 'The request body could not be parsed as JSON.');
-      case 'entity.too.large':
-        return new AppError('payload_too_large', err.message);
+      case 'entity.too.large': {
+        const sent = typeof err.length === 'number' ? ` The body is ${err.length} bytes.` : '';
+        return new AppError('payload_too_large', `Request bodies are limited to ${err.limit} bytes on this server (BODY_LIMIT_BYTES).${sent}`);
+      }
       case 'charset.unsupported':
       case 'encoding.unsupported':
         return new AppError('unsupported_media_type', err.message);
@@ -95,9 +116,9 @@ export function toAppError(err: unknown): AppError {
   return new AppError('internal_error', 'An unexpected error occurred. It has been logged with this request id.', { cause: err });
 }
 
-export function problemBody(error: AppError, requestId: string, instance: string) {
+export function problemBody(error: AppError, requestId: string, instance: string, typeBase: string) {
   return {
-    type: `${PROBLEM_TYPE_BASE}${error.code}`,
+    type: `${typeBase}${error.code}`,
     title: error.title,
     status: error.status,
     detail: error.message,
@@ -115,7 +136,7 @@ export function routeNotFound(): RequestHandler {
   };
 }
 
-export function problemHandler(log: Logger): ErrorRequestHandler {
+export function problemHandler(log: Logger, options: { publicUrl?: string } = {}): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const error = toAppError(err);
     const requestId = (res.locals.requestId as string | undefined) ?? 'unknown';
@@ -130,15 +151,23 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     for (const [name, value] of Object.entries(error.options.headers ?? {})) res.setHeader(name, value);
-    const body = problemBody(error, requestId, req.originalUrl.split('?')[0]!);
+    const typeBase = problemTypeBase(req, options.publicUrl);
+    const body = problemBody(error, requestId, req.originalUrl.split('?')[0]!, typeBase);
     res.status(error.status).type('application/problem+json');
-    // Through res.json so the response validator checks the problem against the spec too; if
-    // that check itself fails, the plain body still reaches the client.
+    // Through res.json so the response validator checks the problem against the spec too. If the
+    // body fails that check, the plain body still reaches the client; if its headers do, the answer
+    // is off-contract and becomes a 500, like any other (the header check is then off).
     try {
       res.json(body);
     } catch (validationErr) {
       log.error({ err: validationErr, requestId }, 'problem response failed validation');
-      if (!res.headersSent) res.send(JSON.stringify(body));
+      if (res.headersSent) return;
+      if (validationErr instanceof ResponseHeaderError) {
+        const internal = new AppError('internal_error', 'An unexpected error occurred. It has been logged with this request id.');
+        res.status(internal.status).send(JSON.stringify(problemBody(internal, requestId, body.instance, typeBase)));
+      } else {
+        res.send(JSON.stringify(body));
+      }
     }
   };
 }

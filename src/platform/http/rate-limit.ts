@@ -14,7 +14,7 @@
  *   RateLimit: "write";r=0;t=7
  * and a refusal is a 429 `rate_limited` problem with `Retry-After` in seconds (RFC 9110 §10.2.3).
  */
-import type { Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import ipaddr from 'ipaddr.js';
 import { AppError } from '../errors.js';
 import type { Decision, PolicyName, RateLimits } from '../rate-limit.js';
@@ -139,5 +139,31 @@ export function limitRequests(limits: RateLimits): RequestHandler {
     if (!decision.allowed) throw tooManyRequests(decision);
     apply(res, decision);
     next();
+  };
+}
+
+/**
+ * For answers no operation counted: a path or method the spec does not have (404, 405), and the
+ * reference page's static assets. They are counted against the address's `ops` budget, in this
+ * process's memory like every `ops` decision, so they carry the rate-limit fields every response
+ * promises and a scan of unknown paths is throttled like any other anonymous traffic.
+ */
+export function limitAnonymous(limits: RateLimits): RequestHandler {
+  return async (req, res, next) => {
+    const decision = await limits.consume('ops', clientAddress(req));
+    if (!decision.allowed) throw tooManyRequests(decision);
+    apply(res, decision);
+    next();
+  };
+}
+
+/** The error-path twin of `limitAnonymous`: counts an error answer that nothing has counted yet. */
+export function limitUncountedErrors(limits: RateLimits): ErrorRequestHandler {
+  return async (err, req, res, next) => {
+    if (res.headersSent || res.hasHeader('RateLimit')) return next(err);
+    const decision = await limits.consume('ops', clientAddress(req));
+    if (!decision.allowed) return next(tooManyRequests(decision));
+    apply(res, decision);
+    next(err);
   };
 }

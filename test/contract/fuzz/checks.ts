@@ -94,6 +94,7 @@ export function contractProblems(op: OperationSpec, req: FuzzRequest, res: Respo
   for (const [name, schema] of documented?.headers ?? []) {
     const value = res.headers[name];
     if (typeof value === 'string' && !headerMatches(schema, value)) problems.push(`header ${name}: '${value}' does not match its documented schema`);
+    else if (value === undefined && documented?.requiredHeaders.has(name)) problems.push(`no ${name} header, which the ${status} answer documents as required`);
   }
 
   if (status >= 500) {

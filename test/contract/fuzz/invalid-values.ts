@@ -56,14 +56,25 @@ export interface StringTransport {
 export function invalidStrings(schema: Schema, near: string | undefined, transport: StringTransport = {}): ViolationArb[] {
   const { alphabet, seen = (s: string) => s, unusable = () => false } = transport;
   const text = (min: number, max: number) => fc.string({ unit: alphabet ?? 'grapheme-ascii', minLength: min, maxLength: max });
+  // Text that may also hold the characters a free-text pattern refuses (U+0000, lone surrogates)
+  // and the ones an id pattern refuses: plain ASCII would never break `^[^\u0000\uD800-\uDFFF]*$`.
+  const strayText = (min: number, max: number) =>
+    alphabet
+      ? text(min, max)
+      : fc.string({ unit: fc.oneof(fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 }), fc.constantFrom(...STRAY_CHARACTERS, '\ud800', '\udc00')), minLength: min, maxLength: max });
   const carriable = (s: string) => !alphabet || [...s].every((c) => /^[\t\x20-\x7E\x80-\xFF]$/.test(c));
-  const broken = (label: string, arb: fc.Arbitrary<string>) =>
-    labelled(label, arb.filter((s) => carriable(s) && !unusable(s) && !stringPasses(schema, seen(s))));
+  const breaks = (s: string) => carriable(s) && !unusable(s) && !stringPasses(schema, seen(s));
   const out: ViolationArb[] = [];
+  // A candidate source that cannot produce a breaking value (a transport that cannot carry the
+  // characters a pattern refuses) is left out rather than filtered forever.
+  const broken = (label: string, arb: fc.Arbitrary<string>) => labelled(label, arb.filter(breaks));
+  const ifPossible = (label: string, arb: fc.Arbitrary<string>) => {
+    if (fc.sample(arb, { numRuns: 300, seed: 1 }).some(breaks)) out.push(broken(label, arb));
+  };
   if (schema.minLength !== undefined && schema.minLength > 0) out.push(broken(`shorter than minLength ${schema.minLength}`, text(0, schema.minLength - 1)));
   if (schema.maxLength !== undefined) out.push(broken(`longer than maxLength ${schema.maxLength}`, text(schema.maxLength + 1, schema.maxLength + 40)));
   if (schema.pattern) {
-    out.push(broken(`not matching ${schema.pattern}`, text(0, 24)));
+    ifPossible(`not matching ${schema.pattern}`, strayText(0, 24));
     if (near !== undefined) {
       const suffix = near.slice(near.indexOf('_') + 1);
       const nearMisses = fc.oneof(
@@ -73,7 +84,7 @@ export function invalidStrings(schema: Schema, near: string | undefined, transpo
         // Another prefix, or none, on the same suffix: an id of the wrong kind.
         ...(idPrefixes(schema).length > 0 ? [fc.stringMatching(/^[a-z]{0,5}_?$/).map((p) => p + suffix), fc.constant(near.slice(0, near.indexOf('_') + 1))] : []),
       );
-      out.push(broken(`a near miss of ${schema.pattern}`, nearMisses));
+      ifPossible(`a near miss of ${schema.pattern}`, nearMisses);
     }
   }
   if (schema.format === 'email') out.push(broken('not an email address', text(0, 30)));

@@ -54,6 +54,8 @@ export interface ResponseSpec {
   readonly schemas: ReadonlyMap<string, Schema>;
   /** Documented headers by lower-case name. */
   readonly headers: ReadonlyMap<string, Schema>;
+  /** The lower-case names of the headers marked `required: true`: every such answer carries them. */
+  readonly requiredHeaders: ReadonlySet<string>;
 }
 
 export interface SecuritySpec {
@@ -135,9 +137,16 @@ export function operationsOf(document: Json = loadSpec() as unknown as Json): Op
       const responses = new Map<number, ResponseSpec>();
       for (const [status, response] of Object.entries((op.responses ?? {}) as Record<string, Json>)) {
         if (!/^\d{3}$/.test(status)) throw new Error(`${String(op.operationId)}: the fuzzer only understands numeric response codes, got ${status}`);
-        const headers = Object.entries((response.headers ?? {}) as Record<string, { schema?: Schema }>).map(([name, h]) => [name.toLowerCase(), h.schema ?? {}] as const);
+        const documented = Object.entries((response.headers ?? {}) as Record<string, { schema?: Schema; required?: boolean }>);
+        const headers = documented.map(([name, h]) => [name.toLowerCase(), h.schema ?? {}] as const);
+        const requiredHeaders = new Set(documented.filter(([, h]) => h.required === true).map(([name]) => name.toLowerCase()));
         const content = Object.entries((response.content ?? {}) as Record<string, { schema?: Schema }>);
-        responses.set(Number(status), { contentTypes: content.map(([type]) => type), schemas: new Map(content.map(([type, m]) => [type, m.schema ?? {}])), headers: new Map(headers) });
+        responses.set(Number(status), {
+          contentTypes: content.map(([type]) => type),
+          schemas: new Map(content.map(([type, m]) => [type, m.schema ?? {}])),
+          headers: new Map(headers),
+          requiredHeaders,
+        });
       }
       operations.push({
         operationId: String(op.operationId),

@@ -113,9 +113,10 @@ const HEADER_CHARACTERS = fc.oneof(
 const TRANSPORTS: Record<ParameterSpec['in'], StringTransport> = {
   // HTTP drops a header value's leading and trailing whitespace (RFC 9110 §5.5).
   header: { alphabet: HEADER_CHARACTERS, seen: (s) => s.replace(/^[ \t]+|[ \t]+$/g, '') },
-  // `..`, `.` and an empty segment would address another route, not a malformed id.
-  path: { unusable: (s) => s === '' || s === '.' || s === '..' },
-  query: {},
+  // `..`, `.` and an empty segment would address another route, not a malformed id. A lone
+  // surrogate has no UTF-8 form, so no URL can carry it.
+  path: { unusable: (s) => s === '' || s === '.' || s === '..' || !s.isWellFormed() },
+  query: { unusable: (s) => !s.isWellFormed() },
   cookie: {},
 };
 

@@ -138,6 +138,36 @@ describe('diff: direction', () => {
   });
 });
 
+describe("diff: the repo's own response headers", () => {
+  // Both sides reach the header through two $refs: the operation's 429 is
+  // components/responses/TooManyRequests, whose Retry-After is components/headers/Retry-After.
+  it('reports removing the required Retry-After from the shared 429 as breaking, on every operation that answers 429', () => {
+    const base = loadSpec(REPO_SPEC);
+    const revision = structuredClone(base);
+    const responses = (revision.components as JsonObject).responses as Record<string, { headers: Record<string, unknown> }>;
+    delete responses.TooManyRequests!.headers['Retry-After'];
+    const findings = diff(base, revision, { now: NOW });
+    expectCatalogued(findings);
+    const removed = findings.filter((f) => f.id === 'required-response-header-removed');
+    const operationsWith429 = Object.values(base.paths as Record<string, Record<string, { responses?: Record<string, unknown> }>>)
+      .flatMap((item) => Object.values(item))
+      .filter((op) => op.responses?.['429']).length;
+    expect(operationsWith429).to.be.greaterThan(20);
+    expect(removed).to.have.length(operationsWith429);
+    expect(removed.every((f) => f.level === 'breaking' && f.location.status === '429' && f.location.header === 'Retry-After')).to.equal(true);
+  });
+
+  it('reports making the shared Request-Id optional as breaking', () => {
+    const base = loadSpec(REPO_SPEC);
+    const revision = structuredClone(base);
+    const headers = (revision.components as JsonObject).headers as Record<string, { required?: boolean }>;
+    delete headers['Request-Id']!.required;
+    const findings = diff(base, revision, { now: NOW });
+    expect(findings.filter((f) => f.id === 'response-header-became-optional').length).to.be.greaterThan(50);
+    expect(findings.every((f) => f.id === 'response-header-became-optional')).to.equal(true);
+  });
+});
+
 describe('diff: output', () => {
   it('orders findings the same way whatever the order of the documents’ keys', () => {
     const before = spec({ '/b': { get: { responses: { '200': { description: 'OK' } } } }, '/a': { post: { responses: { '200': { description: 'OK' } } } } });

@@ -1,0 +1,74 @@
+/**
+ * The reference page (`/docs`) in a real Chromium, as a new user meets it: authorize with an API
+ * key, open a list operation, press "Try it out" and "Execute" without touching a field. The first
+ * call must show the account's data — the examples the page fills in must not filter it away — and
+ * the page must load nothing from anywhere but the API itself.
+ */
+import { expect } from 'chai';
+import type { Browser, Page } from 'playwright-core';
+import request from 'supertest';
+import { launchBrowser } from './helpers/browser.js';
+import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
+import { listen, type Listening } from './helpers/http-server.js';
+import { operationsOf } from './contract/fuzz/operations.js';
+
+describe('GET /docs in a browser', function () {
+  this.timeout(120_000);
+  let t: TestApp;
+  let server: Listening;
+  let account: TestAccount;
+  let browser: Browser;
+  let page: Page;
+  const foreignRequests: string[] = [];
+
+  before(async () => {
+    t = await createTestApp();
+    server = await listen(t.app);
+    account = await t.createAccount();
+    const auth = { Authorization: `Bearer ${account.secret}` };
+    await request(t.app).post('/v1/customers').set(auth).send({ email: 'first@example.com' }).expect(201);
+    const payment = await request(t.app).post('/v1/payments').set(auth).set('Idempotency-Key', 'docs-1').send({ amount: 1200, currency: 'EUR' }).expect(201);
+    await request(t.app).post('/v1/refunds').set(auth).set('Idempotency-Key', 'docs-2').send({ payment: payment.body.id, amount: 200 }).expect(201);
+
+    browser = await launchBrowser();
+    page = await browser.newPage();
+    page.on('request', (req) => {
+      if (!req.url().startsWith(server.url) && !req.url().startsWith('data:')) foreignRequests.push(req.url());
+    });
+    await page.goto(`${server.url}/docs`);
+    await page.waitForSelector('.opblock');
+    await page.click('button.authorize');
+    await page.locator('.auth-container input').first().fill(account.secret);
+    await page.click('.auth-btn-wrapper button.authorize');
+    await page.click('button.btn-done');
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await t?.close();
+  });
+
+  const lists = operationsOf().filter((op) => op.method === 'get' && op.parameters.some((p) => p.name === 'cursor'));
+
+  it('has list operations to try', () => {
+    expect(lists.map((op) => op.operationId)).to.include.members(['listCustomers', 'listPayments', 'listRefunds', 'listEvents', 'listApiKeys']);
+  });
+
+  for (const op of lists) {
+    it(`"Try it out" on ${op.operationId} (GET ${op.path}), executed as filled in, shows the account's items`, async () => {
+      const block = page.locator(`[id$="-${op.operationId}"]`);
+      await block.locator('.opblock-summary').click();
+      await block.locator('button.try-out__btn').click();
+      await block.locator('button.execute').click();
+      const url = await block.locator('.request-url pre').innerText();
+      const status = await block.locator('.live-responses-table .response .response-col_status').first().innerText();
+      const body = JSON.parse(await block.locator('.live-responses-table .response-col_description pre').first().innerText()) as { data: unknown[] };
+      expect(status.trim(), url).to.equal('200');
+      expect(body.data.length, `${url} answered an empty list`).to.be.greaterThan(0);
+    });
+  }
+
+  it('loaded nothing from any other origin', () => {
+    expect(foreignRequests).to.deep.equal([]);
+  });
+});
