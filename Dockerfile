@@ -1,10 +1,12 @@
 # Remit API. Build: docker build -t remit . — Run: see docker-compose.yml.
+# Targets: `production` (the default, the API alone) and `simulator` (the card-processor simulator,
+# a development tool that docker-compose runs beside the API; it is not in the production image).
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:20-bookworm-slim AS base
 ENV NODE_ENV=production PORT=8080
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
@@ -12,6 +14,15 @@ COPY package.json ./
 COPY spec ./spec
 COPY generated ./generated
 COPY src ./src
+
+FROM base AS simulator
+USER node
+EXPOSE 4010
+CMD ["node", "--import", "tsx", "src/processor/simulator/main.ts"]
+
+FROM base AS production
+# The API loads the simulator only when PROCESSOR_URL is unset, which production refuses.
+RUN rm -rf src/processor/simulator
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

@@ -23,8 +23,9 @@ generate: ## Regenerate generated/ from spec/openapi.yaml (deterministic)
 # code and the type errors it also causes.
 check: api-gate lint-spec typecheck lint generated-fresh ## Break gate, spec lint, type check, code lint, generated-code freshness
 
-lint-spec: ## Lint the spec with Redocly (rules in redocly.yaml)
+lint-spec: ## Lint the spec: Redocly (rules in redocly.yaml), then bounds and shapes of every request (scripts/spec-rules.ts)
 	npx redocly lint spec/openapi.yaml --format=stylish
+	npx tsx scripts/spec-rules.ts
 
 typecheck: ## Type-check src, tests, scripts and generated code
 	$(NPM) run -s typecheck
@@ -57,7 +58,7 @@ test-embedded: ## The whole suite against embedded PGlite
 sdk-build: ## Build the SDK package (sdk/dist: JavaScript and declarations)
 	$(NPM) run -s sdk:build
 
-bench: ## HTTP benchmarks: reads (full stack vs bare Express 5 vs node:http), rate-limit cost, idempotent writes
+bench: ## HTTP benchmarks: reads (full stack vs bare Express 5 vs node:http), rate-limit cost, a validation attack, idempotent writes
 	$(NPM) run -s bench
 
 bench-pagination: ## Deep-page benchmark: page 1 vs the page after row 900,000 (keyset and OFFSET)

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`, three tables (see bench/README.md):
+ * `npm run bench`, four tables (see bench/README.md):
  *
  * - Read: requests per second and latency of `GET /v1/customers/{id}` through the full app,
  *   against bare node:http and bare Express answering the same JSON, and with the spec padded by a
@@ -10,6 +10,10 @@
  *   the processor simulator's ledger must show exactly one payment and one charge per key sent.
  * - Rate limits: the full app's `GET /v1/customers/{id}` with the rate limiter off, counting in
  *   memory, and counting in Redis, at quotas no run can use up: what the counting costs a read.
+ * - Validation attack: the same read by one account's key, alone and while another account's key
+ *   sends `POST /v1/api_keys` bodies of 32,000 integers where two enum strings are allowed, back to
+ *   back over several connections, against the spec as is and against a copy without the bound on
+ *   that array: what such bodies cost everyone else, with and without bounded request collections.
  *
  * Every server and the load generator run in processes of their own; the targets are measured in
  * rounds, in alternating order, and the report gives each target's median over the rounds.
@@ -22,6 +26,12 @@ import pg from 'pg';
 import { randomBase62 } from '../src/platform/ids.js';
 import { loadSpec } from '../src/platform/spec.js';
 import {
+  ATTACK_BASELINE,
+  ATTACK_ITEMS,
+  ATTACK_PATH,
+  ATTACK_TARGET_IDS,
+  ATTACK_TARGETS,
+  attackBody,
   BENCH_QUOTA,
   CUSTOMER_FIELDS,
   LIMIT_BASELINE,
@@ -35,6 +45,7 @@ import {
   WRITE_BASELINE,
   WRITE_TARGET_IDS,
   WRITE_TARGETS,
+  type AttackTargetId,
   type Audit,
   type AuditRequest,
   type KeyMode,
@@ -71,6 +82,13 @@ const PAD_RESOURCES = envNumber('BENCH_PAD_RESOURCES', 100, { integer: true });
 const WRITE_CONNECTIONS = envNumber('BENCH_WRITE_CONNECTIONS', 20, { integer: true });
 const WRITE_DURATION_S = envNumber('BENCH_WRITE_DURATION_S', 4, { integer: false });
 const WRITE_ROUNDS = envNumber('BENCH_WRITE_ROUNDS', 3, { integer: true });
+// The attack table's victim is a client at a moderate load, not one that saturates the server alone.
+const VICTIM_CONNECTIONS = envNumber('BENCH_ATTACK_VICTIM_CONNECTIONS', 4, { integer: true });
+const ATTACKERS = envNumber('BENCH_ATTACKERS', 8, { integer: true });
+// The attackers' pace, all connections together: by default the write quota of one key (200 per
+// 10 s), the rate a single key may send inside its quota. 0: as fast as answers come back (a flood,
+// which is what the quotas, set out of reach here, are for).
+const ATTACK_RATE_PER_S = envNumber('BENCH_ATTACK_RATE', 20, { integer: true });
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL?.trim() || 'silent';
 const DATABASE_URL = process.env.DATABASE_URL?.trim() || undefined;
 // The production default of DATABASE_POOL_MAX, so the PostgreSQL rows show what a deployment gets.
@@ -88,11 +106,11 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const SERVER_SCRIPT = path.join(import.meta.dirname, 'server.ts');
 const LOAD_SCRIPT = path.join(import.meta.dirname, 'load.ts');
 
-function selectedTargets(): { read: TargetId[]; write: WriteTargetId[]; limits: LimitTargetId[] } {
+function selectedTargets(): { read: TargetId[]; write: WriteTargetId[]; limits: LimitTargetId[]; attack: AttackTargetId[] } {
   const raw = process.env.BENCH_TARGETS?.trim();
-  if (!raw) return { read: TARGET_IDS, write: WRITE_TARGET_IDS, limits: LIMIT_TARGET_IDS };
+  if (!raw) return { read: TARGET_IDS, write: WRITE_TARGET_IDS, limits: LIMIT_TARGET_IDS, attack: ATTACK_TARGET_IDS };
   const wanted = raw.split(',').map((s) => s.trim());
-  const known: string[] = [...TARGET_IDS, ...WRITE_TARGET_IDS, ...LIMIT_TARGET_IDS];
+  const known: string[] = [...TARGET_IDS, ...WRITE_TARGET_IDS, ...LIMIT_TARGET_IDS, ...ATTACK_TARGET_IDS];
   const unknown = wanted.filter((id) => !known.includes(id));
   if (unknown.length > 0) throw new Error(`BENCH_TARGETS: unknown ${unknown.join(', ')}; known: ${known.join(', ')}`);
   // Table order stays the catalogue's, whatever order they were named in.
@@ -100,6 +118,7 @@ function selectedTargets(): { read: TargetId[]; write: WriteTargetId[]; limits: 
     read: TARGET_IDS.filter((id) => wanted.includes(id)),
     write: WRITE_TARGET_IDS.filter((id) => wanted.includes(id)),
     limits: LIMIT_TARGET_IDS.filter((id) => wanted.includes(id)),
+    attack: ATTACK_TARGET_IDS.filter((id) => wanted.includes(id)),
   };
 }
 
@@ -189,10 +208,17 @@ interface Target<Id extends string = TargetId> {
 }
 
 async function startServer(
-  id: TargetId | WriteTargetId | LimitTargetId,
+  id: TargetId | WriteTargetId | LimitTargetId | AttackTargetId,
   schema: string | undefined,
   rateLimits: RateLimitMode = { mode: 'off' },
-): Promise<{ child: ChildProcess; port: number; path: string; headers: Record<string, string>; specPaths: number | null }> {
+): Promise<{
+  child: ChildProcess;
+  port: number;
+  path: string;
+  headers: Record<string, string>;
+  specPaths: number | null;
+  attackerHeaders: Record<string, string> | undefined;
+}> {
   const config: ServerConfig = {
     target: id,
     padResources: PAD_RESOURCES,
@@ -206,7 +232,14 @@ async function startServer(
   const message = await nextMessage<ServerMessage>(child, READY_TIMEOUT_MS, `server ${id}`);
   if (message.type === 'error') throw new Error(`server ${id} failed to start:\n${message.message}`);
   if (message.type !== 'ready') throw new Error(`server ${id} sent ${message.type} before it was ready`);
-  return { child, port: message.port, path: message.path, headers: message.headers, specPaths: message.specPaths };
+  return {
+    child,
+    port: message.port,
+    path: message.path,
+    headers: message.headers,
+    specPaths: message.specPaths,
+    attackerHeaders: message.attackerHeaders,
+  };
 }
 
 async function startTarget(id: TargetId, schema: string | undefined): Promise<Target> {
@@ -236,8 +269,23 @@ async function probe(target: Target<string>): Promise<Headers> {
 }
 
 /** One autocannon run of the customer GET, failures included in the result. */
-async function runGet(load: ChildProcess, target: Target<string>, durationS: number): Promise<RunResult> {
-  const request: LoadRequest = { type: 'run', url: target.url, method: 'GET', headers: target.headers, keys: { mode: 'none' }, connections: CONNECTIONS, durationS };
+async function runGet(
+  load: ChildProcess,
+  target: Target<string>,
+  durationS: number,
+  { connections = CONNECTIONS, timeoutS, waits }: { connections?: number; timeoutS?: number; waits?: boolean } = {},
+): Promise<RunResult> {
+  const request: LoadRequest = {
+    type: 'run',
+    url: target.url,
+    method: 'GET',
+    headers: target.headers,
+    keys: { mode: 'none' },
+    connections,
+    durationS,
+    ...(timeoutS !== undefined ? { timeoutS } : {}),
+    ...(waits ? { waits } : {}),
+  };
   const answer = nextMessage<LoadMessage>(load, durationS * 1000 + RUN_GRACE_MS, `load on ${target.id}`);
   load.send(request);
   const message = await answer;
@@ -620,8 +668,9 @@ const REDIS_TIMEOUT_MS = 200;
 const REDIS_PING_TIMEOUT_MS = 2_000;
 // Namespaces this run's counters, so that no run counts on top of another's in a shared Redis.
 const REDIS_KEY_PREFIX = `bench:rl:${RUN_ID}`;
-// What every counted answer of a limited target carries (draft-ietf-httpapi-ratelimit-headers).
-const EXPECTED_POLICY = `"read";q=${BENCH_QUOTA.points};w=${BENCH_QUOTA.windowS}`;
+// What every counted answer of a limited target carries (draft-ietf-httpapi-ratelimit-headers): the
+// key's read quota, then its account's.
+const EXPECTED_POLICY = `"read";q=${BENCH_QUOTA.points};w=${BENCH_QUOTA.windowS}, "account_read";q=${BENCH_QUOTA.points};w=${BENCH_QUOTA.windowS}`;
 
 interface LimitTarget extends Target<LimitTargetId> {
   readonly child: ChildProcess;
@@ -784,7 +833,7 @@ function limitReport(
     `- Storage: ${storageLine()}`,
     '- Each target is the full app (createApp, spec as is, request and response validation), one account, every request with its one API key; ' +
       'the targets differ only in the `rateLimits` given to createApp',
-    `- Quotas: ${int(BENCH_QUOTA.points)} requests per ${BENCH_QUOTA.windowS} s for every policy (read, write, admin, ops, auth), one instance: ` +
+    `- Quotas: ${int(BENCH_QUOTA.points)} requests per ${BENCH_QUOTA.windowS} s for every policy (read, write, account_read, account_write, admin, ops, auth), one instance: ` +
       'every request is counted, none may be refused',
     `- ${redisLine}`,
     `- App log level: ${LOG_LEVEL}; machine: Node ${process.version}, ${os.platform()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'})`,
@@ -805,6 +854,301 @@ function limitReport(
     }),
     '',
     ...roundLines(targets, results, orders, ROUNDS),
+    '',
+    'Checks, after the last run:',
+    '',
+    ...checks.map((c) => `- ${c.ok ? 'ok' : 'FAILED'}: ${c.line}\n  ${c.detail}`),
+  );
+  return lines.join('\n');
+}
+
+// ---- validation-attack targets ------------------------------------------------------------------
+
+// The attackers start this long before the victim's run and stop this long after it, so the whole
+// of every measured second is under attack.
+const ATTACK_LEAD_S = 1;
+// Without the bound, an answer (the attackers' or the victim's) can wait seconds behind the
+// attackers' other requests; a timeout would end the wait the table is there to show.
+const ATTACK_TIMEOUT_S = 60;
+// Every answer to an attack must be a small 400: a problem document lists at most 10 errors.
+const ATTACK_ANSWER_LIMIT_BYTES = 4096;
+// After a run the server may still be validating what the attackers sent before they were cut off.
+const SETTLE_TIMEOUT_MS = 120_000;
+const ATTACK_BODY = attackBody();
+const REPRODUCE_KNOBS = ['BENCH_DURATION_S', 'BENCH_WARMUP_S', 'BENCH_ROUNDS', 'BENCH_ATTACKERS', 'BENCH_ATTACK_RATE', 'BENCH_ATTACK_VICTIM_CONNECTIONS', 'BENCH_LOG_LEVEL'];
+
+interface AttackTarget extends Target<AttackTargetId> {
+  readonly child: ChildProcess;
+  readonly attackUrl: string;
+  readonly attackHeaders: Record<string, string>;
+  /** Every victim run, warm-up included, as autocannon reported it, for the checks. */
+  readonly runs: RunResult[];
+  /** The measured victim runs as autocannon reported them, one per round (the results map has them with the waits' latency). */
+  readonly measuredVictims: RunResult[];
+  /** Every attack run, warm-up included, for the checks. */
+  readonly attackRuns: RunResult[];
+  /** The measured attack runs, one per round, for the table. */
+  readonly measuredAttacks: RunResult[];
+  /** The answer to one attack body sent before any load (targets with attackers). */
+  attackProbe: { status: number; bytes: number; code: unknown; errorCount: unknown; detail: unknown } | null;
+}
+
+async function startAttackTarget(id: AttackTargetId, schema: string | undefined): Promise<AttackTarget> {
+  // Limits on, as deployed, at quotas no run can use up: nobody's request is refused with 429.
+  const server = await startServer(id, schema, { mode: 'memory' });
+  if (!server.attackerHeaders) throw new Error(`server ${id} did not seed the attackers' account`);
+  return {
+    id,
+    child: server.child,
+    url: `http://127.0.0.1:${server.port}${server.path}`,
+    headers: server.headers,
+    specPaths: server.specPaths,
+    bodyBytes: 0,
+    attackUrl: `http://127.0.0.1:${server.port}${ATTACK_PATH}`,
+    attackHeaders: { ...server.attackerHeaders, 'content-type': 'application/json' },
+    runs: [],
+    measuredVictims: [],
+    attackRuns: [],
+    measuredAttacks: [],
+    attackProbe: null,
+  };
+}
+
+/** One attack body before any load: it must be refused with a 400, or the row would measure something else. */
+async function probeAttack(target: AttackTarget): Promise<void> {
+  const res = await fetch(target.attackUrl, {
+    method: 'POST',
+    headers: target.attackHeaders,
+    body: ATTACK_BODY,
+    signal: AbortSignal.timeout(SETTLE_TIMEOUT_MS),
+  });
+  const text = await res.text();
+  let body: { code?: unknown; error_count?: unknown; detail?: unknown } = {};
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    // reported below
+  }
+  if (res.status !== 400 || body.code !== 'validation_failed') {
+    throw new Error(`${target.id}: POST ${target.attackUrl} with the attack body answered ${res.status}: ${text.slice(0, 500)}`);
+  }
+  target.attackProbe = { status: res.status, bytes: Buffer.byteLength(text), code: body.code, errorCount: body.error_count, detail: body.detail };
+}
+
+/** Waits until the server answers the victim's read again: what the attackers left queued is done. */
+async function settle(target: AttackTarget): Promise<number> {
+  const started = Date.now();
+  const res = await fetch(target.url, { headers: target.headers, signal: AbortSignal.timeout(SETTLE_TIMEOUT_MS) });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`${target.id}: GET ${target.url} answered ${res.status} after the run`);
+  return Date.now() - started;
+}
+
+/**
+ * One round's run of an attack target: the attackers (if the row has them) from the second load
+ * process, the victim from the first, started ATTACK_LEAD_S after the attackers and ending
+ * ATTACK_LEAD_S before them. Failures are counted and reported with the table, not thrown.
+ */
+async function runAttack(load: ChildProcess, attackLoad: ChildProcess | undefined, target: AttackTarget, durationS: number, warmUp: boolean): Promise<RunResult> {
+  let attack: Promise<LoadMessage> | undefined;
+  if (ATTACK_TARGETS[target.id].attackers) {
+    if (!attackLoad) throw new Error(`${target.id}: no load process for the attackers`);
+    const attackS = durationS + 2 * ATTACK_LEAD_S;
+    const request: LoadRequest = {
+      type: 'run',
+      url: target.attackUrl,
+      method: 'POST',
+      headers: target.attackHeaders,
+      body: ATTACK_BODY,
+      keys: { mode: 'none' },
+      connections: ATTACKERS,
+      ...(ATTACK_RATE_PER_S > 0 ? { ratePerS: ATTACK_RATE_PER_S } : {}),
+      durationS: attackS,
+      timeoutS: ATTACK_TIMEOUT_S,
+      recordAnswers: true,
+    };
+    attack = nextMessage<LoadMessage>(attackLoad, (attackS + ATTACK_TIMEOUT_S) * 1000 + RUN_GRACE_MS, `attackers on ${target.id}`);
+    attackLoad.send(request);
+    await new Promise((resolve) => setTimeout(resolve, ATTACK_LEAD_S * 1000));
+  }
+  const victim = await runGet(load, target, durationS, { connections: VICTIM_CONNECTIONS, timeoutS: ATTACK_TIMEOUT_S, waits: true });
+  target.runs.push(victim);
+  if (!warmUp) target.measuredVictims.push(victim);
+  if (attack) {
+    const message = await attack;
+    if (message.type === 'error') throw new Error(`attackers on ${target.id} failed: ${message.message}`);
+    const r = message.result;
+    target.attackRuns.push(r);
+    if (!warmUp) target.measuredAttacks.push(r);
+    const settledMs = await settle(target);
+    progress(
+      `${target.id}${warmUp ? ' warm-up' : ''} attackers: ${int(r.requests)} answered, p50 ${ms(r.p50Ms)} ms, p99 ${ms(r.p99Ms)} ms, ` +
+        `${int(answerBytesMedian(r))} bytes (median); server answering the victim again ${settledMs} ms after the run`,
+    );
+  }
+  // The victim's latency counts the requests the run ended on, at their wait so far (load.ts,
+  // waitsOf): under the unbounded attack most of its requests are those, and autocannon's own
+  // percentiles, which count answers only, would describe the few that got through.
+  if (!victim.waits) throw new Error(`load on ${target.id} did not report the victim's waits`);
+  return { ...victim, p50Ms: victim.waits.p50Ms, p99Ms: victim.waits.p99Ms };
+}
+
+/** The median body size of one run's answers, from its histogram of sizes. */
+function answerBytesMedian(run: RunResult): number {
+  const sizes = Object.entries(run.answers?.bytes ?? {})
+    .map(([size, n]) => [Number(size), n] as const)
+    .sort((a, b) => a[0] - b[0]);
+  const total = sum(sizes, ([, n]) => n);
+  if (total === 0) return Number.NaN;
+  // The lower median: the size of the answer at rank ceil(total / 2).
+  let seen = 0;
+  for (const [size, n] of sizes) {
+    seen += n;
+    if (seen * 2 >= total) return size;
+  }
+  return Number.NaN;
+}
+
+/** Every attack answered a 400 with a small body: the bound holds, and no attacker was refused otherwise (429). */
+function attackAnswersCheck(target: AttackTarget): Check {
+  const runs = target.attackRuns;
+  const answered = sum(runs, (r) => r.requests);
+  const statuses = new Map<string, number>();
+  for (const run of runs) for (const [status, n] of Object.entries(run.statuses)) statuses.set(status, (statuses.get(status) ?? 0) + n);
+  const not400 = sum([...statuses].filter(([status]) => status !== '400'), ([, n]) => n);
+  const errors = sum(runs, (r) => r.errors);
+  const timeouts = sum(runs, (r) => r.timeouts);
+  const sizes = runs.flatMap((r) => Object.keys(r.answers?.bytes ?? {}).map(Number));
+  const largest = sizes.length > 0 ? Math.max(...sizes) : Number.NaN;
+  const tooLarge = sum(runs, (r) => sum(Object.entries(r.answers?.bytes ?? {}), ([size, n]) => (Number(size) >= ATTACK_ANSWER_LIMIT_BYTES ? n : 0)));
+  const recorded = sum(runs, (r) => sum(Object.values(r.answers?.bytes ?? {}), (n) => n));
+  const byStatus = [...statuses].map(([status, n]) => `${status} ×${n}`).join(', ');
+  return {
+    ok: answered > 0 && not400 === 0 && errors === 0 && timeouts === 0 && tooLarge === 0 && recorded === answered,
+    line: `${target.id}: ${int(answered)} attacks answered, ${not400 === 0 ? 'every one 400' : `${not400} not 400`}; largest answer ${int(largest)} bytes (limit ${int(ATTACK_ANSWER_LIMIT_BYTES)})`,
+    detail:
+      `statuses ${byStatus || 'none'}; ${errors} errors, ${timeouts} timeouts (${ATTACK_TIMEOUT_S} s); ${tooLarge} answers of ${int(ATTACK_ANSWER_LIMIT_BYTES)} bytes or more; ` +
+      `${runs.length} runs, warm-up included (requests cut off when a run ended are not answers)`,
+  };
+}
+
+/**
+ * The probe's answer shows the row measures what it says: with the bound, the walk refused the body
+ * at `scopes` (one error); without it, the validator reported on every item.
+ */
+function attackProbeCheck(target: AttackTarget): Check {
+  const probe = target.attackProbe;
+  const bounded = ATTACK_TARGETS[target.id].spec === 'as-is';
+  const errorCount = typeof probe?.errorCount === 'number' ? probe.errorCount : Number.NaN;
+  return {
+    ok: probe !== null && probe.bytes < ATTACK_ANSWER_LIMIT_BYTES && (bounded ? errorCount === 1 : errorCount >= ATTACK_ITEMS),
+    line: bounded
+      ? `${target.id}: the body was refused at its bound, before the validator: error_count ${int(errorCount)} (expected 1)`
+      : `${target.id}: the validator walked every item: error_count ${int(errorCount)} (expected at least ${int(ATTACK_ITEMS)})`,
+    detail: `the probe's answer: ${probe?.status ?? 'none'} ${String(probe?.code)}, ${int(probe?.bytes ?? Number.NaN)} bytes, detail ${JSON.stringify(probe?.detail)}`,
+  };
+}
+
+/** The command that measures this table alone with the knobs this run was given. */
+function attackCommand(targets: readonly AttackTarget[]): string {
+  const knobs = REPRODUCE_KNOBS.flatMap((name) => {
+    const value = process.env[name]?.trim();
+    return value ? [`${name}=${value}`] : [];
+  });
+  const database = DATABASE_URL ? [`DATABASE_URL=${redactedUrl(DATABASE_URL)}`] : [];
+  return [...database, ...knobs, `BENCH_TARGETS=${targets.map((t) => t.id).join(',')}`, 'make bench'].join(' ');
+}
+
+function attackReport(
+  targets: AttackTarget[],
+  results: Map<AttackTargetId, RunResult[]>,
+  orders: AttackTargetId[][],
+  loadBefore: number[],
+  checks: Check[],
+): string {
+  const cpus = os.cpus();
+  const medians = mediansOf(targets, results);
+  const baseline = medians.get(ATTACK_BASELINE);
+  const ratio = (value: number, base: number | undefined) => (base ? (value / base).toFixed(2) : 'n/a');
+  // Milliseconds to a tenth while they are few, whole (with separators) once they are seconds.
+  const lat = (n: number) => (n >= 100 ? int(n) : ms(n));
+  const attackMedians = (t: AttackTarget) =>
+    t.measuredAttacks.length === 0
+      ? undefined
+      : {
+          answered: median(t.measuredAttacks.map((r) => r.requests)),
+          bytes: median(t.measuredAttacks.map(answerBytesMedian)),
+          p50Ms: median(t.measuredAttacks.map((r) => r.p50Ms)),
+          p99Ms: median(t.measuredAttacks.map((r) => r.p99Ms)),
+        };
+
+  const lines = [
+    `## Validation-attack benchmark: GET /v1/customers/{id} (account A) while account B sends POST ${ATTACK_PATH} with ${int(ATTACK_ITEMS)} integers in \`scopes\``,
+    '',
+    `- Reproduce: \`${attackCommand(targets)}\``,
+    `- Victim: autocannon 9 in its own process, ${VICTIM_CONNECTIONS} connections, pipelining 1, ${DURATION_S} s per measured run; one ${WARMUP_S} s warm-up per target before its first run`,
+    `- Attackers (\`attack-bounded\`, \`attack-unbounded\`): autocannon 9 in a second process of its own, ${ATTACKERS} connections, ` +
+      `${ATTACK_RATE_PER_S > 0 ? `${ATTACK_RATE_PER_S} requests per second in all (BENCH_ATTACK_RATE; one key's default write quota is 20/s)` : 'sending back to back (BENCH_ATTACK_RATE=0)'}, pipelining 1, ` +
+      `each request \`{"scopes":[0,1,…,9,0,1,…]}\` (${int(ATTACK_ITEMS)} one-digit integers where at most 2 enum strings are allowed; ${int(Buffer.byteLength(ATTACK_BODY))} bytes) ` +
+      `with account B's key; they start ${ATTACK_LEAD_S} s before each victim run and stop ${ATTACK_LEAD_S} s after it (warm-up included); request timeout ${ATTACK_TIMEOUT_S} s; ` +
+      'after each run the next waits until the server answers the victim again',
+    `- Rounds: ${ROUNDS}, targets in alternating order; each figure is the median over the rounds`,
+    `- Storage: ${storageLine()}`,
+    '- Each target is the full app (createApp, request and response validation) with two accounts seeded through the admin API, ' +
+      `rate limits counted in memory at ${int(BENCH_QUOTA.points)} requests per ${BENCH_QUOTA.windowS} s for every policy: nobody is refused`,
+    '- `attack-none` and `attack-bounded` run on the spec as is (ApiKeyCreateRequest.scopes has `maxItems: 2`); `attack-unbounded` on a copy without that ' +
+      '`maxItems`, the spec before request collections were bounded, so the validator (allErrors) reports on every item',
+    `- App log level: ${LOG_LEVEL}; machine: Node ${process.version}, ${os.platform()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'})`,
+    `- Load average (1/5/15 min) before the first attack run: ${loadAverage(loadBefore)}; after the last: ${loadAverage(os.loadavg())}`,
+  ];
+  if (targets.length === 0) return lines.join('\n');
+  lines.push(
+    '',
+    `| target | victim req/s (median) | victim p50 ms | victim p99 ms | victim p99 vs \`${ATTACK_BASELINE}\` | victim req/s vs \`${ATTACK_BASELINE}\` | ` +
+      'attacks answered per run (median) | attack answer bytes (median) | attack answer ms, p50 / p99 (median) |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    ...targets.map((t) => {
+      const m = medians.get(t.id)!;
+      const a = attackMedians(t);
+      return (
+        `| \`${t.id}\` ${ATTACK_TARGETS[t.id].label} | ${int(m.reqPerS)} | ${lat(m.p50Ms)} | ${lat(m.p99Ms)} | ${ratio(m.p99Ms, baseline?.p99Ms)} | ` +
+        `${ratio(m.reqPerS, baseline?.reqPerS)} | ` +
+        `${a ? int(a.answered) : '–'} | ${a ? int(a.bytes) : '–'} | ${a ? `${lat(a.p50Ms)} / ${lat(a.p99Ms)}` : '–'} |`
+      );
+    }),
+    '',
+    `The victim's p50 and p99 count every answered request at the time autocannon measured, and the request each of its ${VICTIM_CONNECTIONS} ` +
+      'connections was waiting on when the run ended at how long it had waited by then; autocannon alone counts only the answered ones.',
+    '',
+    "Per round, the victim (req/s, p50 ms, p99 ms; autocannon's p50 / p99 of the answered requests alone; requests answered; the longest wait the run ended on):",
+    '',
+    `| target | ${Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}`).join(' | ')} |`,
+    `|---|${'---|'.repeat(ROUNDS)}`,
+    ...targets.map(
+      (t) =>
+        `| \`${t.id}\` | ${results
+          .get(t.id)!
+          .map((r, i) => {
+            const answeredOnly = t.measuredVictims[i]!;
+            return (
+              `${int(r.reqPerS)} req/s, ${lat(r.p50Ms)}, ${lat(r.p99Ms)}; ` +
+              `${r.requests > 0 ? `${lat(answeredOnly.p50Ms)} / ${lat(answeredOnly.p99Ms)}` : 'none answered'}; ${int(r.requests)}; ${lat(r.waits?.longestWaitMs ?? Number.NaN)}`
+            );
+          })
+          .join(' | ')} |`,
+    ),
+    '',
+    'Order of the runs:',
+    '',
+    ...orders.map((order, i) => `- round ${i + 1}: ${order.join(' → ')}`),
+    '',
+    'Per round, the attackers (answered, p50 ms, p99 ms, median answer bytes):',
+    '',
+    `| target | ${Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}`).join(' | ')} |`,
+    `|---|${'---|'.repeat(ROUNDS)}`,
+    ...targets
+      .filter((t) => t.measuredAttacks.length > 0)
+      .map((t) => `| \`${t.id}\` | ${t.measuredAttacks.map((r) => `${int(r.requests)}, ${lat(r.p50Ms)}, ${lat(r.p99Ms)}, ${int(answerBytesMedian(r))}`).join(' | ')} |`),
     '',
     'Checks, after the last run:',
     '',
@@ -856,7 +1200,7 @@ async function inRounds<T extends { readonly id: string }>(
 }
 
 async function main(): Promise<void> {
-  const { read, write, limits: limitsWanted } = selectedTargets();
+  const { read, write, limits: limitsWanted, attack } = selectedTargets();
 
   // Without Redis the Redis row cannot be measured, but the rest of the benchmark still can.
   let redisLine = `Redis: not used (\`limits-redis\` not selected)`;
@@ -875,11 +1219,17 @@ async function main(): Promise<void> {
 
   const schemas = new Map<string, string>();
   if (DATABASE_URL) {
-    for (const id of [...read.filter((r) => r.startsWith('stack')), ...write, ...limits]) schemas.set(id, `bench_${randomBase62(12).toLowerCase()}`);
+    for (const id of [...read.filter((r) => r.startsWith('stack')), ...write, ...limits, ...attack]) schemas.set(id, `bench_${randomBase62(12).toLowerCase()}`);
   }
+  const attacked = attack.filter((id) => ATTACK_TARGETS[id].attackers);
   const estimateS =
-    (read.length + limits.length) * (WARMUP_S + ROUNDS * DURATION_S) + write.length * (WARMUP_S + WRITE_ROUNDS * WRITE_DURATION_S);
-  progress(`${read.length} read, ${limits.length} rate-limit and ${write.length} write targets, about ${Math.round(estimateS)} s of load after start-up`);
+    (read.length + limits.length + attack.length) * (WARMUP_S + ROUNDS * DURATION_S) +
+    attacked.length * (1 + ROUNDS) * 2 * ATTACK_LEAD_S +
+    write.length * (WARMUP_S + WRITE_ROUNDS * WRITE_DURATION_S);
+  progress(
+    `${read.length} read, ${limits.length} rate-limit, ${attack.length} validation-attack and ${write.length} write targets, ` +
+      `about ${Math.round(estimateS)} s of load after start-up`,
+  );
 
   const failed: Check[] = [];
   let printed = false;
@@ -890,14 +1240,22 @@ async function main(): Promise<void> {
   };
   try {
     const load = spawnChild(LOAD_SCRIPT, []);
+    // The attackers get a load process of their own: their 64 KB bodies are written, and their
+    // answers read, beside the victim's load, not in the event loop that times the victim.
+    const attackLoad = attacked.length > 0 ? spawnChild(LOAD_SCRIPT, []) : undefined;
     // Every server starts at once (start-up is the slow part); the idle ones cost next to nothing.
-    const [targets, writeTargets, limitTargets] = await Promise.all([
+    const [targets, writeTargets, limitTargets, attackTargets] = await Promise.all([
       Promise.all(read.map((id) => startTarget(id, schemas.get(id)))),
       Promise.all(write.map((id) => startWriteTarget(id, schemas.get(id)))),
       Promise.all(limits.map((id) => startLimitTarget(id, schemas.get(id)))),
+      Promise.all(attack.map((id) => startAttackTarget(id, schemas.get(id)))),
     ]);
     for (const target of targets) await probe(target);
     for (const target of limitTargets) target.probePolicy = (await probe(target)).get('ratelimit-policy');
+    for (const target of attackTargets) {
+      await probe(target);
+      if (ATTACK_TARGETS[target.id].attackers) await probeAttack(target);
+    }
     for (const target of writeTargets) await probeWrite(target);
     progress('all servers up and answering');
 
@@ -922,6 +1280,21 @@ async function main(): Promise<void> {
         if (LIMIT_TARGETS[target.id].limits === 'redis') checks.push(redisCountedCheck(target, await limiterOf(target), await redisReadCounters()));
       }
       print(limitReport(limitTargets, results, orders, loadBefore, checks, redisLine));
+      failed.push(...checks.filter((c) => !c.ok));
+    }
+
+    // Before the writes, for the same reason; its servers only read and refuse, so it leaves nothing behind.
+    if (attackTargets.length > 0) {
+      const loadBefore = os.loadavg();
+      const { results, orders } = await inRounds(attackTargets, ROUNDS, (target, warmUp) =>
+        runAttack(load, attackLoad, target, warmUp ? WARMUP_S : DURATION_S, warmUp),
+      );
+      const checks: Check[] = [];
+      for (const target of attackTargets) {
+        checks.push(failuresCheck(target));
+        if (ATTACK_TARGETS[target.id].attackers) checks.push(attackProbeCheck(target), attackAnswersCheck(target));
+      }
+      print(attackReport(attackTargets, results, orders, loadBefore, checks));
       failed.push(...checks.filter((c) => !c.ok));
     }
 

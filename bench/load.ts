@@ -1,10 +1,11 @@
 /**
  * The load generator, in a process of its own so that it never competes with a server for one
  * event loop. It stays up for the whole benchmark (a warm load generator for every run) and runs
- * autocannon once per request from `http.bench.ts`.
+ * autocannon once per request from `http.bench.ts`. The validation-attack table starts a second
+ * one for its attackers, so that their load runs beside the victim's without sharing its event loop.
  */
 import autocannon from 'autocannon';
-import type { KeyAccounting, KeyMode, LoadMessage, LoadRequest, RunResult } from './targets.js';
+import type { Answers, KeyAccounting, KeyMode, LoadMessage, LoadRequest, RunResult, Waits } from './targets.js';
 
 // A cut-off request may still be running on the server when its key is resent: the server then
 // answers 409 with Retry-After, and the key is resent after the delay, this many times at most.
@@ -47,12 +48,42 @@ async function resend(request: LoadRequest, key: string): Promise<'new' | 'repla
   }
 }
 
+/** Nearest rank: the smallest value with at least `p` per cent of the values at or below it. */
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/**
+ * Latency counting the requests a run ended on as well as the answered ones. With pipelining 1, each
+ * connection sends its next request as soon as it has an answer, so when the run ends each has one
+ * request waiting since its last answer (or since the start); that wait is counted as the request's
+ * time, which it would have exceeded. Where answers take milliseconds this changes next to nothing;
+ * where they take seconds it keeps the requests nobody answered from vanishing from the percentiles.
+ */
+function waitsOf(answeredMs: readonly number[], lastAnswerAt: ReadonlyMap<object, number>, connections: number, startedAt: number, endedAt: number): Waits {
+  const waiting = [
+    ...[...lastAnswerAt.values()].map((at) => endedAt - at),
+    ...Array.from({ length: Math.max(0, connections - lastAnswerAt.size) }, () => endedAt - startedAt),
+  ];
+  const all = [...answeredMs, ...waiting].sort((a, b) => a - b);
+  const tenth = (n: number) => Math.round(n * 10) / 10;
+  return {
+    p50Ms: tenth(percentile(all, 50)),
+    p99Ms: tenth(percentile(all, 99)),
+    answered: answeredMs.length,
+    waiting: waiting.length,
+    longestWaitMs: tenth(Math.max(0, ...waiting)),
+  };
+}
+
 async function run(request: LoadRequest): Promise<RunResult> {
   const keys: KeyMode = request.keys;
   let sentKeys = 0;
   let answered201 = 0;
   let answeredOther = 0;
   let replayed = 0;
+  // recordAnswers: answers by body size in bytes.
+  const bytes = new Map<number, number>();
   // Keys on the wire and not yet answered; whatever is left when the run ends was cut off.
   const unanswered = new Set<string>();
 
@@ -74,7 +105,11 @@ async function run(request: LoadRequest): Promise<RunResult> {
               if (keys.mode === 'unique') unanswered.add(key);
               return { ...req, headers: { ...req.headers, 'Idempotency-Key': key } };
             },
-            onResponse: (status, _body, context, headers) => {
+            onResponse: (status, body, context, headers) => {
+              if (request.recordAnswers) {
+                const size = Buffer.byteLength(body);
+                bytes.set(size, (bytes.get(size) ?? 0) + 1);
+              }
               if (header(headers as Record<string, unknown>, 'idempotent-replayed') === 'true') replayed++;
               if (keys.mode !== 'unique') return;
               const key = (context as KeyContext).key;
@@ -85,15 +120,38 @@ async function run(request: LoadRequest): Promise<RunResult> {
           },
         ];
 
-  const result = await autocannon({
-    url: request.url,
-    method: request.method,
-    headers: request.headers,
-    body: request.body,
-    requests,
-    connections: request.connections,
-    duration: request.durationS,
-    pipelining: 1,
+  // waits: every answer's time as autocannon measures it, and when each connection last had one.
+  const answeredMs: number[] = [];
+  const lastAnswerAt = new Map<object, number>();
+  let startedAt = 0;
+  let endedAt = 0;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    startedAt = performance.now();
+    const instance = autocannon(
+      {
+        url: request.url,
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        requests,
+        connections: request.connections,
+        duration: request.durationS,
+        pipelining: 1,
+        ...(request.timeoutS !== undefined ? { timeout: request.timeoutS } : {}),
+        ...(request.ratePerS !== undefined ? { overallRate: request.ratePerS } : {}),
+      },
+      (err: unknown, res: autocannon.Result) => {
+        endedAt = performance.now();
+        if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        else resolve(res);
+      },
+    );
+    if (request.waits) {
+      instance.on('response', (client, _status, _bytes, responseTime) => {
+        answeredMs.push(responseTime);
+        lastAnswerAt.set(client, performance.now());
+      });
+    }
   });
 
   let accounting: KeyAccounting | undefined;
@@ -127,6 +185,8 @@ async function run(request: LoadRequest): Promise<RunResult> {
     replayed,
     sent: result.requests.sent,
     ...(accounting ? { keys: accounting } : {}),
+    ...(request.recordAnswers ? { answers: { bytes: Object.fromEntries(bytes) } satisfies Answers } : {}),
+    ...(request.waits ? { waits: waitsOf(answeredMs, lastAnswerAt, request.connections, startedAt, endedAt) } : {}),
   };
 }
 

@@ -55,9 +55,10 @@ const STEP_MS = 50;
 const TIE_EVERY = 7;
 const WARMUP_REPS = 10;
 const OFFSET_WARMUP_REPS = 2;
-// What PaymentService names its list and the filter object it signs into cursors
-// (src/payments/service.ts). Checked at run time: the cursor this builds for the last row of
-// page 1 must be, byte for byte, the next_cursor the app returned for page 1.
+// What PaymentService names its list and the filter object it seals into cursors
+// (src/payments/service.ts). Checked at run time: the app's next_cursor for page 1 must open here
+// at page 1's last row, and the cursor this builds for that row must lead the app to the same page 2.
+// (Cursors carry a random nonce, so no two are alike byte for byte, not even the app's own.)
 const LIST = 'payments';
 const filterOf = (status: string | undefined): ListFilter => ({ status });
 
@@ -490,17 +491,32 @@ async function main(): Promise<void> {
       if (!deepRow) throw new Error(`${name}: no row ${depth}`);
       const deepPosition: Position = { created: deepRow.created_at, id: deepRow.id };
 
-      // The deep cursor is made the way the app makes its own: for page 1's last row, the same bytes.
+      // The deep cursor is made the way the app makes its own. Each cursor has its own random nonce,
+      // so that cannot be shown by comparing bytes; it is shown on page 1's last row instead: the
+      // app's next_cursor opens here (the same key, list, account and filters) at that very row,
+      // the cursor made here for the row opens at the same position, and the app, given the one
+      // made here, answers with the page its own next_cursor leads to.
       const first = await get(params);
       check(idsOf(first.data) === idsOf(firstExpected.slice(0, LIMIT)) && first.has_more, `${name}: HTTP page 1 holds the ${LIMIT} newest`);
-      const last = firstExpected[LIMIT - 1]!;
-      const mine = await codec.encode({ list: LIST, account: accountId }, filterOf(status), { created: last.created_at, id: last.id });
-      if (!check(first.next_cursor === mine, `${name}: a cursor signed here for page 1's last row equals the app's next_cursor for page 1`)) {
-        throw new Error("the benchmark signs cursors differently from the app; its deep pages would not be the app's own");
-      }
-      const deepCursor = await codec.encode({ list: LIST, account: accountId }, filterOf(status), deepPosition);
       const page2Cursor = first.next_cursor;
       if (page2Cursor === null) throw new Error(`${name}: page 1 has no next_cursor`);
+      const scope = { list: LIST, account: accountId };
+      const last = firstExpected[LIMIT - 1]!;
+      const atLast = (p: Position | undefined) => p !== undefined && p.created.getTime() === last.created_at.getTime() && p.id === last.id;
+      const mine = await codec.encode(scope, filterOf(status), { created: last.created_at, id: last.id });
+      const theirsOpened = await codec.decode(scope, filterOf(status), page2Cursor).catch(() => undefined);
+      const mineOpened = await codec.decode(scope, filterOf(status), mine).catch(() => undefined);
+      const [viaTheirs, viaMine] = [await get({ ...params, cursor: page2Cursor }), await get({ ...params, cursor: mine })];
+      const samePage2 = idsOf(viaMine.data) === idsOf(viaTheirs.data) && viaMine.data[0]?.id === firstExpected[LIMIT]?.id;
+      if (
+        !check(
+          atLast(theirsOpened) && atLast(mineOpened) && samePage2,
+          `${name}: the app's next_cursor for page 1 opens here at page 1's last row, as does a cursor made here for that row, and the app answers both with the same page 2`,
+        )
+      ) {
+        throw new Error("the benchmark makes cursors differently from the app; its deep pages would not be the app's own");
+      }
+      const deepCursor = await codec.encode(scope, filterOf(status), deepPosition);
 
       // The deep page, then WALK_PAGES more by the app's own next_cursor.
       let page = await get({ ...params, cursor: deepCursor });
@@ -602,7 +618,7 @@ async function main(): Promise<void> {
       `- data: ${int(total)} payments in the measured account (${[...byStatus].map(([s, n]) => `${s} ${int(n)}`).join(', ')}), ${int(everything - total)} in ${NOISE_ACCOUNTS} other accounts; ${int(ties)} share a millisecond with another; seeded in SQL and ANALYZEd in ${seeded.seconds.toFixed(0)} s`,
     );
     print(
-      `- deep cursors: the (created_at, id) of ${cases.map((c) => `${c.rowName} of ${int(c.size)}`).join(', ')}, each read with one SQL query and signed with new CursorCodec(() => loadCursorKey(db)), the key the app loads from server_secrets (a cursor signed so for page 1's last row equals the app's own next_cursor, byte for byte); the app accepted them, and the ${WALK_PAGES} pages after each were walked by the next_cursor it returned`,
+      `- deep cursors: the (created_at, id) of ${cases.map((c) => `${c.rowName} of ${int(c.size)}`).join(', ')}, each read with one SQL query and sealed with new CursorCodec(() => loadCursorKey(db)), from the secret the app loads from server_secrets (the app's own next_cursor for page 1 opens so at page 1's last row, and a cursor sealed so for that row leads the app to the same page 2); the app accepted them, and the ${WALK_PAGES} pages after each were walked by the next_cursor it returned`,
     );
     print(
       `- timing: ${ROUNDS} rounds; per round ${REPS} repetitions (${OFFSET_REPS} for deep OFFSET, ${walkReps.reps} walks of ${WALK_PAGES} pages), after ${WARMUP_REPS} warm-up repetitions (${OFFSET_WARMUP_REPS} for deep OFFSET); the rows that share a page 1 are sampled interleaved (one of each in turn); median and p95 per round, the table shows the median over rounds. HTTP: one request at a time over a keep-alive connection to the app in this process (authentication, request and response validation, the list query), the body read and parsed. SQL: knex raw on the app's pool, rows returned to Node`,
@@ -615,7 +631,7 @@ async function main(): Promise<void> {
       print(`| ${m.label} | ${ms(med(m.id))} | ${ms(median(r.p95s))} | ${ratio(med(m.id) / med(m.baseline))} |`);
     }
     print();
-    print('Ratio: median ÷ the median of page 1 by keyset on the same path (HTTP or SQL) with the same filter. Page 2 is there because a request with a cursor does work page 1 does not (its validation, the HMAC check): deep ÷ page 2 is the cost of depth alone.');
+    print('Ratio: median ÷ the median of page 1 by keyset on the same path (HTTP or SQL) with the same filter. Page 2 is there because a request with a cursor does work page 1 does not (its validation, the AES-GCM decryption): deep ÷ page 2 is the cost of depth alone.');
     print();
     const target = (r: number) => (r <= 1.2 ? 'met' : 'NOT MET');
     const ratios: [string, number, boolean][] = [
@@ -667,6 +683,7 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     if (server.listening) await new Promise((resolve) => server.close(resolve));
     await services?.idempotencyJobs.stop();
+    await services?.apiKeys.close();
     await storage.drop();
     progress(postgres ? 'schema dropped' : 'database closed');
   }

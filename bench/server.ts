@@ -2,7 +2,8 @@
  * One benchmark target in a process of its own, listening on 127.0.0.1 on a free port. Started by
  * `http.bench.ts` with a ServerConfig as its argument; reports where to send load over IPC, answers
  * an `audit` request with what its database and processor simulator hold and a `limiter` request
- * with what its rate limiter did (full-app targets), and exits when the orchestrator goes away.
+ * with what its rate limiter did (full-app targets), and exits when the orchestrator goes away. The
+ * attack targets also seed a second account, whose key the attackers use.
  */
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,11 +22,13 @@ import { loadSpec } from '../src/platform/spec.js';
 import { createProcessorClient } from '../src/processor/client.js';
 import { startProcessorSimulator, type ProcessorSimulator } from '../src/processor/simulator/server.js';
 import {
+  ATTACK_TARGETS,
   BENCH_QUOTA,
   CUSTOMER_FIELDS,
   FIXED_CUSTOMER,
   padSpec,
   pathCount,
+  unboundSpec,
   UNUSED_AUTHORIZATION,
   type Audit,
   type AuditRequest,
@@ -53,6 +56,7 @@ process.on('disconnect', () => process.exit());
 
 function spec(): OpenApiDocument {
   const doc = loadSpec();
+  if (config.target === 'attack-unbounded') return unboundSpec(doc);
   return config.target.endsWith('-padded') ? padSpec(doc, config.padResources) : doc;
 }
 
@@ -181,7 +185,7 @@ async function connectedRedis(url: string, commandTimeoutMs: number, log: Logger
 async function rateLimits(log: Logger): Promise<RateLimits | undefined> {
   const limits = config.rateLimits;
   if (limits.mode === 'off') return undefined;
-  const policies = { read: BENCH_QUOTA, write: BENCH_QUOTA, admin: BENCH_QUOTA, ops: BENCH_QUOTA, auth: BENCH_QUOTA };
+  const policies = { read: BENCH_QUOTA, write: BENCH_QUOTA, account_read: BENCH_QUOTA, account_write: BENCH_QUOTA, admin: BENCH_QUOTA, ops: BENCH_QUOTA, auth: BENCH_QUOTA };
   const redis = limits.mode === 'redis' ? await connectedRedis(limits.url, limits.commandTimeoutMs, log) : undefined;
   return new RateLimits({ policies, instances: 1, redis, keyPrefix: limits.mode === 'redis' ? limits.keyPrefix : undefined, log });
 }
@@ -211,6 +215,12 @@ async function fullApp(log: Logger): Promise<ServerMessage> {
   const secret = (created.api_key as { secret: string }).secret;
   const accountId = (created.account as { id: string }).id;
   const customer = await postJson(port, '/v1/customers', secret, CUSTOMER_FIELDS);
+  // The attackers' account: another account's key, so the victim's key and account share nothing with them.
+  let attackerHeaders: Record<string, string> | undefined;
+  if (config.target in ATTACK_TARGETS) {
+    const attacker = await postJson(port, '/admin/accounts', ADMIN_TOKEN, { name: 'Benchmark attacker' });
+    attackerHeaders = { authorization: `Bearer ${(attacker.api_key as { secret: string }).secret}` };
+  }
   process.on('message', (request: AuditRequest | LimiterRequest) => {
     if (request.type === 'limiter') {
       send({ type: 'limiter', limiter: { insuranceDecisions: limits?.insuranceDecisions ?? 0, redis: limits?.redisState() ?? null } });
@@ -222,7 +232,14 @@ async function fullApp(log: Logger): Promise<ServerMessage> {
       (err: unknown) => send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
     );
   });
-  return { type: 'ready', port, path: `/v1/customers/${customer.id as string}`, headers: { authorization: `Bearer ${secret}` }, specPaths: pathCount(doc) };
+  return {
+    type: 'ready',
+    port,
+    path: `/v1/customers/${customer.id as string}`,
+    headers: { authorization: `Bearer ${secret}` },
+    specPaths: pathCount(doc),
+    ...(attackerHeaders ? { attackerHeaders } : {}),
+  };
 }
 
 async function start(): Promise<ServerMessage> {
@@ -263,6 +280,9 @@ async function start(): Promise<ServerMessage> {
     case 'limits-off':
     case 'limits-memory':
     case 'limits-redis':
+    case 'attack-none':
+    case 'attack-bounded':
+    case 'attack-unbounded':
       // The write targets send their own requests (WRITE_TARGETS); the path is the read table's.
       return fullApp(log);
   }

@@ -1,8 +1,8 @@
 /**
  * What the HTTP benchmark measures, shared by the orchestrator (`http.bench.ts`), the server
- * processes (`server.ts`) and the load process (`load.ts`): the read, write and rate-limit targets,
- * the customer every read target answers with, the write requests, the padded spec, and the messages
- * the processes exchange.
+ * processes (`server.ts`) and the load processes (`load.ts`): the read, write, rate-limit and
+ * validation-attack targets, the customer every read target answers with, the write requests, the
+ * padded spec, the attack's body and its unbounded spec, and the messages the processes exchange.
  */
 import type { OpenApiDocument } from '../src/platform/http/openapi-router.js';
 
@@ -88,6 +88,57 @@ export const LIMIT_BASELINE: LimitTargetId = 'limits-off';
  * request costs does not depend on the window's length.
  */
 export const BENCH_QUOTA = { points: 1_000_000_000, windowS: 3600 } as const;
+
+/**
+ * The validation-attack table: the read table's `stack` request (`GET /v1/customers/{id}`, full
+ * app, one API key of account A) as the victim, alone or while account B's key sends the attack
+ * body (ATTACK_BODY) to `POST /v1/api_keys` back to back. `spec` says which document the app is
+ * given: the spec as is, or a copy without `maxItems` on ApiKeyCreateRequest.scopes (unboundSpec),
+ * which is the contract before request collections were bounded.
+ */
+export const ATTACK_TARGETS = {
+  'attack-none': { label: 'victim alone, spec as is', attackers: false, spec: 'as-is' },
+  'attack-bounded': { label: 'victim + attackers, spec as is (scopes maxItems: 2, body walked against its bounds before validation)', attackers: true, spec: 'as-is' },
+  'attack-unbounded': {
+    label: 'victim + attackers, spec without maxItems on ApiKeyCreateRequest.scopes (the validator walks every item)',
+    attackers: true,
+    spec: 'unbounded',
+  },
+} as const satisfies Record<string, { label: string; attackers: boolean; spec: 'as-is' | 'unbounded' }>;
+
+export type AttackTargetId = keyof typeof ATTACK_TARGETS;
+export const ATTACK_TARGET_IDS = Object.keys(ATTACK_TARGETS) as AttackTargetId[];
+
+/** The row the attack table's ratios divide by. */
+export const ATTACK_BASELINE: AttackTargetId = 'attack-none';
+
+/** Where the attackers send their body. */
+export const ATTACK_PATH = '/v1/api_keys';
+
+/** Integers in the attack body's `scopes`, where at most two enum strings are allowed. */
+export const ATTACK_ITEMS = 32_000;
+
+/**
+ * `{"scopes":[0,1,2,…,9,0,1,…]}`: ATTACK_ITEMS one-digit integers, 64,012 bytes, just under the
+ * 64 KiB body limit. Every item is wrong twice over (not a string, not one of the enum's values),
+ * so a validator reporting every error finds two per item.
+ */
+export function attackBody(items = ATTACK_ITEMS): string {
+  return JSON.stringify({ scopes: Array.from({ length: items }, (_, i) => i % 10) });
+}
+
+/**
+ * A copy of the spec as it was before request collections were bounded: no `maxItems` on
+ * ApiKeyCreateRequest.scopes, so nothing stops the validator before it has looked at every item.
+ */
+export function unboundSpec(doc: OpenApiDocument): OpenApiDocument {
+  const copy = structuredClone(doc);
+  const request = copy.components?.schemas?.ApiKeyCreateRequest as { properties?: { scopes?: { maxItems?: number } } } | undefined;
+  const scopes = request?.properties?.scopes;
+  if (scopes?.maxItems === undefined) throw new Error('unboundSpec: ApiKeyCreateRequest.scopes has no maxItems to remove; the attack table needs updating');
+  delete scopes.maxItems;
+  return copy;
+}
 
 /** What createApp's `rateLimits` is built with: nothing (limits off), in-memory counting, or Redis. */
 export type RateLimitMode =
@@ -176,7 +227,7 @@ export function pathCount(doc: OpenApiDocument): number {
 
 /** Handed to each server process as its only argument, as JSON. */
 export interface ServerConfig {
-  readonly target: TargetId | WriteTargetId | LimitTargetId;
+  readonly target: TargetId | WriteTargetId | LimitTargetId | AttackTargetId;
   readonly padResources: number;
   readonly logLevel: string;
   /** Full-app targets only: PostgreSQL when set, embedded PGlite otherwise. */
@@ -219,7 +270,15 @@ export interface LimiterState {
 }
 
 export type ServerMessage =
-  | { readonly type: 'ready'; readonly port: number; readonly path: string; readonly headers: Record<string, string>; readonly specPaths: number | null }
+  | {
+      readonly type: 'ready';
+      readonly port: number;
+      readonly path: string;
+      readonly headers: Record<string, string>;
+      readonly specPaths: number | null;
+      /** Attack targets: the API key of a second account, the attackers'. */
+      readonly attackerHeaders?: Record<string, string>;
+    }
   | { readonly type: 'error'; readonly message: string }
   | { readonly type: 'audit'; readonly audit: Audit }
   | { readonly type: 'limiter'; readonly limiter: LimiterState };
@@ -246,6 +305,32 @@ export interface LoadRequest {
   readonly keys: KeyMode;
   readonly connections: number;
   readonly durationS: number;
+  /** Seconds before autocannon counts a request as timed out; autocannon's default (10) when absent. */
+  readonly timeoutS?: number;
+  /** POST runs: record every answer's body size (`answers` in the result). */
+  readonly recordAnswers?: boolean;
+  /** Requests per second across all connections (autocannon's overallRate); as fast as answers come when absent. */
+  readonly ratePerS?: number;
+  /** Latency with the requests still waiting when the run ends counted too (`waits` in the result). */
+  readonly waits?: boolean;
+}
+
+/**
+ * Latency over the answered requests and the ones the run ended on, each of those counted at how
+ * long it had waited by then (see load.ts). Milliseconds, to a tenth.
+ */
+export interface Waits {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly answered: number;
+  /** Requests still waiting when the run ended: one per connection. */
+  readonly waiting: number;
+  readonly longestWaitMs: number;
+}
+
+/** What a `recordAnswers` run was answered: how many answers had a body of each size, in bytes. */
+export interface Answers {
+  readonly bytes: Record<string, number>;
 }
 
 /**
@@ -290,6 +375,10 @@ export interface RunResult {
   readonly sent: number;
   /** `unique` runs only. */
   readonly keys?: KeyAccounting;
+  /** `recordAnswers` runs only. */
+  readonly answers?: Answers;
+  /** `waits` runs only. */
+  readonly waits?: Waits;
 }
 
 export type LoadMessage = { readonly type: 'result'; readonly result: RunResult } | { readonly type: 'error'; readonly message: string };

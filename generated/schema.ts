@@ -22,6 +22,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/accounts/{id}/api_keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account's id. */
+                id: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue an API key for an account
+         * @description The operator's way back into an account whose keys were all revoked or lost: issues a key
+         *     with any scopes for the account. The key's `secret` appears in this response only. Counts
+         *     against the account's cap on active keys like any other.
+         */
+        post: operations["createAccountApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/api_keys": {
         parameters: {
             query?: never;
@@ -37,7 +62,10 @@ export interface paths {
         put?: never;
         /**
          * Create an API key
-         * @description Creates a key for the calling account. The `secret` appears in this response only.
+         * @description Creates a key for the calling account. The `secret` appears in this response only. A key
+         *     can only create keys with scopes it holds itself (`403` `insufficient_scope` otherwise),
+         *     and an account has at most a configured number of active keys (`409`
+         *     `api_key_limit_reached`; 100 by default).
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -61,8 +89,10 @@ export interface paths {
         post?: never;
         /**
          * Revoke an API key
-         * @description Revokes the key at once: every later request that presents it is a `401`. Revoking a key
-         *     that is already revoked returns it unchanged.
+         * @description Revokes the key at once, on every instance: every later request that presents it is a
+         *     `401`. Revoking a key that is already revoked returns it unchanged. A key can only revoke
+         *     keys whose scopes it holds itself (`403` `insufficient_scope` otherwise); an account whose
+         *     keys are all revoked is recovered by the operator (`POST /admin/accounts/{id}/api_keys`).
          */
         delete: operations["revokeApiKey"];
         options?: never;
@@ -457,8 +487,10 @@ export interface components {
             instance?: string;
             code: components["schemas"]["ErrorCode"];
             request_id: string;
-            /** @description Every validation problem, when `code` is `validation_failed`. */
+            /** @description The validation problems, when `code` is `validation_failed`; at most the first 10. */
             errors?: components["schemas"]["FieldError"][];
+            /** @description How many validation problems there were, with `errors`. A body with more JSON values than any valid request to the operation counts as one problem at `/body`. */
+            error_count?: number;
         };
         FieldError: {
             /**
@@ -473,7 +505,7 @@ export interface components {
          *     unknown code by its HTTP status.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "malformed_json" | "invalid_cursor" | "idempotency_key_required" | "authentication_required" | "invalid_api_key" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "idempotency_in_flight" | "payment_not_capturable" | "payment_not_cancelable" | "payment_not_refundable" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "amount_exceeds_refundable" | "referenced_resource_not_found" | "rate_limited" | "internal_error" | "service_unavailable" | "processor_unavailable";
+        ErrorCode: "validation_failed" | "malformed_json" | "invalid_cursor" | "idempotency_key_required" | "authentication_required" | "invalid_api_key" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "idempotency_in_flight" | "payment_not_capturable" | "payment_not_cancelable" | "payment_not_refundable" | "api_key_limit_reached" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "amount_exceeds_refundable" | "referenced_resource_not_found" | "rate_limited" | "internal_error" | "service_unavailable" | "processor_unavailable";
         /**
          * @description Seconds since the Unix epoch.
          * @example 1795000000
@@ -746,7 +778,7 @@ export interface components {
     responses: {
         /**
          * @description The request is malformed: a parameter or body field fails validation (`validation_failed`,
-         *     with every problem in `errors`), the body is not valid JSON (`malformed_json`), a cursor
+         *     with up to 10 problems in `errors` and their number in `error_count`), the body is not valid JSON (`malformed_json`), a cursor
          *     was not issued by this list, for this account or for these filters (`invalid_cursor`), or a money-moving
          *     request has no `Idempotency-Key` (`idempotency_key_required`). Do not retry as is.
          */
@@ -892,6 +924,21 @@ export interface components {
             };
         };
         /**
+         * @description The account already has as many active API keys as it may (`api_key_limit_reached`).
+         *     Revoke one, then retry.
+         */
+        KeyLimitReached: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
          * @description Well-formed but not acceptable: `idempotency_key_reused` (the key was used for a different
          *     request), `amount_exceeds_refundable`, or `referenced_resource_not_found` (a customer or
          *     payment named in the body does not exist in this account). Do not retry as is.
@@ -910,10 +957,12 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The account's id. */
+        AccountId: string;
         /** @description How many items to return, 1 to 100. */
         Limit: number;
         /**
-         * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
+         * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
          *     issued it, for the same account, and with the same filters (`limit` may change between
          *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
          *     created or deleted (no item is returned twice, and none that existed when the walk began
@@ -961,6 +1010,8 @@ export interface components {
         "Request-Id": string;
         /** @description Seconds to wait before retrying (RFC 9110 §10.2.3). */
         "Retry-After": number;
+        /** @description `no-store`: the answer holds a secret shown only once; no cache may keep it (RFC 9111 §5.2.2.5). */
+        "Cache-Control-No-Store": "no-store";
         /**
          * @description Seconds to wait before retrying (RFC 9110 §10.2.3). Present when the code is
          *     `idempotency_in_flight`: retry with the same Idempotency-Key after this delay.
@@ -971,17 +1022,20 @@ export interface components {
         /** @description The path of the resource this request created (RFC 9110 §10.2.2), relative to this API's base URL. */
         Location: string;
         /**
-         * @description The quota this request was counted against, in the syntax of the IETF httpapi
-         *     ratelimit-headers draft: the policy name, `q` the number of requests allowed and `w` the
-         *     window in seconds. Policies: `read` and `write` per API key, `admin` for the admin token,
-         *     `ops` per client address (also for requests that match no operation), `auth` (failed
-         *     authentications) per client address. Present on every response.
+         * @description The quotas this request was counted against, in the syntax of the IETF httpapi
+         *     ratelimit-headers draft: one list item per quota, each with the policy name, `q` the number
+         *     of requests allowed and `w` the window in seconds. Policies: `read` and `write` per API key,
+         *     and `account_read` and `account_write` per account across all its keys (a key's request
+         *     counts in both); `admin` for the admin token; `ops` per client address (also for requests
+         *     that match no operation); `auth` (failed authentications) per client address. Present on
+         *     every response.
          */
         "RateLimit-Policy": string;
         /**
-         * @description The state of that quota after this request: `r` requests remaining in the window and `t`
-         *     seconds until the window resets (IETF httpapi ratelimit-headers draft). Present on every
-         *     response.
+         * @description The state of those quotas after this request, one list item per quota: `r` requests
+         *     remaining in the window and `t` seconds until the window resets (IETF httpapi
+         *     ratelimit-headers draft). The request may be retried once every quota with `r=0` has reset.
+         *     Present on every response.
          */
         RateLimit: string;
         /**
@@ -1020,6 +1074,7 @@ export interface operations {
                     "Request-Id": components["headers"]["Request-Id"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1035,13 +1090,54 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    createAccountApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account's id. */
+                id: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new key, with its secret. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Location: components["headers"]["Location"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["KeyLimitReached"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listApiKeys: {
         parameters: {
             query?: {
                 /** @description How many items to return, 1 to 100. */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
+                 * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
                  *     issued it, for the same account, and with the same filters (`limit` may change between
                  *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began
@@ -1095,6 +1191,7 @@ export interface operations {
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     Location: components["headers"]["Location"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1104,6 +1201,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["KeyLimitReached"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -1150,7 +1248,7 @@ export interface operations {
                 /** @description How many items to return, 1 to 100. */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
+                 * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
                  *     issued it, for the same account, and with the same filters (`limit` may change between
                  *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began
@@ -1347,7 +1445,7 @@ export interface operations {
                 /** @description How many items to return, 1 to 100. */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
+                 * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
                  *     issued it, for the same account, and with the same filters (`limit` may change between
                  *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began
@@ -1566,7 +1664,7 @@ export interface operations {
                 /** @description How many items to return, 1 to 100. */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
+                 * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
                  *     issued it, for the same account, and with the same filters (`limit` may change between
                  *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began
@@ -1695,7 +1793,7 @@ export interface operations {
                 /** @description How many items to return, 1 to 100. */
                 limit?: components["parameters"]["Limit"];
                 /**
-                 * @description The `next_cursor` of the previous page. Opaque and signed: valid only for the list that
+                 * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
                  *     issued it, for the same account, and with the same filters (`limit` may change between
                  *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began

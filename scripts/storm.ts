@@ -17,6 +17,7 @@
  * completer is given time to finish what the clients gave up on; the API processes are stopped,
  * and the database and the processor's ledger are counted. Exit status 1 when a check fails.
  */
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -409,7 +410,10 @@ async function mustSend(what: string, url: string, init: RequestInit, expected: 
   return answer;
 }
 
-const putJson = (body: unknown): RequestInit => ({ method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+/** The simulator's control token for this run (its control API refuses requests without it). */
+const CONTROL_TOKEN = randomBytes(24).toString('hex');
+const controlHeaders = { authorization: `Bearer ${CONTROL_TOKEN}` };
+const putJson = (body: unknown): RequestInit => ({ method: 'PUT', headers: { ...controlHeaders, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 /** Seconds (or an HTTP date) to milliseconds; undefined when absent or unreadable. */
 function retryAfterMs(value: string | null): number | undefined {
@@ -839,7 +843,7 @@ async function main(): Promise<number> {
   progress(`starting the processor simulator and ${instances} API process${instances === 1 ? '' : 'es'} (${storage.kind}, ${redisUrl ? 'Redis' : 'no Redis'})`);
   // One at a time: an API needs the simulator's port, and the first API migrates the database
   // alone (two processes migrating one fresh schema at once would race for the migration lock).
-  const simulatorEnv = { ...base, PROCESSOR_HOST: '127.0.0.1', PROCESSOR_PORT: '0' };
+  const simulatorEnv = { ...base, PROCESSOR_HOST: '127.0.0.1', PROCESSOR_PORT: '0', PROCESSOR_CONTROL_TOKEN: CONTROL_TOKEN };
   const simulator = await startChild('processor simulator', 'src/processor/simulator/main.ts', simulatorEnv, /Processor simulator listening on (http:\/\/[\d.]+:\d+)/);
   const apiEnv = {
     ...base,
@@ -898,7 +902,7 @@ async function main(): Promise<number> {
       .split('\n')
       .filter((l) => /"level":(50|60)/.test(l) && !/"statusCode":503|"type":"ProcessorUnavailableError"/.test(l)),
   );
-  const ledger = (await mustSend('read the ledger', `${simulator.url}/control/ledger`, {}, 200)).json<Ledger>();
+  const ledger = (await mustSend('read the ledger', `${simulator.url}/control/ledger`, { headers: controlHeaders }, 200)).json<Ledger>();
   if (!ledger) throw new Error('read the ledger: the body is not JSON');
   const books = await readBooks(storage, account.account.id);
 

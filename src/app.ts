@@ -7,13 +7,16 @@ import { pinoHttp } from 'pino-http';
 import { accountHandlers } from './accounts/routes.js';
 import { AccountService } from './accounts/service.js';
 import { apiKeyHandlers } from './api-keys/routes.js';
+import { VerifiedKeyCache } from './api-keys/key-cache.js';
 import { ApiKeyService } from './api-keys/service.js';
+import { createNotificationChannel } from './platform/notify.js';
 import { customerHandlers } from './customers/routes.js';
 import { CustomerService } from './customers/service.js';
 import { eventHandlers } from './events/routes.js';
 import { EventService } from './events/service.js';
-import { problemHandlers } from './ops/problems.js';
-import { DOCS_ASSETS_PATH, docsAssetsDir, opsHandlers } from './ops/routes.js';
+import { PROBLEM_PAGE_STYLE, problemHandlers } from './ops/problems.js';
+import { pageSecurityPolicy, securityHeaders, strictTransportSecurity } from './platform/http/security-headers.js';
+import { DOCS_ASSETS_PATH, DOCS_PAGE_PATH, docsAssetsDir, docsPageDir, opsHandlers } from './ops/routes.js';
 import { paymentHandlers } from './payments/routes.js';
 import { PaymentService } from './payments/service.js';
 import type { ProcessorClient } from './processor/client.js';
@@ -27,7 +30,7 @@ import { pingDb, type Db } from './platform/db.js';
 import { authenticate, authorize, type Authenticator } from './platform/http/auth.js';
 import { defineHandlers } from './platform/http/handlers.js';
 import { buildApiRouter, headRequests, type OpenApiDocument } from './platform/http/openapi-router.js';
-import { problemHandler, routeNotFound } from './platform/http/problem.js';
+import { PROBLEM_TYPES_PATH, problemHandler, routeNotFound } from './platform/http/problem.js';
 import { jsonBody } from './platform/http/json-body.js';
 import { authThrottle, limitAnonymous, limitRequests, limitUncountedErrors } from './platform/http/rate-limit.js';
 import { checkResponseHeaders } from './platform/http/response-headers.js';
@@ -55,7 +58,16 @@ export interface AppDependencies {
   readonly trustProxy?: false | number | string;
   /** The API's public base URL, for links it gives out (problem types); the request's origin when absent. */
   readonly publicUrl?: string;
+  /** Active API keys an account may hold (API_KEYS_MAX_PER_ACCOUNT). */
+  readonly apiKeysMaxPerAccount?: number;
+  /** Verified keys remembered between requests (API_KEY_CACHE_SIZE, API_KEY_CACHE_TTL_S); 0 entries for none. */
+  readonly apiKeyCache?: { readonly maxEntries: number; readonly ttlMs: number };
 }
+
+const DEFAULT_API_KEYS_PER_ACCOUNT = 100;
+const DEFAULT_API_KEY_CACHE = { maxEntries: 10_000, ttlMs: 60_000 };
+/** The channel on which revocations reach every process sharing the database. */
+const KEY_REVOCATIONS_CHANNEL = 'remit_api_key_revoked';
 
 export interface Services {
   readonly accounts: AccountService;
@@ -67,6 +79,21 @@ export interface Services {
   readonly idempotency: IdempotencyService;
   /** The completer and retention jobs; `main.ts` starts them, tests run them by hand. */
   readonly idempotencyJobs: IdempotencyJobs;
+}
+
+/**
+ * A request URL as the log keeps it: the path and the names of the query parameters, not their
+ * values, which may be personal data (`?email=…` filters a customer list).
+ */
+export function withoutQueryValues(url: string): string {
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const names = url
+    .slice(at + 1)
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => `${pair.split('=')[0]}=…`);
+  return `${url.slice(0, at)}?${names.join('&')}`;
 }
 
 function sha256(value: string): Buffer {
@@ -89,7 +116,12 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
   const spec = deps.spec ?? loadSpec();
 
   const cursors = new CursorCodec(() => loadCursorKey(db));
-  const apiKeys = new ApiKeyService(db, cursors);
+  const keyCache = deps.apiKeyCache ?? DEFAULT_API_KEY_CACHE;
+  const apiKeys = new ApiKeyService(db, cursors, {
+    maxPerAccount: deps.apiKeysMaxPerAccount ?? DEFAULT_API_KEYS_PER_ACCOUNT,
+    cache: keyCache.maxEntries > 0 ? new VerifiedKeyCache(keyCache) : undefined,
+    revocations: createNotificationChannel(db, KEY_REVOCATIONS_CHANNEL, log),
+  });
   const idempotency = new IdempotencyService(db, { leaseMs: deps.idempotency.leaseMs, log });
   const services: Services = {
     apiKeys,
@@ -109,6 +141,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
 
   const adminHash = sha256(deps.adminToken);
   const authenticator: Authenticator = {
+    knownApiKey: (secret) => apiKeys.known(secret),
     verifyApiKey: (secret) => apiKeys.verify(secret),
     // Hashing both sides first makes the comparison constant-time whatever the lengths.
     verifyAdminToken: (token) => timingSafeEqual(sha256(token), adminHash),
@@ -119,7 +152,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
   const handlers = defineHandlers({
     ...problemHandlers(),
     ...opsHandlers({ lifecycle, checks: { database: () => pingDb(db) }, advisories: advisoriesOf(deps), spec: published }),
-    ...accountHandlers(services.accounts),
+    ...accountHandlers(services.accounts, services.apiKeys),
     ...apiKeyHandlers(services.apiKeys),
     ...customerHandlers(services.customers),
     ...paymentHandlers(services.payments),
@@ -132,6 +165,8 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
   app.set('etag', false);
   app.set('trust proxy', deps.trustProxy ?? false);
   app.use(requestId());
+  app.use(securityHeaders(), strictTransportSecurity());
+  app.use(['/docs', PROBLEM_TYPES_PATH], pageSecurityPolicy([PROBLEM_PAGE_STYLE]));
   app.use(
     pinoHttp({
       logger: log,
@@ -141,7 +176,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
         req: (req: { id: string; method: string; url: string; raw?: object }) => ({
           id: req.id,
           method: req.raw && headRequests.has(req.raw) ? 'HEAD' : req.method,
-          url: req.url,
+          url: withoutQueryValues(req.url),
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
@@ -149,7 +184,9 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
   );
   const limits = deps.rateLimits;
   const security = (spec.security ?? []) as Record<string, string[]>[];
-  app.use(DOCS_ASSETS_PATH, ...(limits ? [limitAnonymous(limits)] : []), express.static(docsAssetsDir, { index: false, immutable: true, maxAge: '1d' }));
+  const countAnonymous = limits ? [limitAnonymous(limits)] : [];
+  app.use(DOCS_ASSETS_PATH, ...countAnonymous, express.static(docsAssetsDir, { index: false, immutable: true, maxAge: '1d' }));
+  app.use(DOCS_PAGE_PATH, ...countAnonymous, express.static(docsPageDir, { index: false, maxAge: '1h' }));
   app.use(
     buildApiRouter({
       spec,

@@ -2,12 +2,12 @@
  * `npm start`: reads the configuration, opens the database (embedded when `DATABASE_URL` is unset),
  * migrates it, serves the API, and shuts down gracefully on SIGTERM or SIGINT.
  */
-import { createServer } from 'node:http';
 import { createApp } from './app.js';
 import { configOrExit, loadConfig } from './platform/config.js';
 import { createDb, migrate } from './platform/db.js';
 import { createProcessorClient } from './processor/client.js';
-import { startProcessorSimulator, type ProcessorSimulator } from './processor/simulator/server.js';
+import type { ProcessorSimulator } from './processor/simulator/server.js';
+import { createApiServer } from './platform/http/server.js';
 import { createLogger } from './platform/logger.js';
 import { RateLimits } from './platform/rate-limit.js';
 import { closeRedis, createRedis, redisReady } from './platform/redis.js';
@@ -24,8 +24,12 @@ async function main(): Promise<void> {
 
   // Without PROCESSOR_URL, the simulator runs in this process on a loopback port of its own, so
   // the API still reaches it over HTTP through the same adapter, timeouts and breaker.
+  // It is a development tool: loaded only then, and left out of the production image.
   let simulator: ProcessorSimulator | undefined;
-  if (!config.processorUrl) simulator = await startProcessorSimulator({ log: log.child({ component: 'processor-simulator' }) });
+  if (!config.processorUrl) {
+    const { startProcessorSimulator } = await import('./processor/simulator/server.js');
+    simulator = await startProcessorSimulator({ log: log.child({ component: 'processor-simulator' }) });
+  }
   const processorUrl = config.processorUrl ?? simulator!.url;
   const processor = createProcessorClient({ url: processorUrl, ...config.processor, log: log.child({ component: 'processor' }) });
 
@@ -52,11 +56,11 @@ async function main(): Promise<void> {
     rateLimits,
     trustProxy: config.trustProxy,
     publicUrl: config.publicUrl,
+    apiKeysMaxPerAccount: config.apiKeysMaxPerAccount,
+    apiKeyCache: config.apiKeyCache,
   });
   services.idempotencyJobs.start();
-  const server = createServer(app);
-  // Longer than a load balancer's idle timeout, so the balancer, not Remit, closes idle sockets.
-  server.keepAliveTimeout = 65_000;
+  const server = createApiServer(app, config.server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
@@ -71,7 +75,9 @@ async function main(): Promise<void> {
     `  Bound to ${describeBinding(config.host)}`,
     `  API reference: ${url}/docs`,
     `  Rate limits: ${!rateLimits ? 'off' : redis ? `shared through Redis at ${new URL(config.redisUrl!).host}` : 'in memory (this process only)'}`,
-    simulator ? `  Processor: in-process simulator at ${simulator.url} (ledger: ${simulator.url}/control/ledger)` : `  Processor: ${processorUrl}`,
+    simulator
+      ? `  Processor: in-process simulator at ${simulator.url}; its ledger: curl -H 'Authorization: Bearer ${simulator.controlToken}' ${simulator.url}/control/ledger`
+      : `  Processor: ${processorUrl}`,
   ];
   if (config.adminTokenGenerated) lines.push(`  Admin token (generated; set ADMIN_TOKEN to choose one): ${config.adminToken}`);
   if (config.demoAccount) {
@@ -91,6 +97,7 @@ async function main(): Promise<void> {
       timeoutMs: config.shutdownTimeoutMs,
       close: async () => {
         await services.idempotencyJobs.stop();
+        await services.apiKeys.close();
         await simulator?.close();
         if (redis) await closeRedis(redis);
         await db.destroy();

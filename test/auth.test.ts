@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { ADMIN_TOKEN, createTestApp, snapshot, type TestAccount, type TestApp } from './helpers/app.js';
 import { expectProblem } from './helpers/problem.js';
+import { listen } from './helpers/http-server.js';
+import { request as httpRequest } from 'node:http';
 
 describe('authentication and tenancy', () => {
   let t: TestApp;
@@ -44,6 +46,35 @@ describe('authentication and tenancy', () => {
       const res = await request(t.app).get('/v1/customers').set('Authorization', `Bearer ${ADMIN_TOKEN}`);
       expectProblem(res, 401, 'invalid_api_key');
     });
+  });
+
+  describe('Authorization sent twice', () => {
+    for (const [label, second] of [
+      ['a valid key then a bad one', 'Bearer not-a-key'],
+      ['a valid key twice', undefined],
+    ] as const) {
+      it(`answers 400 validation_failed for ${label}, whichever a proxy would have used`, async () => {
+        const server = await listen(t.app);
+        try {
+          const url = new URL(`${server.url}/v1/customers`);
+          const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+            const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, headers: ['Host', url.host, 'Authorization', `Bearer ${a.secret}`, 'Authorization', second ?? `Bearer ${a.secret}`] }, (r) => {
+              let body = '';
+              r.on('data', (d) => (body += d));
+              r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+            });
+            req.on('error', reject);
+            req.end();
+          });
+          expect(res.status).to.equal(400);
+          const problem = JSON.parse(res.body) as { code: string; errors: { path: string }[] };
+          expect(problem.code).to.equal('validation_failed');
+          expect(problem.errors.map((e) => e.path)).to.deep.equal(['/headers/authorization']);
+        } finally {
+          await server.close();
+        }
+      });
+    }
   });
 
   describe('401 with WWW-Authenticate', () => {

@@ -88,6 +88,9 @@ const cases: BadInputCase[] = [
   { name: 'a UTF-8 BOM followed by truncated JSON', method: 'post', path: '/v1/customers', body: '\uFEFF{"email":', expectedStatus: 400, expectedCode: 'malformed_json' },
   { name: 'ten thousand nested arrays as the body', method: 'post', path: '/v1/customers', body: `${'['.repeat(10_000)}${']'.repeat(10_000)}`, expectedStatus: 400, expectedCode: 'validation_failed', errorPath: '/body' },
   { name: 'a gzip Content-Encoding on a body that is not gzip', method: 'post', path: '/v1/customers', headers: { 'Content-Encoding': 'gzip' }, body: '{"email":"n@example.com"}', expectedStatus: 400, expectedCode: 'malformed_json' },
+  { name: 'a br Content-Encoding on a body that is not brotli', method: 'post', path: '/v1/customers', headers: { 'Content-Encoding': 'br' }, body: '{"email":"n@example.com"}', expectedStatus: 400, expectedCode: 'malformed_json' },
+  { name: 'a metadata member whose name is a lone surrogate', method: 'post', path: '/v1/customers', body: '{"email":"n@example.com","metadata":{"\\ud800":"x"}}', expectedStatus: 400, expectedCode: 'validation_failed', errorPath: '/body/metadata/\ufffd' },
+  { name: 'a nested lone-surrogate name under one', method: 'patch', path: '/v1/customers/{cus}', body: '{"metadata":{"\\udc00":{"\\ud800":1}}}', expectedStatus: 400, expectedCode: 'validation_failed', errorPath: '/body/metadata/\ufffd' },
   { name: 'an unknown Content-Encoding', method: 'post', path: '/v1/customers', headers: { 'Content-Encoding': 'x-rot13' }, body: '{"email":"n@example.com"}', expectedStatus: 415, expectedCode: 'unsupported_media_type' },
 
   // ── Size and media type ──────────────────────────────────────────────────────────────────────

@@ -2,7 +2,8 @@
  * The reference page (`/docs`) in a real Chromium, as a new user meets it: authorize with an API
  * key, open a list operation, press "Try it out" and "Execute" without touching a field. The first
  * call must show the account's data — the examples the page fills in must not filter it away — and
- * the page must load nothing from anywhere but the API itself.
+ * the page must load nothing from anywhere but the API itself, under a Content-Security-Policy that
+ * allows no inline script, with no violation reported. The problem type pages likewise.
  */
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
@@ -11,6 +12,12 @@ import { launchBrowser } from './helpers/browser.js';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
 import { listen, type Listening } from './helpers/http-server.js';
 import { operationsOf } from './contract/fuzz/operations.js';
+
+/** Runs in the page before its own scripts: records every Content-Security-Policy violation. */
+const COLLECT_CSP_VIOLATIONS = `
+  window.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));
+`;
 
 describe('GET /docs in a browser', function () {
   this.timeout(120_000);
@@ -32,6 +39,7 @@ describe('GET /docs in a browser', function () {
 
     browser = await launchBrowser();
     page = await browser.newPage();
+    await page.addInitScript({ content: COLLECT_CSP_VIOLATIONS });
     page.on('request', (req) => {
       if (!req.url().startsWith(server.url) && !req.url().startsWith('data:')) foreignRequests.push(req.url());
     });
@@ -70,5 +78,23 @@ describe('GET /docs in a browser', function () {
 
   it('loaded nothing from any other origin', () => {
     expect(foreignRequests).to.deep.equal([]);
+  });
+
+  it('ran under a Content-Security-Policy without inline script, and broke none of it', async () => {
+    const res = await request(t.app).get('/docs');
+    expect(res.headers['content-security-policy']).to.match(/script-src 'self'(;|$)/);
+    expect(res.headers['content-security-policy']).not.to.include('unsafe-inline');
+    expect(await page.evaluate('window.__cspViolations')).to.deep.equal([]);
+  });
+
+  it('renders a problem type page styled, under its policy, with no violation', async () => {
+    const problemPage = await browser.newPage();
+    await problemPage.addInitScript({ content: COLLECT_CSP_VIOLATIONS });
+    await problemPage.goto(`${server.url}/problems/rate_limited`);
+    expect(await problemPage.locator('h1').innerText()).to.equal('Too many requests');
+    // The inline style block applied: allowed by its hash, not by 'unsafe-inline'.
+    expect(await problemPage.evaluate('getComputedStyle(document.body).maxWidth')).to.equal('736px');
+    expect(await problemPage.evaluate('window.__cspViolations')).to.deep.equal([]);
+    await problemPage.close();
   });
 });

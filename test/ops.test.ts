@@ -81,7 +81,7 @@ describe('operations endpoints and cross-cutting behaviour', () => {
     it('answers 503 service_unavailable with Retry-After, within the connect timeout', async () => {
       // Nothing listens on port 1: the driver gets ECONNREFUSED on every attempt.
       const db = createDb({ url: 'postgres://postgres@127.0.0.1:1/remit' });
-      const { app } = createApp({
+      const { app, services } = createApp({
         db,
         log: createLogger('silent'),
         lifecycle: new Lifecycle(),
@@ -100,6 +100,7 @@ describe('operations endpoints and cross-cutting behaviour', () => {
         expect(ready.status).to.equal(503);
         expect(ready.body.checks.database).to.equal('down');
       } finally {
+        await services.apiKeys.close();
         await db.destroy();
       }
     });
@@ -138,12 +139,13 @@ describe('operations endpoints and cross-cutting behaviour', () => {
       const srcs = [...res.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
       expect(srcs.length).to.be.greaterThan(1);
       for (const src of srcs) {
-        expect(src, 'no CDN').to.match(/^\/docs\/assets\//);
+        // Swagger UI's files, and the page's own script and stylesheet: all from this server.
+        expect(src, 'no CDN').to.match(/^\/docs\/(assets|page)\//);
         const asset = await request(t.app).get(src);
         expect(asset.status, src).to.equal(200);
-        expect(Number(asset.headers['content-length'])).to.be.greaterThan(1000);
+        expect(Number(asset.headers['content-length'])).to.be.greaterThan(src.startsWith('/docs/assets/') ? 1000 : 10);
       }
-      expect(res.text).to.include("url: '/openapi.json'");
+      expect((await request(t.app).get('/docs/page/init.js')).text).to.include("url: '/openapi.json'");
     });
   });
 

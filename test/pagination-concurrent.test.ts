@@ -9,20 +9,23 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { newId } from '../src/platform/ids.js';
+import { CursorCodec, type Position } from '../src/platform/pagination.js';
+import { loadCursorKey } from '../src/platform/server-secrets.js';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
 import { listen, sendJson, type JsonReply, type Listening } from './helpers/http-server.js';
 
-const TAG_BYTES = 16;
 const WAIT_LIMIT_MS = 30_000;
 
 type Table = 'customers' | 'payments' | 'events';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The position a cursor ends at: the test reads the payload to place late rows around it. */
-function positionOf(cursor: string): { created: Date; id: string } {
-  const payload = JSON.parse(Buffer.from(cursor, 'base64url').subarray(TAG_BYTES).toString('utf8')) as { t: string; i: string };
-  return { created: new Date(payload.t), id: payload.i };
+/**
+ * The position a customers cursor ends at, opened with the database's own cursor key (cursors are
+ * encrypted): the test places late rows around it.
+ */
+function positionOf(db: Knex, account: string, cursor: string): Promise<Position> {
+  return new CursorCodec(() => loadCursorKey(db)).decode({ list: 'customers', account }, {}, cursor);
 }
 
 /** Runs `fn` for 0..count-1 with at most `width` calls in flight. */
@@ -327,7 +330,7 @@ describe('pagination under concurrent writes', function () {
       try {
         walked = await walk(acct, '/v1/customers', {}, {
           afterPage: async (cursor, page) => {
-            const at = cursor ? positionOf(cursor) : undefined;
+            const at = cursor ? await positionOf(t.db, acct.id, cursor) : undefined;
             if (at && page <= 8) {
               // Around the position the page ended at: a millisecond either side, the same
               // millisecond (on either side of the id, as it falls), and long ago.

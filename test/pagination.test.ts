@@ -1,21 +1,25 @@
 /**
- * Cursor pagination: the codec that signs cursors, and every list's handling of limits, cursors and
+ * Cursor pagination: the codec that seals cursors, and every list's handling of limits, cursors and
  * filters through the API. A cursor is only good for the list, the account and the filters that
  * issued it, on any instance sharing the database; anything else is a 400 `invalid_cursor`, never a
- * 500 and never a silently wrong page.
+ * 500 and never a silently wrong page. And it is opaque: its bytes give away nothing of the
+ * position it holds.
  */
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import request from 'supertest';
 import { AppError } from '../src/platform/errors.js';
 import type { Db } from '../src/platform/db.js';
 import { newId } from '../src/platform/ids.js';
-import { CursorCodec, SEQUENCE_PATTERN, type CursorScope, type ListFilter, type Position } from '../src/platform/pagination.js';
+import { CursorCodec, SEQUENCE_PATTERN, toUnixSeconds, type CursorScope, type ListFilter, type Position } from '../src/platform/pagination.js';
 import { createTestApp, openSharedDatabase, type TestAccount, type TestApp } from './helpers/app.js';
 import { expectProblem } from './helpers/problem.js';
 import { rejection } from './helpers/rejection.js';
 
+const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
+const PADDED_PAYLOAD_BYTES = 96;
+const KEY_INFO = 'remit/pagination-cursor/aes-256-gcm/v1';
 const KEY = Buffer.alloc(32, 7);
 const OTHER_KEY = Buffer.alloc(32, 9);
 const POSITION: Position = { created: new Date('2026-03-04T05:06:07.089Z'), id: 'cus_0123456789ABCDEFGHIJab' };
@@ -27,19 +31,46 @@ function at(list: string, account = ACCOUNT): CursorScope {
   return { list, account };
 }
 
-/**
- * A cursor as the documented format builds it: base64url(tag || JSON payload), the tag being the
- * first 16 bytes of HMAC-SHA256 over the account id, a NUL and the payload.
- */
-function sign(key: Buffer, payload: unknown, account = ACCOUNT): string {
-  const json = Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
-  const tag = createHmac('sha256', key).update(account).update('\0').update(json).digest().subarray(0, TAG_BYTES);
-  return Buffer.concat([tag, json]).toString('base64url');
+/** The AES key the documented format derives from the shared secret. */
+function aesKeyOf(secret: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), KEY_INFO, 32));
 }
 
-/** The payload of a cursor: the test reads it to know the position a page ended at. */
-function payloadOf(cursor: string): { l: string; f: string; t: string; i: string } {
-  return JSON.parse(Buffer.from(cursor, 'base64url').subarray(TAG_BYTES).toString('utf8'));
+/** The additional authenticated data of the documented format: the account and the list. */
+const aadOf = (scope: CursorScope) => Buffer.from(JSON.stringify([scope.account, scope.list]));
+
+/**
+ * A cursor as the documented format builds it: base64url(nonce || AES-256-GCM ciphertext || tag)
+ * under `aesKey`, with `[account, list]` as AAD. An object payload is serialised and padded as the
+ * codec pads it; a string or bytes are encrypted as they are.
+ */
+function sealWith(aesKey: Buffer, payload: unknown, scope: CursorScope, nonce: Uint8Array = randomBytes(NONCE_BYTES)): string {
+  const plain = Buffer.isBuffer(payload)
+    ? payload
+    : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload).padEnd(PADDED_PAYLOAD_BYTES, ' '));
+  const cipher = createCipheriv('aes-256-gcm', aesKey, nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(aadOf(scope));
+  const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return Buffer.concat([nonce, sealed, cipher.getAuthTag()]).toString('base64url');
+}
+
+/** `sealWith` under the key a server whose shared secret is `secret` derives. */
+function seal(secret: Buffer, payload: unknown, scope: CursorScope = at('customers'), nonce?: Uint8Array): string {
+  return sealWith(aesKeyOf(secret), payload, scope, nonce);
+}
+
+/** The plaintext of a cursor, read the way the documented format says; throws if it does not authenticate. */
+function plaintextOf(cursor: string, scope: CursorScope, secret = KEY): Buffer {
+  const raw = Buffer.from(cursor, 'base64url');
+  const decipher = createDecipheriv('aes-256-gcm', aesKeyOf(secret), raw.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
+  decipher.setAAD(aadOf(scope));
+  decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+  return Buffer.concat([decipher.update(raw.subarray(NONCE_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
+}
+
+/** The payload of a cursor: the test reads it to know what the codec put in. */
+function payloadOf(cursor: string, scope: CursorScope, secret = KEY): Record<string, unknown> {
+  return JSON.parse(plaintextOf(cursor, scope, secret).toString('utf8'));
 }
 
 async function expectInvalidCursor(promise: Promise<unknown>, detail?: RegExp): Promise<void> {
@@ -70,37 +101,111 @@ describe('CursorCodec', () => {
   });
 
   it('issues cursors in the documented format, so the tests below can forge them', async () => {
-    const cursor = await codec().encode(at('customers'), { email: 'a@example.com' }, POSITION);
+    const scope = at('customers');
+    const cursor = await codec().encode(scope, { email: 'a@example.com' }, POSITION);
     expect(cursor).to.match(/^[A-Za-z0-9_-]+$/);
-    expect(cursor.length).to.be.at.most(512);
-    const payload = payloadOf(cursor);
-    expect(payload).to.include({ l: 'customers', t: POSITION.created.toISOString(), i: POSITION.id });
-    expect(sign(KEY, Buffer.from(cursor, 'base64url').subarray(TAG_BYTES).toString('utf8'))).to.equal(cursor);
+    expect(cursor).to.have.length(166);
+    const plain = plaintextOf(cursor, scope);
+    expect(plain).to.have.length(PADDED_PAYLOAD_BYTES);
+    const payload = payloadOf(cursor, scope);
+    expect(payload).to.have.all.keys('f', 't', 'i');
+    expect(payload).to.include({ t: POSITION.created.toISOString(), i: POSITION.id });
+    expect(payload.f).to.match(/^[A-Za-z0-9_-]{16}$/);
+    // The same plaintext under the same nonce is the same cursor, bit for bit.
+    expect(seal(KEY, plain, scope, Buffer.from(cursor, 'base64url').subarray(0, NONCE_BYTES))).to.equal(cursor);
   });
 
-  it('rejects a cursor with any single bit of its tag or payload flipped', async () => {
+  it('keeps every cursor the lists issue the same length and well under 512 characters', async () => {
+    const c = codec();
+    const lengths = new Set<number>();
+    for (const [list, id, tiebreak] of [
+      ['customers', newId('cus'), undefined],
+      ['refunds', newId('re'), undefined],
+      ['events', '1', SEQUENCE_PATTERN],
+      ['events', '999999999999999999', SEQUENCE_PATTERN],
+    ] as const) {
+      const filter = { email: 'someone.with.a.long.address@example.com', created: { gte: 1, lt: 9_999_999_999 } };
+      const cursor = await c.encode(at(list), filter, { created: new Date(Date.UTC(9999, 11, 31)), id });
+      expect((await c.decode(at(list), filter, cursor, tiebreak)).id).to.equal(id);
+      lengths.add(cursor.length);
+    }
+    // The number of digits of a sequence does not show either.
+    expect([...lengths]).to.deep.equal([166]);
+    // The longest id any list accepts still fits.
+    const longest = `cus_${'a'.repeat(64)}`;
+    const cursor = await c.encode(at('customers'), {}, { created: POSITION.created, id: longest });
+    expect(cursor.length).to.be.below(256);
+    expect((await c.decode(at('customers'), {}, cursor)).id).to.equal(longest);
+  });
+
+  // An events cursor used to carry the table-wide `seq` in the clear: two of a tenant's own cursors
+  // a day apart measured every other tenant's traffic in between.
+  it('reveals nothing of the position in its bytes, and is different each time it is issued', async () => {
+    const c = codec();
+    const seq = '8123456789012345';
+    const position = { created: POSITION.created, id: seq };
+    const cursors = await Promise.all(Array.from({ length: 50 }, () => c.encode(at('events'), {}, position)));
+    const texts = [
+      seq,
+      POSITION.created.toISOString(),
+      POSITION.created.toISOString().slice(0, 10),
+      String(POSITION.created.getTime()),
+      String(toUnixSeconds(POSITION.created)),
+      '"i":"',
+      '"t":"',
+      '"f":"',
+    ];
+    for (const cursor of cursors) {
+      const raw = Buffer.from(cursor, 'base64url');
+      for (const text of texts) {
+        expect(raw.includes(text, 0, 'utf8'), text).to.equal(false);
+        expect(raw.includes(Buffer.from(text, 'utf16le')), text).to.equal(false);
+      }
+      const decoded = await c.decode(at('events'), {}, cursor, SEQUENCE_PATTERN);
+      expect(decoded).to.deep.equal({ created: POSITION.created, id: seq });
+    }
+    // A fresh nonce each time: no two cursors, nor two nonces, are alike.
+    expect(new Set(cursors).size).to.equal(cursors.length);
+    expect(new Set(cursors.map((cursor) => Buffer.from(cursor, 'base64url').subarray(0, NONCE_BYTES).toString('hex'))).size).to.equal(cursors.length);
+  });
+
+  it('rejects a cursor with any single bit of its nonce, ciphertext or tag flipped', async () => {
     const c = codec();
     const filter = { email: 'a@example.com', created: { gte: 10, lt: 20 } };
     const raw = Buffer.from(await c.encode(at('customers'), filter, POSITION), 'base64url');
-    expect(raw.length).to.be.greaterThan(TAG_BYTES + 40);
+    expect(raw.length).to.equal(NONCE_BYTES + PADDED_PAYLOAD_BYTES + TAG_BYTES);
     let tried = 0;
     for (let byte = 0; byte < raw.length; byte++) {
       for (let bit = 0; bit < 8; bit++) {
         const altered = Buffer.from(raw);
         altered[byte] = altered[byte]! ^ (1 << bit);
-        await expectInvalidCursor(c.decode(at('customers'), filter, altered.toString('base64url')));
+        await expectInvalidCursor(c.decode(at('customers'), filter, altered.toString('base64url')), NOT_THIS_LIST);
         tried++;
       }
     }
     expect(tried).to.equal(raw.length * 8);
   });
 
-  it('rejects a payload re-signed with another key', async () => {
-    const genuine = await codec().encode(at('customers'), {}, POSITION);
-    const payload = Buffer.from(genuine, 'base64url').subarray(TAG_BYTES).toString('utf8');
-    await expectInvalidCursor(codec().decode(at('customers'), {}, sign(OTHER_KEY, payload)), NOT_THIS_LIST);
+  it('rejects a payload re-encrypted with another key: another database, or the secret used without HKDF', async () => {
+    const scope = at('customers');
+    const genuine = await codec().encode(scope, {}, POSITION);
+    const plain = plaintextOf(genuine, scope);
+    const nonce = Buffer.from(genuine, 'base64url').subarray(0, NONCE_BYTES);
+    // The control: sealed by hand under this server's key, it is accepted.
+    expect((await codec().decode(scope, {}, seal(KEY, plain, scope))).id).to.equal(POSITION.id);
+    for (const forged of [seal(OTHER_KEY, plain, scope), seal(OTHER_KEY, plain, scope, nonce), sealWith(KEY, plain, scope), sealWith(KEY, plain, scope, nonce)]) {
+      await expectInvalidCursor(codec().decode(scope, {}, forged), NOT_THIS_LIST);
+    }
     const otherServer = new CursorCodec(async () => OTHER_KEY);
-    await expectInvalidCursor(codec().decode(at('customers'), {}, await otherServer.encode(at('customers'), {}, POSITION)), NOT_THIS_LIST);
+    await expectInvalidCursor(codec().decode(scope, {}, await otherServer.encode(scope, {}, POSITION)), NOT_THIS_LIST);
+    await expectInvalidCursor(otherServer.decode(scope, {}, genuine), NOT_THIS_LIST);
+  });
+
+  it('rejects a cursor issued by the old codec (HMAC tag and readable JSON), as any other stranger', async () => {
+    const scope = at('customers');
+    const json = Buffer.from(JSON.stringify({ l: 'customers', f: payloadOf(await codec().encode(scope, {}, POSITION), scope).f, t: POSITION.created.toISOString(), i: POSITION.id }));
+    const tag = createHmac('sha256', KEY).update(ACCOUNT).update('\0').update(json).digest().subarray(0, 16);
+    await expectInvalidCursor(codec().decode(scope, {}, Buffer.concat([tag, json]).toString('base64url')), NOT_THIS_LIST);
   });
 
   it('rejects a cursor issued by another list', async () => {
@@ -109,18 +214,35 @@ describe('CursorCodec', () => {
     for (const list of ['api_keys', 'payments', 'refunds', 'events', 'Customers', '']) {
       await expectInvalidCursor(c.decode(at(list), {}, cursor, /.*/), NOT_THIS_LIST);
     }
+    // The AAD is what binds it: the same plaintext sealed for the other list is that list's.
+    const theirs = seal(KEY, plaintextOf(cursor, at('customers')), at('payments'));
+    expect((await c.decode(at('payments'), {}, theirs)).id).to.equal(POSITION.id);
+    await expectInvalidCursor(c.decode(at('customers'), {}, theirs), NOT_THIS_LIST);
+  });
+
+  it('rejects a cursor for list A of account X on list A of account Y and on list B of account X', async () => {
+    const c = codec();
+    const cursor = await c.encode(at('payments', ACCOUNT), {}, POSITION);
+    expect((await c.decode(at('payments', ACCOUNT), {}, cursor)).id).to.equal(POSITION.id);
+    await expectInvalidCursor(c.decode(at('payments', OTHER_ACCOUNT), {}, cursor), NOT_THIS_LIST);
+    await expectInvalidCursor(c.decode(at('refunds', ACCOUNT), {}, cursor), NOT_THIS_LIST);
+    // Nor can the two be traded for each other where the boundary between them would fall.
+    const joined = await c.encode(at('b', 'acct_a'), {}, POSITION);
+    for (const [list, account] of [['', 'acct_ab'], ['acct_ab', ''], ['\0b', 'acct_a'], ['b', 'acct_a\0']] as const) {
+      await expectInvalidCursor(c.decode(at(list, account), {}, joined), NOT_THIS_LIST);
+    }
   });
 
   it("rejects a cursor issued for the same list of another account, though its payload does not name the account", async () => {
     const c = codec();
     const cursor = await c.encode(at('payments'), {}, POSITION);
-    expect(JSON.stringify(payloadOf(cursor))).not.to.contain('acct_');
+    expect(plaintextOf(cursor, at('payments')).toString('utf8')).not.to.contain('acct_');
     expect((await c.decode(at('payments'), {}, cursor)).id).to.equal(POSITION.id);
     for (const account of [OTHER_ACCOUNT, ACCOUNT.toLowerCase(), `${ACCOUNT} `, '']) {
       await expectInvalidCursor(c.decode(at('payments', account), {}, cursor), NOT_THIS_LIST);
     }
-    // The same payload signed for the other account is that account's cursor, and only its.
-    const theirs = sign(KEY, payloadOf(cursor), OTHER_ACCOUNT);
+    // The same plaintext sealed for the other account is that account's cursor, and only its.
+    const theirs = seal(KEY, plaintextOf(cursor, at('payments')), at('payments', OTHER_ACCOUNT));
     expect((await c.decode(at('payments', OTHER_ACCOUNT), {}, theirs)).id).to.equal(POSITION.id);
     await expectInvalidCursor(c.decode(at('payments'), {}, theirs), NOT_THIS_LIST);
   });
@@ -151,7 +273,8 @@ describe('CursorCodec', () => {
     expect((await c.decode(at('customers'), { email: undefined, created: undefined }, bare)).id).to.equal(POSITION.id);
     const explicit = await c.encode(at('customers'), { email: undefined, created: undefined }, POSITION);
     expect((await c.decode(at('customers'), {}, explicit)).id).to.equal(POSITION.id);
-    expect(explicit).to.equal(bare);
+    // Sealed under different nonces, they hold the same plaintext.
+    expect(plaintextOf(explicit, at('customers')).equals(plaintextOf(bare, at('customers')))).to.equal(true);
   });
 
   it('treats an empty created range as no range, and a non-empty one as a different filter', async () => {
@@ -161,25 +284,46 @@ describe('CursorCodec', () => {
     await expectInvalidCursor(c.decode(at('payments'), { status: 'succeeded', created: { gte: 1 } }, bare), /different filters/);
   });
 
-  it('rejects a cursor over 512 characters, an empty one and one that is not base64url', async () => {
+  it('rejects a cursor over 512 characters, a truncated, an empty one and one that is not base64url', async () => {
     const c = codec();
     const genuine = await c.encode(at('customers'), {}, POSITION);
-    for (const cursor of ['A'.repeat(513), genuine + 'A'.repeat(513 - genuine.length), '', '!!!!', '%%%%%%%%', 'not base64 at all!', '====']) {
-      await expectInvalidCursor(c.decode(at('customers'), {}, cursor));
+    const raw = Buffer.from(genuine, 'base64url');
+    for (const cursor of [
+      'A'.repeat(513),
+      genuine + 'A'.repeat(513 - genuine.length),
+      genuine + 'AAAA',
+      raw.subarray(0, raw.length - 1).toString('base64url'),
+      raw.subarray(0, NONCE_BYTES + TAG_BYTES).toString('base64url'),
+      raw.subarray(1).toString('base64url'),
+      '',
+      '!!!!',
+      '%%%%%%%%',
+      'not base64 at all!',
+      '====',
+      // Node's decoder would skip the foreign characters and find the genuine bytes.
+      `${genuine}=`,
+      `${genuine.slice(0, 40)}.${genuine.slice(40)}`,
+      `${genuine.slice(0, 40)}+${genuine.slice(40)}`,
+    ]) {
+      await expectInvalidCursor(c.decode(at('customers'), {}, cursor), NOT_THIS_LIST);
     }
   });
 
-  it('rejects a correctly signed payload that is not a well-formed position', async () => {
+  it('rejects a correctly sealed payload that is not a well-formed position', async () => {
     const c = codec();
-    const ok = { l: 'customers', f: payloadOf(await c.encode(at('customers'), {}, POSITION)).f, t: POSITION.created.toISOString(), i: POSITION.id };
+    const ok = { f: payloadOf(await c.encode(at('customers'), {}, POSITION), at('customers')).f, t: POSITION.created.toISOString(), i: POSITION.id };
     // The control: this hand-made cursor is accepted, so each rejection below is due to its one change.
-    expect((await c.decode(at('customers'), {}, sign(KEY, ok))).id).to.equal(POSITION.id);
+    expect((await c.decode(at('customers'), {}, seal(KEY, ok))).id).to.equal(POSITION.id);
     const bad: unknown[] = [
       'not json',
       '[]',
       '42',
       '"customers"',
-      { ...ok, l: undefined },
+      '',
+      Buffer.from([0xff, 0xfe, 0x7b, 0x7d]),
+      randomBytes(PADDED_PAYLOAD_BYTES),
+      { ...ok, f: undefined },
+      { ...ok, f: 7 },
       { ...ok, t: undefined },
       { ...ok, t: 12 },
       { ...ok, t: 'not-a-date' },
@@ -191,7 +335,7 @@ describe('CursorCodec', () => {
       { ...ok, i: `cus_${'a'.repeat(65)}` },
     ];
     for (const payload of bad) {
-      const err = await rejection(c.decode(at('customers'), {}, sign(KEY, payload)));
+      const err = await rejection(c.decode(at('customers'), {}, seal(KEY, payload)));
       expect(err, JSON.stringify(payload)).to.be.instanceOf(AppError);
       expect((err as AppError).code).to.equal('invalid_cursor');
     }
@@ -202,8 +346,8 @@ describe('CursorCodec', () => {
 
   // `null` parses as JSON; without the codec's check that the payload is an object, destructuring
   // it would throw a TypeError, which the API would answer as a 500.
-  it('rejects a correctly signed payload of JSON null as invalid_cursor, not a TypeError', async () => {
-    await expectInvalidCursor(codec().decode(at('customers'), {}, sign(KEY, 'null')), NOT_THIS_LIST);
+  it('rejects a correctly sealed payload of JSON null as invalid_cursor, not a TypeError', async () => {
+    await expectInvalidCursor(codec().decode(at('customers'), {}, seal(KEY, 'null')), NOT_THIS_LIST);
   });
 
   it('asks for the key once across many calls', async () => {
@@ -233,8 +377,10 @@ describe('CursorCodec', () => {
     expect((await c.decode(at('customers'), {}, cursor)).id).to.equal(POSITION.id);
     await Promise.all(Array.from({ length: 10 }, () => c.decode(at('customers'), {}, cursor)));
     expect(calls).to.equal(2);
-    // What the key signs is the same as a codec that never failed would sign.
-    expect(cursor).to.equal(await codec().encode(at('customers'), {}, POSITION));
+    // The key it now holds is the one a codec that never failed holds: each opens the other's cursors.
+    expect((await codec().decode(at('customers'), {}, cursor)).id).to.equal(POSITION.id);
+    expect((await c.decode(at('customers'), {}, await codec().encode(at('customers'), {}, POSITION))).id).to.equal(POSITION.id);
+    expect(payloadOf(cursor, at('customers'))).to.include({ i: POSITION.id });
   });
 });
 
@@ -367,9 +513,10 @@ describe('list pagination through the API', () => {
           cursor.slice(0, -1),
           cursor.slice(0, Math.floor(cursor.length / 2)),
           cursor.slice(1),
-          // In the tag, at its end, in the payload and near the end (the last character may carry
-          // only padding bits, so it is not one of them).
-          ...[0, 10, 21, 22, 40, Math.floor(cursor.length / 2), cursor.length - 2].map((at) => changedAt(cursor, at)),
+          // In the nonce (its 12 bytes are the first 16 characters), in the ciphertext, in the tag
+          // (the last 22) and near the end (the last character may carry only padding bits, so it
+          // is not one of them).
+          ...[0, 10, 15, 16, 21, 22, 40, Math.floor(cursor.length / 2), cursor.length - 22, cursor.length - 2].map((at) => changedAt(cursor, at)),
         ];
         for (const forged of bad) {
           expect(forged).not.to.equal(cursor);
@@ -418,6 +565,55 @@ describe('list pagination through the API', () => {
       }
     });
   }
+
+  describe('GET /v1/events cursors', () => {
+    const seqOf = async (id: string): Promise<{ seq: string; created: Date }> => {
+      const row: { seq: string | number; created_at: Date } = await t.db('events').where({ id }).first('seq', 'created_at');
+      return { seq: String(row.seq), created: row.created_at };
+    };
+
+    // `seq` counts every account's events: a tenant able to read it off its own cursors could
+    // watch everyone else's volume.
+    it("do not show the sequence or the time of the page's last event, and differ each time the page is read", async () => {
+      const first = await list('/v1/events', { limit: 5 });
+      const again = await list('/v1/events', { limit: 5 });
+      expect(first.status, JSON.stringify(first.body)).to.equal(200);
+      expect(again.body.data).to.deep.equal(first.body.data);
+      const { seq, created } = await seqOf(first.body.data.at(-1).id);
+      // Long enough that the random bytes of a cursor hold it by chance about once in 10^5 runs.
+      expect(seq).to.match(/^[0-9]{3,}$/);
+      const cursors: string[] = [first.body.next_cursor, again.body.next_cursor];
+      expect(cursors[0]).not.to.equal(cursors[1]);
+      for (const cursor of cursors) {
+        const raw = Buffer.from(cursor, 'base64url');
+        for (const text of [seq, `"${seq}"`, created.toISOString(), String(created.getTime()), String(toUnixSeconds(created))]) {
+          expect(raw.includes(text), text).to.equal(false);
+        }
+      }
+      // Both are the app's own, for the same position.
+      const [one, two] = await Promise.all(cursors.map((cursor) => list('/v1/events', { limit: 5, cursor })));
+      expect(one!.status, JSON.stringify(one!.body)).to.equal(200);
+      expect(one!.body.data).to.have.length(5);
+      expect(two!.body.data).to.deep.equal(one!.body.data);
+    });
+
+    it('are all the same length, whatever the number of digits of the sequence', async () => {
+      const lengths = new Set<number>();
+      const digits = new Set<number>();
+      let cursor: string | undefined;
+      do {
+        const res = await list('/v1/events', { limit: 4, ...(cursor ? { cursor } : {}) });
+        expect(res.status, JSON.stringify(res.body)).to.equal(200);
+        cursor = res.body.next_cursor ?? undefined;
+        if (cursor) {
+          lengths.add(cursor.length);
+          digits.add((await seqOf(res.body.data.at(-1).id)).seq.length);
+        }
+      } while (cursor);
+      expect(digits.size).to.be.at.least(2);
+      expect([...lengths]).to.deep.equal([166]);
+    });
+  });
 
   describe('GET /v1/payments with filters changed mid-walk', () => {
     let customer: string;
@@ -546,10 +742,21 @@ describe('cursors across API instances', () => {
       const onOne = await request(one.app).get(path).query({ limit: 3, cursor }).set('Authorization', `Bearer ${acct.secret}`);
       const onTwo = await request(two.app).get(path).query({ limit: 3, cursor }).set('Authorization', `Bearer ${acct.secret}`);
       expect(onTwo.status, JSON.stringify(onTwo.body)).to.equal(200);
-      expect(onTwo.body).to.deep.equal(onOne.body);
+      // The same page; the next cursors differ only by their random nonces, so each instance
+      // continues from the other's.
+      const { next_cursor: nextOnOne, ...pageOnOne } = onOne.body;
+      const { next_cursor: nextOnTwo, ...pageOnTwo } = onTwo.body;
+      expect(pageOnTwo).to.deep.equal(pageOnOne);
       expect(onTwo.body.data).to.have.length(3);
       const firstIds = new Set(first.body.data.map((r: { id: string }) => r.id));
       for (const r of onTwo.body.data) expect(firstIds.has(r.id)).to.equal(false);
+      expect(nextOnOne).to.be.a('string');
+      expect(nextOnTwo).to.be.a('string').and.not.equal(nextOnOne);
+      const thirdOnTwo = await request(two.app).get(path).query({ limit: 3, cursor: nextOnOne }).set('Authorization', `Bearer ${acct.secret}`);
+      const thirdOnOne = await request(one.app).get(path).query({ limit: 3, cursor: nextOnTwo }).set('Authorization', `Bearer ${acct.secret}`);
+      expect(thirdOnTwo.status, JSON.stringify(thirdOnTwo.body)).to.equal(200);
+      expect(thirdOnTwo.body.data.length).to.be.greaterThan(0);
+      expect(thirdOnOne.body.data).to.deep.equal(thirdOnTwo.body.data);
     });
   }
 

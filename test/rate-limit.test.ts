@@ -14,8 +14,8 @@ import { sleep } from './helpers/api-process.js';
 import { countStatuses, listen, sendJson, type JsonReply, type Listening } from './helpers/http-server.js';
 import { expectProblem } from './helpers/problem.js';
 
-const POLICY = /^"(read|write|admin|ops|auth)";q=(\d+);w=(\d+)$/;
-const STATE = /^"(read|write|admin|ops|auth)";r=(\d+);t=(\d+)$/;
+const POLICY = /^"(read|write|account_read|account_write|admin|ops|auth)";q=(\d+);w=(\d+)$/;
+const STATE = /^"(read|write|account_read|account_write|admin|ops|auth)";r=(\d+);t=(\d+)$/;
 
 type HeaderSource = { headers: Record<string, string> } | { headers: Headers };
 
@@ -24,10 +24,17 @@ function header(res: HeaderSource, name: string): string | undefined {
   return h instanceof Headers ? (h.get(name) ?? undefined) : h[name.toLowerCase()];
 }
 
-/** Parses both fields and checks they name the same policy with the expected quota. */
+/**
+ * Parses both fields (a list item per quota the request was counted in), checks they list the
+ * same policies in the same order, and returns the state of `policy`, which has the expected quota.
+ */
 function expectLimitFields(res: HeaderSource, policy: string, quota: Quota): { remaining: number; resetS: number } {
-  const declared = POLICY.exec(header(res, 'RateLimit-Policy') ?? '');
-  const state = STATE.exec(header(res, 'RateLimit') ?? '');
+  const policies = (header(res, 'RateLimit-Policy') ?? '').split(', ');
+  const states = (header(res, 'RateLimit') ?? '').split(', ');
+  expect(states.map((s) => STATE.exec(s)?.[1]), 'the same policies in both fields').to.deep.equal(policies.map((p) => POLICY.exec(p)?.[1]));
+  const at = policies.findIndex((p) => p.startsWith(`"${policy}";`));
+  const declared = POLICY.exec(policies[at] ?? '');
+  const state = STATE.exec(states[at] ?? '');
   expect(declared, `RateLimit-Policy: ${header(res, 'RateLimit-Policy')}`).to.not.equal(null);
   expect(state, `RateLimit: ${header(res, 'RateLimit')}`).to.not.equal(null);
   expect(declared!.slice(1)).to.deep.equal([policy, String(quota.points), String(quota.windowS)]);
@@ -41,6 +48,7 @@ const WRITE: Quota = { points: 5, windowS: 4 };
 const READ: Quota = { points: 40, windowS: 60 };
 const ADMIN: Quota = { points: 6, windowS: 60 };
 const OPS: Quota = { points: 50, windowS: 60 };
+const ACCOUNT_WRITE: Quota = { points: 6, windowS: 4 };
 
 describe('rate limits', function () {
   this.timeout(60_000);
@@ -114,6 +122,38 @@ describe('rate limits', function () {
       const res = await sendJson(`${server.url}/v1/customers`, { secret: quiet.secret, body: { email: 'x@example.com' } });
       expect(res.status).to.equal(201);
       expect(expectLimitFields(res, 'write', WRITE).remaining).to.equal(WRITE.points - 1);
+    });
+
+    it('caps an account across all its keys: five fresh keys do not give five times the write quota', async () => {
+      const own = await createTestApp({ rateLimits: { policies: { write: WRITE, account_write: ACCOUNT_WRITE } } });
+      const ownServer = await listen(own.app);
+      try {
+        const minter = await own.createAccount('minter');
+        const bystander = await own.createAccount('bystander');
+        const keys = await Promise.all(Array.from({ length: 5 }, () => own.services.apiKeys.issue(minter.id, { scopes: ['read', 'write'] })));
+        const burst = await Promise.all(
+          keys.flatMap((key) => Array.from({ length: 3 }, (_, i) => sendJson(`${ownServer.url}/v1/customers`, { secret: key.secret, body: { email: `k${i}@example.com` } }))),
+        );
+        const counts = countStatuses(burst);
+        expect(counts, JSON.stringify(counts)).to.deep.equal({ 201: ACCOUNT_WRITE.points, 429: 15 - ACCOUNT_WRITE.points });
+        expect(await own.db('customers').where({ account_id: minter.id })).to.have.length(ACCOUNT_WRITE.points);
+        for (const reply of burst) {
+          // Every answer reports both quotas it was counted in: the key's and the account's.
+          expectLimitFields(reply, 'write', WRITE);
+          const account = expectLimitFields(reply, 'account_write', ACCOUNT_WRITE);
+          if (reply.status === 429) {
+            expect(account.remaining).to.equal(0);
+            expect(reply.body.detail).to.match(/This account has used its 6 write requests per 4 seconds, across all its keys/);
+            expect(Number(reply.headers.get('retry-after'))).to.be.within(1, ACCOUNT_WRITE.windowS);
+          }
+        }
+        const other = await sendJson(`${ownServer.url}/v1/customers`, { secret: bystander.secret, body: { email: 'b@example.com' } });
+        expect(other.status).to.equal(201);
+        expect(expectLimitFields(other, 'account_write', ACCOUNT_WRITE).remaining).to.equal(ACCOUNT_WRITE.points - 1);
+      } finally {
+        await ownServer.close();
+        await own.close();
+      }
     });
 
     it('counts invalid requests too, and a refused request changes nothing', async () => {

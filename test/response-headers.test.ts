@@ -11,8 +11,8 @@ import { loadSpec } from '../src/platform/spec.js';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
 import { expectProblem } from './helpers/problem.js';
 
-const RATE_LIMIT_POLICY = /^"(read|write|admin|ops|auth)";q=\d+;w=\d+$/;
-const RATE_LIMIT = /^"(read|write|admin|ops|auth)";r=\d+;t=\d+$/;
+const RATE_LIMIT_POLICY = /^"(read|write|account_read|account_write|admin|ops|auth)";q=\d+;w=\d+(, "\w+";q=\d+;w=\d+)*$/;
+const RATE_LIMIT = /^"(read|write|account_read|account_write|admin|ops|auth)";r=\d+;t=\d+(, "\w+";r=\d+;t=\d+)*$/;
 
 function expectRateLimitFields(res: request.Response, policy: string): void {
   expect(res.headers['request-id'], 'Request-Id').to.be.a('string');

@@ -5,6 +5,7 @@ export const operations = {
   cancelPayment: {"method":"POST","path":"/v1/payments/{id}/cancel","tag":"Payments","scopes":["write"],"securitySchemes":["apiKey"],"body":"none"},
   capturePayment: {"method":"POST","path":"/v1/payments/{id}/capture","tag":"Payments","scopes":["write"],"securitySchemes":["apiKey"],"body":"none"},
   createAccount: {"method":"POST","path":"/admin/accounts","tag":"Accounts","scopes":[],"securitySchemes":["adminToken"],"body":"required"},
+  createAccountApiKey: {"method":"POST","path":"/admin/accounts/{id}/api_keys","tag":"Accounts","scopes":[],"securitySchemes":["adminToken"],"body":"required"},
   createApiKey: {"method":"POST","path":"/v1/api_keys","tag":"API keys","scopes":["write"],"securitySchemes":["apiKey"],"body":"required"},
   createCustomer: {"method":"POST","path":"/v1/customers","tag":"Customers","scopes":["write"],"securitySchemes":["apiKey"],"body":"required"},
   createPayment: {"method":"POST","path":"/v1/payments","tag":"Payments","scopes":["write"],"securitySchemes":["apiKey"],"body":"required"},

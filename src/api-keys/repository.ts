@@ -31,6 +31,21 @@ export async function findApiKeyForAuth(db: Knex, id: string): Promise<Pick<ApiK
   return db('api_keys').select('id', 'account_id', 'scopes', 'secret_hash', 'revoked_at').where({ id }).first();
 }
 
+export async function findApiKey(db: Knex, accountId: string, id: string): Promise<ApiKeyRecord | undefined> {
+  const row = await db('api_keys').select(PUBLIC_COLUMNS).where({ account_id: accountId, id }).first();
+  return row ? toRecord(row) : undefined;
+}
+
+/** Locks the account row until the transaction ends; false when there is no such account. */
+export async function lockAccount(trx: Knex.Transaction, accountId: string): Promise<boolean> {
+  return (await trx('accounts').select('id').where({ id: accountId }).forUpdate().first()) !== undefined;
+}
+
+export async function countActiveKeys(trx: Knex.Transaction, accountId: string): Promise<number> {
+  const row = await trx('api_keys').where({ account_id: accountId }).whereNull('revoked_at').count<{ count: string | number }[]>({ count: '*' }).first();
+  return Number(row?.count ?? 0);
+}
+
 export async function listApiKeys(db: Knex, accountId: string, limit: number, after?: Position): Promise<ApiKeyRecord[]> {
   const q = db('api_keys').select(PUBLIC_COLUMNS).where({ account_id: accountId });
   const rows = await keysetPage(q, { after, limit });

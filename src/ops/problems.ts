@@ -11,7 +11,8 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 /** Catalogue prose: HTML-escaped, with `code` spans. */
 const prose = (text: string) => escapeHtml(text).replace(/`([^`]+)`/g, '<code>$1</code>');
 
-const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
+/** The pages' one inline style block; its hash is in their Content-Security-Policy. */
+export const PROBLEM_PAGE_STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
 code{font:0.9em ui-monospace,monospace;background:#f2f2f2;padding:0.1em 0.3em;border-radius:3px}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:0.3rem 0.5rem;border-bottom:1px solid #ddd}
 .status{font-weight:600}`;
@@ -20,7 +21,7 @@ function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} · Remit API</title><style>${STYLE}</style></head>
+<title>${escapeHtml(title)} · Remit API</title><style>${PROBLEM_PAGE_STYLE}</style></head>
 <body>
 ${body}
 </body>

@@ -6,6 +6,9 @@ import type { Lifecycle } from '../platform/shutdown.js';
 
 export const DOCS_ASSETS_PATH = '/docs/assets';
 export const docsAssetsDir = swaggerUiDist.getAbsoluteFSPath();
+/** The page's own script and stylesheet (files, so its CSP can forbid inline ones). */
+export const DOCS_PAGE_PATH = '/docs/page';
+export const docsPageDir = path.join(import.meta.dirname, 'docs-page');
 
 const READINESS_RETRY_AFTER_S = 5;
 
@@ -24,7 +27,7 @@ export interface OpsDependencies {
 function docsPage(): string {
   // Swagger UI, served from this server's own copy of swagger-ui-dist: no CDN.
   const template = readFileSync(path.join(import.meta.dirname, 'docs.html'), 'utf8');
-  return template.replaceAll('{{assets}}', DOCS_ASSETS_PATH);
+  return template.replaceAll('{{assets}}', DOCS_ASSETS_PATH).replaceAll('{{page}}', DOCS_PAGE_PATH);
 }
 
 export function opsHandlers({ lifecycle, checks, advisories = {}, spec }: OpsDependencies): HandlersFor<'getHealth' | 'getReadiness' | 'getOpenApiDocument' | 'getApiReference'> {

@@ -78,18 +78,26 @@ const schema = z.object({
     .min(CONTRACT_BODY_LIMIT_BYTES, `must be at least ${CONTRACT_BODY_LIMIT_BYTES}: the spec promises every body up to that size is read (x-request-body-max-bytes)`)
     .max(10 * 1024 * 1024)
     .default(CONTRACT_BODY_LIMIT_BYTES),
+  SERVER_HEADERS_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(1_000).max(120_000).default(10_000),
+  SERVER_REQUEST_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(1_000).max(600_000).default(30_000),
+  SERVER_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(1_000).max(600_000).default(65_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(0).max(120_000).default(10_000),
   DEMO_ACCOUNT: booleanFlag,
   PROCESSOR_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(50).max(60_000).default(2_000),
   PROCESSOR_MAX_RETRIES: z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(10).default(2),
   PROCESSOR_BREAKER_THRESHOLD: z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(5),
   PROCESSOR_BREAKER_HALF_OPEN_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(600_000).default(5_000),
+  API_KEY_CACHE_SIZE: z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(1_000_000).default(10_000),
+  API_KEY_CACHE_TTL_S: z.coerce.number({ message: 'must be a number of seconds' }).int().min(1).max(3_600).default(60),
+  API_KEYS_MAX_PER_ACCOUNT: z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(100_000).default(100),
   IDEMPOTENCY_LEASE_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(3_600_000).default(30_000),
   IDEMPOTENCY_RETENTION_HOURS: z.coerce.number({ message: 'must be a number of hours' }).int().min(24, 'must be at least 24 (keys are kept at least a day)').max(24 * 90).default(24),
   IDEMPOTENCY_JOB_INTERVAL_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(3_600_000).default(10_000),
   RATE_LIMITS_ENABLED: booleanFlag,
   RATE_LIMIT_READ: quota('1000/10s'),
   RATE_LIMIT_WRITE: quota('200/10s'),
+  RATE_LIMIT_ACCOUNT_READ: quota('3000/10s'),
+  RATE_LIMIT_ACCOUNT_WRITE: quota('400/10s'),
   RATE_LIMIT_ADMIN: quota('120/1m'),
   RATE_LIMIT_OPS: quota('600/1m'),
   RATE_LIMIT_AUTH_FAILURES: quota('30/1m'),
@@ -111,6 +119,10 @@ export interface RateLimitPolicies {
   readonly read: Quota;
   /** Per API key: POST, PATCH and DELETE — stricter, since each may move money. */
   readonly write: Quota;
+  /** Per account, across all its keys: GET requests. Keys are free to mint; this is the ceiling. */
+  readonly account_read: Quota;
+  /** Per account, across all its keys: POST, PATCH and DELETE. The account's money-moving ceiling. */
+  readonly account_write: Quota;
   /** For the admin token: `/admin` operations. */
   readonly admin: Quota;
   /** Per client address, per process: `/health`, `/ready`, `/openapi.json`, `/docs`. */
@@ -146,6 +158,8 @@ export interface Config {
   /** Validate every response against the spec. On by default except in production. */
   readonly validateResponses: boolean;
   readonly bodyLimitBytes: number;
+  /** How long a client may take to send its headers, its whole request, and how long an idle connection stays open. */
+  readonly server: { readonly headersTimeoutMs: number; readonly requestTimeoutMs: number; readonly keepAliveTimeoutMs: number };
   readonly shutdownTimeoutMs: number;
   /** Create a demo account and print its key at start-up. On by default on the embedded database. */
   readonly demoAccount: boolean;
@@ -156,6 +170,10 @@ export interface Config {
     readonly breakerHalfOpenMs: number;
   };
   readonly idempotency: { readonly leaseMs: number; readonly retentionMs: number; readonly jobIntervalMs: number };
+  /** Active API keys an account may hold at once. */
+  readonly apiKeysMaxPerAccount: number;
+  /** Verified keys remembered by each process (0: none), and for how long. */
+  readonly apiKeyCache: { readonly maxEntries: number; readonly ttlMs: number };
   readonly rateLimits: {
     readonly enabled: boolean;
     readonly policies: RateLimitPolicies;
@@ -200,8 +218,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boole
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`));
   }
   const v = parsed.data;
+  if (v.SERVER_HEADERS_TIMEOUT_MS > v.SERVER_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(['SERVER_HEADERS_TIMEOUT_MS must not be more than SERVER_REQUEST_TIMEOUT_MS (the headers are part of the request)']);
+  }
   if (v.DATABASE_URL && v.DATA_DIR) {
     throw new ConfigError(['DATA_DIR applies only to the embedded database: unset it or unset DATABASE_URL']);
+  }
+  // Production never runs on what `npm start` gives a laptop: an embedded database, the in-process
+  // fake processor, a generated admin token, a demo account with its key printed.
+  if (v.NODE_ENV === 'production') {
+    const missing = [
+      !v.DATABASE_URL && 'DATABASE_URL is required in production (the embedded database is for development), e.g. postgres://remit@db:5432/remit',
+      !v.PROCESSOR_URL && 'PROCESSOR_URL is required in production (the in-process simulator is a development tool), e.g. https://processor.example.com',
+      !v.ADMIN_TOKEN && 'ADMIN_TOKEN is required in production (a generated one would be printed to the log); at least 24 characters, e.g. `openssl rand -hex 24`',
+      v.DEMO_ACCOUNT === true && 'DEMO_ACCOUNT cannot be true in production (it prints a live API key)',
+    ].filter((p): p is string => typeof p === 'string');
+    if (missing.length > 0) throw new ConfigError(missing);
   }
   // A lease shorter than a request's longest processor call would let a retry take over a request
   // that is still running; the processor's keys would still prevent a double charge, but the
@@ -228,8 +260,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boole
     logFormat: v.LOG_FORMAT ?? (terminal && v.NODE_ENV !== 'production' ? 'pretty' : 'json'),
     validateResponses: v.VALIDATE_RESPONSES ?? v.NODE_ENV !== 'production',
     bodyLimitBytes: v.BODY_LIMIT_BYTES,
+    server: { headersTimeoutMs: v.SERVER_HEADERS_TIMEOUT_MS, requestTimeoutMs: v.SERVER_REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: v.SERVER_KEEP_ALIVE_TIMEOUT_MS },
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
-    demoAccount: v.DEMO_ACCOUNT ?? v.DATABASE_URL === undefined,
+    demoAccount: v.NODE_ENV !== 'production' && (v.DEMO_ACCOUNT ?? v.DATABASE_URL === undefined),
     processor: {
       timeoutMs: v.PROCESSOR_TIMEOUT_MS,
       maxRetries: v.PROCESSOR_MAX_RETRIES,
@@ -241,9 +274,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boole
       retentionMs: v.IDEMPOTENCY_RETENTION_HOURS * 3_600_000,
       jobIntervalMs: v.IDEMPOTENCY_JOB_INTERVAL_MS,
     },
+    apiKeysMaxPerAccount: v.API_KEYS_MAX_PER_ACCOUNT,
+    apiKeyCache: { maxEntries: v.API_KEY_CACHE_SIZE, ttlMs: v.API_KEY_CACHE_TTL_S * 1000 },
     rateLimits: {
       enabled: v.RATE_LIMITS_ENABLED ?? true,
-      policies: { read: v.RATE_LIMIT_READ, write: v.RATE_LIMIT_WRITE, admin: v.RATE_LIMIT_ADMIN, ops: v.RATE_LIMIT_OPS, auth: v.RATE_LIMIT_AUTH_FAILURES },
+      policies: {
+        read: v.RATE_LIMIT_READ,
+        write: v.RATE_LIMIT_WRITE,
+        account_read: v.RATE_LIMIT_ACCOUNT_READ,
+        account_write: v.RATE_LIMIT_ACCOUNT_WRITE,
+        admin: v.RATE_LIMIT_ADMIN,
+        ops: v.RATE_LIMIT_OPS,
+        auth: v.RATE_LIMIT_AUTH_FAILURES,
+      },
       instances: v.RATE_LIMIT_INSTANCES,
       keyPrefix: v.REDIS_KEY_PREFIX,
     },
@@ -254,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boole
 
 const simulatorSchema = z.object({
   PROCESSOR_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PROCESSOR_CONTROL_TOKEN: z.string().min(24, 'must be at least 24 characters (e.g. `openssl rand -hex 24`)').optional(),
   PROCESSOR_PORT: z.coerce.number({ message: 'must be a port number' }).int().min(0).max(65535, 'must be at most 65535').default(4010),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
 });
@@ -261,6 +305,8 @@ const simulatorSchema = z.object({
 export interface SimulatorConfig {
   readonly host: string;
   readonly port: number;
+  /** The bearer token of `/control/*`; generated (and printed) when unset. */
+  readonly controlToken?: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -268,5 +314,5 @@ export interface SimulatorConfig {
 export function loadSimulatorConfig(env: NodeJS.ProcessEnv = process.env): SimulatorConfig {
   const parsed = simulatorSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`));
-  return { host: parsed.data.PROCESSOR_HOST, port: parsed.data.PROCESSOR_PORT, logLevel: parsed.data.LOG_LEVEL };
+  return { host: parsed.data.PROCESSOR_HOST, port: parsed.data.PROCESSOR_PORT, controlToken: parsed.data.PROCESSOR_CONTROL_TOKEN, logLevel: parsed.data.LOG_LEVEL };
 }

@@ -93,6 +93,12 @@ export const errorCatalogue = {
     meaning: 'Only a `succeeded` payment can be refunded.',
     action: 'Retrieve the payment to see its status. Do not retry as is.',
   },
+  api_key_limit_reached: {
+    status: 409,
+    title: 'The account has as many active API keys as it may',
+    meaning: 'An account may hold a limited number of active keys (100 unless its operator set API_KEYS_MAX_PER_ACCOUNT); it has that many.',
+    action: 'Revoke a key you no longer use, then create the new one.',
+  },
   payload_too_large: {
     status: 413,
     title: 'The request body is too large',

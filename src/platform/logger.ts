@@ -10,7 +10,7 @@ export type LogFormat = 'json' | 'pretty';
  * production), or one readable line per event for a person at a terminal (`LOG_FORMAT=pretty`).
  * Credentials never reach a log line: the auth header and any secret are redacted in both formats.
  */
-export function createLogger(level: string, format: LogFormat = 'json'): Logger {
+export function createLogger(level: string, format: LogFormat = 'json', destination?: NodeJS.WritableStream): Logger {
   const options = {
     level,
     base: { service: 'remit' },
@@ -19,8 +19,8 @@ export function createLogger(level: string, format: LogFormat = 'json'): Logger 
       censor: '[redacted]',
     },
   };
-  if (format === 'json') return pino(options);
+  if (format === 'json') return destination ? pino(options, destination) : pino(options);
   // In this thread rather than as a transport worker: a development server's log volume is small,
   // and lines stay in order with the start-up banner.
-  return pino(options, PinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true }));
+  return pino(options, PinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true, destination }));
 }

@@ -3,15 +3,36 @@
  * A page costs the same at any depth: the next page starts strictly after the last row of this
  * one, through the list's composite index, with no OFFSET to skip over.
  *
- * A cursor is opaque and tamper-evident: base64url of an HMAC-SHA256 tag (16 bytes) followed by a
- * small JSON payload — the list that issued it, the position of the page's last row, and a hash of
- * the filters it was issued for. The tag also covers the account whose list it is, without
- * carrying it: a cursor is valid only for the account it was issued to. The key is shared by every
- * instance through the database. A forged or altered cursor, one from another list or another
- * account's list, or one replayed with different filters is a 400 `invalid_cursor`, never a 500
- * and never a silently wrong page.
+ * A cursor is opaque, not merely tamper-evident: it is encrypted as well as authenticated, because
+ * the position it carries says more than the page. An events cursor ends at a `seq`, a sequence
+ * shared by every account, so a readable cursor would let a tenant measure everyone else's volume
+ * by comparing two of its own; the created_at says when the row was written, to the millisecond.
+ *
+ * The cursor is base64url (no padding) of
+ *
+ *     nonce (12 bytes) || AES-256-GCM ciphertext of a small JSON payload || GCM tag (16 bytes)
+ *
+ * where the payload is `{"f": filter hash, "t": created_at ISO, "i": tie-breaker}`, padded with
+ * spaces to 96 bytes, and the additional authenticated data is `JSON.stringify([account, list])`:
+ * a cursor names neither whose list it is nor which, yet opens only for the list and the account
+ * it was issued for. GCM keeps the length of what it encrypts, so without the padding the length
+ * of a cursor would still tell how many digits the sequence has. The nonce is random per cursor,
+ * so two cursors for the same position differ, and only the server can tell they are the same.
+ * Every cursor the lists issue is 166 characters, far below the spec's 512.
+ *
+ * The AES key is HKDF-SHA256 (no salt, info `remit/pagination-cursor/aes-256-gcm/v1`) of the
+ * `cursor_hmac` secret generated into the database at migration: every instance on the database
+ * derives the same key with nothing to configure, and the raw secret is never used as a key
+ * itself. A change of format should change the info string, so that the old cursors stop opening
+ * rather than being misread.
+ *
+ * A forged or altered cursor, one from another list or another account's list, one from another
+ * database, or one replayed with different filters is a 400 `invalid_cursor`, never a 500 and
+ * never a silently wrong page; only the last says why, since the client can fix it. Cursors issued
+ * before this format (an HMAC tag followed by readable JSON) fail the same way: a client holding
+ * one mid-walk is told once to start again without a cursor.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { AppError } from './errors.js';
 import { ID_PATTERN } from './ids.js';
@@ -19,9 +40,15 @@ import { ID_PATTERN } from './ids.js';
 export const DEFAULT_LIMIT = 20;
 
 const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+const KEY_INFO = 'remit/pagination-cursor/aes-256-gcm/v1';
+const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
-/** Longer than any cursor this module issues (about 150 characters); the spec caps it at 512. */
+/** Room for every position the lists issue (a sequence of 18 digits, an id of 34 characters). */
+const PADDED_PAYLOAD_CHARS = 96;
+/** Longer than any cursor this module issues (166 characters); the spec caps it at 512. */
 const MAX_CURSOR_CHARS = 512;
+/** Node's decoder skips characters outside the alphabet; a cursor holding any is not one of ours. */
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /** Event lists break ties on their write sequence rather than on the id. */
 export const SEQUENCE_PATTERN = /^[1-9][0-9]{0,17}$/;
@@ -38,9 +65,8 @@ export interface ListPage<T> {
   next_cursor: string | null;
 }
 
+/** Encrypted, so its size is the cursor's: one-letter keys. The list and account are not in it but bound to it. */
 interface CursorPayload {
-  /** The list that issued the cursor. */
-  l: string;
   /** Hash of the filters it was issued for. */
   f: string;
   /** Position: created_at (ISO) and the tie-breaker of the page's last row. */
@@ -68,29 +94,39 @@ function filterHash(filter: ListFilter): string {
     .slice(0, 16);
 }
 
+/** A JSON array, so no account id or list name can be made to read as another pair. */
+function associatedData(scope: CursorScope): Buffer {
+  return Buffer.from(JSON.stringify([scope.account, scope.list]));
+}
+
 export class CursorCodec {
   private key: Promise<Buffer> | undefined;
 
-  /** `loadKey` is asked once, on first use, and again only if it failed. */
+  /**
+   * `loadKey` gives the shared secret the cursor key is derived from. It is asked once, on first
+   * use, and again only if it failed.
+   */
   constructor(private readonly loadKey: () => Promise<Buffer>) {}
 
-  private async hmacKey(): Promise<Buffer> {
-    this.key ??= this.loadKey().catch((err: unknown) => {
-      this.key = undefined;
-      throw err;
-    });
+  private async aesKey(): Promise<Buffer> {
+    this.key ??= this.loadKey()
+      .then((secret) => Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), KEY_INFO, 32)))
+      .catch((err: unknown) => {
+        this.key = undefined;
+        throw err;
+      });
     return this.key;
   }
 
-  /** Signs the payload together with the account (account ids never contain NUL). */
-  private static tag(key: Buffer, account: string, json: Buffer): Buffer {
-    return createHmac('sha256', key).update(account).update('\0').update(json).digest().subarray(0, TAG_BYTES);
-  }
-
   async encode(scope: CursorScope, filter: ListFilter, position: Position): Promise<string> {
-    const payload: CursorPayload = { l: scope.list, f: filterHash(filter), t: position.created.toISOString(), i: position.id };
-    const json = Buffer.from(JSON.stringify(payload));
-    return Buffer.concat([CursorCodec.tag(await this.hmacKey(), scope.account, json), json]).toString('base64url');
+    const payload: CursorPayload = { f: filterHash(filter), t: position.created.toISOString(), i: position.id };
+    // ASCII (the filter hash is base64url, ids and sequences are alphanumeric), so characters are bytes.
+    const json = JSON.stringify(payload).padEnd(PADDED_PAYLOAD_CHARS, ' ');
+    const nonce = randomBytes(NONCE_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', await this.aesKey(), nonce, { authTagLength: TAG_BYTES });
+    cipher.setAAD(associatedData(scope));
+    const sealed = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()]);
+    return Buffer.concat([nonce, sealed, cipher.getAuthTag()]).toString('base64url');
   }
 
   /**
@@ -100,23 +136,32 @@ export class CursorCodec {
   async decode(scope: CursorScope, filter: ListFilter, cursor: string, tiebreak: RegExp = ID_PATTERN): Promise<Position> {
     const forged = () =>
       new AppError('invalid_cursor', 'The cursor was not issued by this list for this account. Start again without a cursor.');
-    if (cursor.length > MAX_CURSOR_CHARS) throw forged();
+    if (cursor.length > MAX_CURSOR_CHARS || !BASE64URL.test(cursor)) throw forged();
     const raw = Buffer.from(cursor, 'base64url');
-    if (raw.length <= TAG_BYTES) throw forged();
-    const tag = raw.subarray(0, TAG_BYTES);
-    const json = raw.subarray(TAG_BYTES);
-    if (!timingSafeEqual(tag, CursorCodec.tag(await this.hmacKey(), scope.account, json))) throw forged();
+    if (raw.length <= NONCE_BYTES + TAG_BYTES) throw forged();
+    const key = await this.aesKey();
+    let json: string;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
+      decipher.setAAD(associatedData(scope));
+      decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+      const plain = Buffer.concat([decipher.update(raw.subarray(NONCE_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
+      json = new TextDecoder('utf-8', { fatal: true }).decode(plain);
+    } catch {
+      // Another key, another list or account, or any altered bit: GCM cannot tell them apart, nor should the client.
+      throw forged();
+    }
 
-    // Signed by this server, so well-formed; checked all the same, since a bug here would be a 500.
+    // Sealed by this server, so well-formed; checked all the same, since a bug here would be a 500.
     let payload: unknown;
     try {
-      payload = JSON.parse(json.toString('utf8'));
+      payload = JSON.parse(json);
     } catch {
       throw forged();
     }
     if (typeof payload !== 'object' || payload === null) throw forged();
-    const { l, f, t, i } = payload as Partial<CursorPayload>;
-    if (l !== scope.list || typeof t !== 'string' || typeof i !== 'string' || !tiebreak.test(i)) throw forged();
+    const { f, t, i } = payload as Partial<CursorPayload>;
+    if (typeof f !== 'string' || typeof t !== 'string' || typeof i !== 'string' || !tiebreak.test(i)) throw forged();
     if (f !== filterHash(filter)) {
       throw new AppError(
         'invalid_cursor',

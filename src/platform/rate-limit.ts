@@ -113,7 +113,15 @@ export class RateLimits {
           : undefined,
       };
     };
-    this.limiters = { read: build('read'), write: build('write'), admin: build('admin'), ops: build('ops'), auth: build('auth') };
+    this.limiters = {
+      read: build('read'),
+      write: build('write'),
+      account_read: build('account_read'),
+      account_write: build('account_write'),
+      admin: build('admin'),
+      ops: build('ops'),
+      auth: build('auth'),
+    };
 
     if (redis) {
       this.breaker = circuitBreaker(handleAll, { halfOpenAfter: options.breakerHalfOpenMs ?? BREAKER_HALF_OPEN_MS, breaker: new ConsecutiveBreaker(BREAKER_THRESHOLD) });

@@ -9,7 +9,7 @@ import { createApp, type Services } from '../../src/app.js';
 import type { OpenApiDocument } from '../../src/platform/http/openapi-router.js';
 import { createDb, migrate, type Db } from '../../src/platform/db.js';
 import { randomBase62 } from '../../src/platform/ids.js';
-import { createLogger } from '../../src/platform/logger.js';
+import { createLogger, type Logger } from '../../src/platform/logger.js';
 import { createProcessorClient, type ProcessorClient, type ProcessorOptions } from '../../src/processor/client.js';
 import { startProcessorSimulator, type ProcessorSimulator } from '../../src/processor/simulator/server.js';
 import { Lifecycle } from '../../src/platform/shutdown.js';
@@ -127,6 +127,8 @@ export const TEST_LEASE_MS = 2 * worstProcessorCallMs(TEST_PROCESSOR_OPTIONS.tim
 export const GENEROUS_POLICIES: RateLimitPolicies = {
   read: { points: 1_000_000, windowS: 60 },
   write: { points: 1_000_000, windowS: 60 },
+  account_read: { points: 1_000_000, windowS: 60 },
+  account_write: { points: 1_000_000, windowS: 60 },
   admin: { points: 1_000_000, windowS: 60 },
   ops: { points: 1_000_000, windowS: 60 },
   auth: { points: 1_000_000, windowS: 60 },
@@ -157,12 +159,16 @@ export interface TestAppOptions {
   /** The contract the app validates against; `spec/openapi.yaml` when absent. */
   readonly spec?: OpenApiDocument;
   readonly publicUrl?: string;
+  readonly apiKeysMaxPerAccount?: number;
+  readonly apiKeyCache?: { readonly maxEntries: number; readonly ttlMs: number };
+  /** Where the app logs; silent (or LOG_LEVEL) when absent. */
+  readonly log?: Logger;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const { db, drop } = options.database ?? (await openTestDb());
   const simulator = options.simulator ?? (await startProcessorSimulator());
-  const log = createLogger(process.env.LOG_LEVEL ?? 'silent');
+  const log = options.log ?? createLogger(process.env.LOG_LEVEL ?? 'silent');
   const processor = createProcessorClient({ url: simulator.url, ...TEST_PROCESSOR_OPTIONS, ...options.processor, log });
   const limitOptions = options.rateLimits === false ? undefined : (options.rateLimits ?? {});
   const redisUrl = limitOptions?.redisUrl === undefined ? process.env.REDIS_URL : (limitOptions.redisUrl ?? undefined);
@@ -192,6 +198,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     trustProxy: options.trustProxy,
     spec: options.spec,
     publicUrl: options.publicUrl,
+    apiKeysMaxPerAccount: options.apiKeysMaxPerAccount,
+    apiKeyCache: options.apiKeyCache,
   });
   return {
     app,
@@ -215,6 +223,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     },
     async close() {
       await services.idempotencyJobs.stop();
+      await services.apiKeys.close();
       if (redis) await closeRedis(redis);
       if (!options.simulator) await simulator.close();
       if (!options.database) await drop();

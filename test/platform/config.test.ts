@@ -11,6 +11,9 @@ function problemsOf(env: NodeJS.ProcessEnv): string[] {
   throw new Error('expected a ConfigError');
 }
 
+/** What production must be given: a database, a processor and an admin token. */
+const PRODUCTION = { NODE_ENV: 'production', DATABASE_URL: 'postgres://remit@db:5432/remit', PROCESSOR_URL: 'https://processor.example.com', ADMIN_TOKEN: 'a'.repeat(32) };
+
 describe('configuration', () => {
   it('starts with no variables at all: embedded database, generated admin token, demo account', () => {
     const config = loadConfig({});
@@ -24,22 +27,34 @@ describe('configuration', () => {
 
   it('listens on loopback by default, and on every interface by default in production', () => {
     expect(loadConfig({}).host).to.equal('127.0.0.1');
-    expect(loadConfig({ NODE_ENV: 'production' }).host).to.equal('0.0.0.0');
+    expect(loadConfig(PRODUCTION).host).to.equal('0.0.0.0');
     expect(loadConfig({ HOST: '0.0.0.0' }).host).to.equal('0.0.0.0');
-    expect(loadConfig({ NODE_ENV: 'production', HOST: '10.0.0.5' }).host).to.equal('10.0.0.5');
+    expect(loadConfig({ ...PRODUCTION, HOST: '10.0.0.5' }).host).to.equal('10.0.0.5');
   });
 
   it('logs readable lines to a terminal outside production, JSON otherwise, unless LOG_FORMAT says', () => {
     expect(loadConfig({}, true).logFormat).to.equal('pretty');
     expect(loadConfig({}, false).logFormat).to.equal('json');
-    expect(loadConfig({ NODE_ENV: 'production' }, true).logFormat).to.equal('json');
+    expect(loadConfig(PRODUCTION, true).logFormat).to.equal('json');
     expect(loadConfig({ LOG_FORMAT: 'json' }, true).logFormat).to.equal('json');
     expect(loadConfig({ LOG_FORMAT: 'pretty' }, false).logFormat).to.equal('pretty');
   });
 
+  it('refuses to start production on development defaults, naming each missing variable', () => {
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    expect(problems).to.have.length(3);
+    expect(problems[0]).to.match(/^DATABASE_URL is required in production/);
+    expect(problems[1]).to.match(/^PROCESSOR_URL is required in production/);
+    expect(problems[2]).to.match(/^ADMIN_TOKEN is required in production/);
+    expect(problemsOf({ ...PRODUCTION, DEMO_ACCOUNT: 'true' })).to.deep.equal(['DEMO_ACCOUNT cannot be true in production (it prints a live API key)']);
+    const config = loadConfig(PRODUCTION);
+    expect(config.demoAccount).to.equal(false);
+    expect(config.adminTokenGenerated).to.equal(false);
+  });
+
   it('turns response validation off by default in production, and lets it be turned on', () => {
-    expect(loadConfig({ NODE_ENV: 'production' }).validateResponses).to.equal(false);
-    expect(loadConfig({ NODE_ENV: 'production', VALIDATE_RESPONSES: 'true' }).validateResponses).to.equal(true);
+    expect(loadConfig(PRODUCTION).validateResponses).to.equal(false);
+    expect(loadConfig({ ...PRODUCTION, VALIDATE_RESPONSES: 'true' }).validateResponses).to.equal(true);
   });
 
   it('does not create a demo account on PostgreSQL unless asked', () => {

@@ -109,10 +109,12 @@ describe('graceful shutdown', () => {
     this.timeout(60_000);
 
     it('prints its URL, serves its ledger, and exits 0 on SIGTERM', async () => {
-      const code = await runUntilSigterm('src/processor/simulator/main.ts', { PROCESSOR_PORT: '0', LOG_LEVEL: 'silent' }, /listening on http/, async (out) => {
+      const token = 'control-token-0123456789abcdef';
+      const code = await runUntilSigterm('src/processor/simulator/main.ts', { PROCESSOR_PORT: '0', LOG_LEVEL: 'silent', PROCESSOR_CONTROL_TOKEN: token }, /Ledger: curl/, async (out) => {
         const url = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
-        expect(url, out).to.be.a('string');
-        const ledger = await fetch(`${url}/control/ledger`);
+        expect(url, out).to.match(/^http:\/\/127\.0\.0\.1:/);
+        expect((await fetch(`${url}/control/ledger`)).status).to.equal(401);
+        const ledger = await fetch(`${url}/control/ledger`, { headers: { Authorization: `Bearer ${token}` } });
         expect(ledger.status).to.equal(200);
         expect(((await ledger.json()) as { operations: unknown[] }).operations).to.deep.equal([]);
       });
@@ -134,7 +136,7 @@ describe('graceful shutdown', () => {
         const res = await fetch(`${url}/v1/customers`, { headers: { Authorization: `Bearer ${key}` } });
         expect(res.status).to.equal(200);
         // Without PROCESSOR_URL the simulator runs in-process; a payment is charged through it.
-        const ledgerUrl = /ledger: (http:\/\/\S+\/control\/ledger)/.exec(out)?.[1];
+        const [, controlToken, ledgerUrl] = /its ledger: curl -H 'Authorization: Bearer (\S+)' (http:\/\/\S+\/control\/ledger)/.exec(out) ?? [];
         expect(ledgerUrl, out).to.be.a('string');
         const payment = await fetch(`${url}/v1/payments`, {
           method: 'POST',
@@ -144,10 +146,21 @@ describe('graceful shutdown', () => {
         const paid = (await payment.json()) as { id: string; status: string };
         expect(payment.status, JSON.stringify(paid)).to.equal(201);
         expect(paid.status).to.equal('succeeded');
-        const ledger = (await (await fetch(ledgerUrl!)).json()) as { charges: { reference: string }[] };
+        const ledger = (await (await fetch(ledgerUrl!, { headers: { Authorization: `Bearer ${controlToken}` } })).json()) as { charges: { reference: string }[] };
         expect(ledger.charges.map((c) => c.reference)).to.deep.equal([paid.id]);
       });
       expect(code).to.equal(0);
+    });
+
+    it('refuses to start in production on development defaults, naming what is missing and printing no secret', async () => {
+      const child = spawn(TSX, ['src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      const [code] = await once(child, 'exit');
+      expect(code).to.equal(1);
+      for (const name of ['DATABASE_URL', 'PROCESSOR_URL', 'ADMIN_TOKEN']) expect(out).to.include(`${name} is required in production`);
+      expect(out).not.to.match(/sk_[A-Za-z0-9]{22}_|Admin token|listening/);
     });
 
     it('refuses to start with a bad variable and names it', async () => {

@@ -16,6 +16,7 @@ async function call(method: string, path: string, options: { body?: unknown; raw
   const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   if (payload !== undefined) headers['Content-Type'] = 'application/json';
   if (options.key !== null && method !== 'GET') headers['Idempotency-Key'] = options.key ?? randomUUID();
+  if (path.startsWith('/control/')) headers.Authorization = `Bearer ${sim.controlToken}`;
   const res = await fetch(`${sim.url}${path}`, { method, headers, body: payload, signal: options.signal });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
@@ -340,6 +341,29 @@ describe('processor simulator', () => {
   });
 
   describe('control API', () => {
+    it('refuses every control request without the control token, or with another one', async () => {
+      await createCharge({ capture: true });
+      for (const [method, path] of [['GET', '/control/ledger'], ['GET', '/control/faults'], ['PUT', '/control/faults'], ['POST', '/control/reset']] as const) {
+        for (const authorization of [undefined, 'Bearer wrong-token-0123456789abcdef', `Basic ${sim.controlToken}`]) {
+          const res = await fetch(`${sim.url}${path}`, {
+            method,
+            headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+            body: method === 'PUT' ? JSON.stringify({ error_rate: 1 }) : undefined,
+          });
+          expect(res.status, `${method} ${path} with ${authorization ?? 'no token'}`).to.equal(401);
+          expect(res.headers.get('www-authenticate')).to.match(/^Bearer /);
+        }
+      }
+      expect(sim.ledger().charges).to.have.length(1);
+      expect((await call('GET', '/control/faults')).body.error_rate).to.equal(0);
+    });
+
+    it('answers /health without a token, for health checks', async () => {
+      const res = await fetch(`${sim.url}/health`);
+      expect(res.status).to.equal(200);
+      expect(await res.json()).to.deep.equal({ status: 'ok' });
+    });
+
     it('merges partial fault settings and returns them in full', async () => {
       const put = await call('PUT', '/control/faults', { body: { error_rate: 0.25, latency_ms: 5 } });
       expect(put.status).to.equal(200);

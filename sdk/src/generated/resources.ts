@@ -141,7 +141,10 @@ export abstract class RemitResources {
     /**
      * Create an API key.
      *
-     * Creates a key for the calling account. The `secret` appears in this response only.
+     * Creates a key for the calling account. The `secret` appears in this response only. A key
+     * can only create keys with scopes it holds itself (`403` `insufficient_scope` otherwise),
+     * and an account has at most a configured number of active keys (`409`
+     * `api_key_limit_reached`; 100 by default).
      *
      * `POST /v1/api_keys` (`createApiKey`)
      */
@@ -159,8 +162,10 @@ export abstract class RemitResources {
     /**
      * Revoke an API key.
      *
-     * Revokes the key at once: every later request that presents it is a `401`. Revoking a key
-     * that is already revoked returns it unchanged.
+     * Revokes the key at once, on every instance: every later request that presents it is a
+     * `401`. Revoking a key that is already revoked returns it unchanged. A key can only revoke
+     * keys whose scopes it holds itself (`403` `insufficient_scope` otherwise); an account whose
+     * keys are all revoked is recovered by the operator (`POST /admin/accounts/{id}/api_keys`).
      *
      * `DELETE /v1/api_keys/{id}` (`revokeApiKey`)
      */

@@ -138,8 +138,9 @@ describe('SDK errors against the API', function () {
       expectServerError(err, RateLimitError, 429, 'rate_limited');
       const e = err as RateLimitError;
       expect(Number(e.headers.get('retry-after'))).to.be.within(1, 60);
-      expect(e.headers.get('ratelimit')).to.match(/^"write";r=0;t=\d+$/);
-      expect(e.headers.get('ratelimit-policy')).to.equal('"write";q=2;w=60');
+      // The key's quota, then its account's (every key's request counts in both).
+      expect(e.headers.get('ratelimit')).to.match(/^"write";r=0;t=\d+, "account_write";r=\d+;t=\d+$/);
+      expect(e.headers.get('ratelimit-policy')).to.match(/^"write";q=2;w=60, "account_write";q=\d+;w=\d+$/);
       expect(recorder.attempts.map((a) => a.status)).to.deep.equal([201, 201, 429]);
     });
   });

@@ -19,6 +19,8 @@ export interface ApiKeyIdentity {
 }
 
 export interface Authenticator {
+  /** The identity of a key verified recently, from memory alone; undefined when it must be looked up. */
+  knownApiKey?(secret: string): ApiKeyIdentity | undefined;
   /** The key's identity, or null when the secret is unknown, malformed or revoked. */
   verifyApiKey(secret: string): Promise<ApiKeyIdentity | null>;
   /** Constant-time comparison with the configured admin token. */
@@ -28,6 +30,12 @@ export interface Authenticator {
 type SecurityRequirement = Record<string, string[]>;
 
 const REALM = 'Bearer realm="remit"';
+
+function authorizationCount(req: Request): number {
+  let count = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'authorization') count++;
+  return count;
+}
 
 function bearerToken(req: Request): string | null {
   const header = req.get('authorization');
@@ -57,20 +65,37 @@ export function authenticate(authenticator: Authenticator, defaultSecurity: Secu
       return next();
     }
 
-    const release = await throttle?.admit(req);
+    // Answers to authenticated requests are private to their caller; some hold a secret shown once.
+    res.setHeader('Cache-Control', 'no-store');
+    // Node keeps the first of repeated Authorization fields; which one a proxy in front acted on is
+    // unknowable, so credentials sent twice are refused rather than guessed at.
+    if (authorizationCount(req) > 1) {
+      const message = 'must be sent once';
+      throw new AppError('validation_failed', `/headers/authorization ${message}.`, { errors: [{ path: '/headers/authorization', message }] });
+    }
+    const token = bearerToken(req);
+    // Each requirement object is an alternative (OpenAPI: OR of ANDs); Remit's have one scheme each.
+    const schemes = new Set(requirements.flatMap((r) => Object.keys(r)));
+
+    // Credentials known to be good are checked in memory and admitted before the per-address guard:
+    // a valid key or the admin token is never refused for what other clients at its address did.
+    if (token && schemes.has('adminToken') && authenticator.verifyAdminToken(token)) {
+      res.locals.principal = { kind: 'admin' } satisfies Principal;
+      return next();
+    }
+    const known = token && schemes.has('apiKey') ? authenticator.knownApiKey?.(token) : undefined;
+    if (known) {
+      res.locals.principal = { kind: 'api_key', ...known } satisfies Principal;
+      return next();
+    }
+
+    const release = await throttle?.admit(req, token ?? '');
     try {
-      const token = bearerToken(req);
       if (token === null) {
         await throttle?.failed(req, res);
         throw new AppError('authentication_required', 'Send your API key as `Authorization: Bearer <secret>`.', {
           headers: { 'WWW-Authenticate': REALM },
         });
-      }
-      // Each requirement object is an alternative (OpenAPI: OR of ANDs); Remit's have one scheme each.
-      const schemes = new Set(requirements.flatMap((r) => Object.keys(r)));
-      if (token && schemes.has('adminToken') && authenticator.verifyAdminToken(token)) {
-        res.locals.principal = { kind: 'admin' } satisfies Principal;
-        return next();
       }
       const identity = token && schemes.has('apiKey') ? await authenticator.verifyApiKey(token) : null;
       if (identity) {

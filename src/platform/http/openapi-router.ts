@@ -15,6 +15,7 @@ import type { OperationId } from '../../../generated/server/operations.js';
 import type { Logger } from '../logger.js';
 import type { Handlers, Principal, UntypedHandler } from './handlers.js';
 import { HTTP_METHODS, resolveRef } from '../spec.js';
+import { boundBodies } from './body-bounds.js';
 import { rejectUnstorableStrings } from './string-guard.js';
 
 export type OpenApiDocument = OpenAPIV3.DocumentV3_1;
@@ -142,6 +143,8 @@ export interface ChainStages {
   readonly limit?: RequestHandler;
   readonly authorize?: RequestHandler;
   readonly body?: RequestHandler[];
+  /** Refuses a parsed body larger than any valid one (see body-bounds.ts); runs before validation. */
+  readonly boundBody?: RequestHandler;
   readonly resolve: (operationId: string | undefined) => RequestHandler;
 }
 
@@ -176,6 +179,7 @@ export function createValidatorChain(doc: OpenApiDocument, options: ChainStages)
   // - the rate limit, which needs the principal and counts a request whether or not it is valid;
   // - authorization (scopes), after counting, so a key spends its own quota on what it may not do;
   // - only then the body: a stranger's or an over-quota client's body is never parsed;
+  // - a body larger than any valid one is refused before the validator spends time on it;
   // - the string guard, then the validator's own request validation.
   const metadataAt = chain.findIndex((mw) => mw.name === 'metadataMiddleware');
   if (metadataAt < 0) throw new Error('express-openapi-validator: metadata middleware not found; check the pinned version');
@@ -186,6 +190,7 @@ export function createValidatorChain(doc: OpenApiDocument, options: ChainStages)
     options.limit,
     options.authorize,
     ...(options.body ?? []),
+    options.boundBody,
     rejectUnstorableStrings(),
   ].filter((stage): stage is RequestHandler => stage !== undefined);
   chain.splice(metadataAt + 1, 0, ...stages);
@@ -194,6 +199,7 @@ export function createValidatorChain(doc: OpenApiDocument, options: ChainStages)
 
 export function buildApiRouter(options: ApiRouterOptions): Router {
   const { spec, handlers, authenticate, limit, authorize, body, validateResponses, checkHeaders, log } = options;
+  const boundBody = boundBodies(spec);
   const routers = new Map<string, Router>();
 
   for (const [prefix, subDoc] of splitByResource(spec)) {
@@ -204,6 +210,7 @@ export function buildApiRouter(options: ApiRouterOptions): Router {
       limit,
       authorize,
       body,
+      boundBody,
       resolve: (operationId) => {
         const handler = operationId ? (handlers[operationId as OperationId] as unknown as AnyHandler | undefined) : undefined;
         if (!operationId || !handler) throw new Error(`no handler for operation ${operationId ?? '(without operationId)'} in ${prefix}`);

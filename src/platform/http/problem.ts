@@ -49,11 +49,19 @@ function isBodyParserError(err: unknown): err is BodyParserError {
   return err instanceof Error && typeof (err as BodyParserError).type === 'string' && typeof (err as BodyParserError).status === 'number';
 }
 
-/** zlib's errors while inflating a gzip/deflate body: the body parser passes them on without a `type`. */
+/**
+ * zlib's errors while decoding a gzip, deflate or br body (`Z_DATA_ERROR`, `ERR__ERROR_FORMAT_…`):
+ * the body parser passes them on as a 400 without a `type`, with zlib's numeric errno.
+ */
 function isDecodeError(err: unknown): boolean {
-  const e = err as { status?: number; code?: string } | null;
-  return err instanceof Error && e?.status === 400 && typeof e.code === 'string' && e.code.startsWith('Z_');
+  const e = err as { status?: number; code?: string; errno?: number } | null;
+  return err instanceof Error && e?.status === 400 && typeof e.code === 'string' && (e.code.startsWith('Z_') || typeof e.errno === 'number');
 }
+
+/** The validation problems a problem document lists; `error_count` says how many there were. */
+export const MAX_LISTED_ERRORS = 10;
+/** The validation problems the `detail` sentence names. */
+const DETAIL_ERRORS = 3;
 
 /** `.body.email` or `/body/email` → `/body/email`. */
 function normalisePath(path: string): string {
@@ -98,8 +106,9 @@ export function toAppError(err: unknown): AppError {
       return new AppError('idempotency_key_required', 'Send an Idempotency-Key header (e.g. a UUID) so the request is safe to retry.', { errors });
     }
     if (code === 'validation_failed') {
-      const detail = errors.map((e) => `${e.path} ${e.message}`).join('; ');
-      return new AppError(code, detail || err.message, { errors });
+      const shown = errors.slice(0, DETAIL_ERRORS).map((e) => `${e.path} ${e.message}`);
+      const more = errors.length > DETAIL_ERRORS ? `; and ${errors.length - DETAIL_ERRORS} more (see errors)` : '';
+      return new AppError(code, shown.length > 0 ? `${shown.join('; ')}${more}` : err.message, { errors });
     }
     const details: Partial<Record<ErrorCode, string>> = {
       route_not_found: 'No route matches this path.',
@@ -125,7 +134,9 @@ export function problemBody(error: AppError, requestId: string, instance: string
     instance,
     code: error.code,
     request_id: requestId,
-    ...(error.options.errors ? { errors: error.options.errors } : {}),
+    ...(error.options.errors
+      ? { errors: error.options.errors.slice(0, MAX_LISTED_ERRORS), error_count: error.options.errors.length }
+      : {}),
   };
 }
 

@@ -32,10 +32,11 @@ function describeWindow(windowS: number): string {
   return n === 1 ? word : `${n} ${word}s`;
 }
 
-export function rateLimitHeaders(decision: Decision): Record<string, string> {
+/** Both fields for the quotas a request was counted in, one list item per quota (draft §3, §4). */
+export function rateLimitHeaders(decisions: readonly Decision[]): Record<string, string> {
   return {
-    'RateLimit-Policy': `"${decision.policy}";q=${decision.quota.points};w=${decision.quota.windowS}`,
-    RateLimit: `"${decision.policy}";r=${decision.remaining};t=${decision.resetS}`,
+    'RateLimit-Policy': decisions.map((d) => `"${d.policy}";q=${d.quota.points};w=${d.quota.windowS}`).join(', '),
+    RateLimit: decisions.map((d) => `"${d.policy}";r=${d.remaining};t=${d.resetS}`).join(', '),
   };
 }
 
@@ -43,16 +44,24 @@ export function rateLimitHeaders(decision: Decision): Record<string, string> {
 const BUDGETS: Record<PolicyName, (points: number, window: string) => string> = {
   read: (n, w) => `This API key has used its ${n} read requests per ${w}`,
   write: (n, w) => `This API key has used its ${n} write requests per ${w}`,
+  account_read: (n, w) => `This account has used its ${n} read requests per ${w}, across all its keys`,
+  account_write: (n, w) => `This account has used its ${n} write requests per ${w}, across all its keys`,
   admin: (n, w) => `The admin token has used its ${n} requests per ${w}`,
   ops: (n, w) => `This address has used its ${n} requests per ${w}`,
   auth: (n, w) => `This address has failed authentication ${n} times in a ${w}`,
 };
 
-function tooManyRequests(decision: Decision, reason?: string): AppError {
-  const retryAfterS = Math.max(1, decision.resetS);
-  const budget = reason ?? BUDGETS[decision.policy](decision.quota.points, describeWindow(decision.quota.windowS));
+/**
+ * The 429 for a request one or more of whose quotas refused it (`decisions` are all the quotas it
+ * was counted in). It may be retried once every refusing quota has reset.
+ */
+function tooManyRequests(decisions: readonly Decision[], reason?: string): AppError {
+  const refused = decisions.filter((d) => !d.allowed);
+  const retryAfterS = Math.max(1, ...refused.map((d) => d.resetS));
+  const first = refused[0] ?? decisions[0]!;
+  const budget = reason ?? BUDGETS[first.policy](first.quota.points, describeWindow(first.quota.windowS));
   return new AppError('rate_limited', `${budget}. Retry after ${retryAfterS} second${retryAfterS === 1 ? '' : 's'}.`, {
-    headers: { ...rateLimitHeaders(decision), 'Retry-After': String(retryAfterS) },
+    headers: { ...rateLimitHeaders(decisions), 'Retry-After': String(retryAfterS) },
   });
 }
 
@@ -69,18 +78,18 @@ export function clientAddress(req: Request): string {
   return `${ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/64`).toString()}/64`;
 }
 
-function apply(res: Response, decision: Decision): void {
-  for (const [name, value] of Object.entries(rateLimitHeaders(decision))) res.setHeader(name, value);
+function apply(res: Response, decisions: readonly Decision[]): void {
+  for (const [name, value] of Object.entries(rateLimitHeaders(decisions))) res.setHeader(name, value);
 }
 
 /** The authentication guard's hooks (see `authenticate`). */
 export interface AuthThrottle {
   /**
-   * Admits a credential check from this client's address, or throws 429 when the address is known
-   * to have failed too often or already has its allowance of checks in flight. No I/O. The caller
-   * must call the returned function when the check is over.
+   * Admits a check of `credential` from this client's address, or throws 429 when the address is
+   * known to have failed too often or already has its allowance of distinct credentials being
+   * checked. No I/O. The caller must call the returned function when the check is over.
    */
-  admit(req: Request): Promise<() => void>;
+  admit(req: Request, credential: string): Promise<() => void>;
   /** Counts a failed authentication; the 401 that follows carries the `auth` policy's fields. */
   failed(req: Request, res: Response): Promise<void>;
 }
@@ -88,56 +97,70 @@ export interface AuthThrottle {
 /**
  * Failures are counted once a lookup has failed, so a flood sent all at once could otherwise pass
  * the check together before the first failure is counted. Each process therefore also caps the
- * credential checks in flight per address at the failure allowance: a lookup takes about a
- * millisecond, so a legitimate client never has that many at once, and a flood of bad keys reaches
- * the database at most twice the allowance per process.
+ * distinct credentials being checked at once per address at the failure allowance. Requests with
+ * the same credential share one lookup (ApiKeyService.verify), so they take one place: fifty
+ * connections opening at once with one valid key are not a flood, while a flood of distinct bad
+ * keys reaches the database at most twice the allowance per process.
  */
 export function authThrottle(limits: RateLimits): AuthThrottle {
   const quota = limits.quota('auth');
-  const inFlight = new Map<string, number>();
+  /** Per address: the credentials being checked, with how many requests wait on each. */
+  const inFlight = new Map<string, Map<string, number>>();
   return {
-    async admit(req) {
+    async admit(req, credential) {
       const address = clientAddress(req);
       const refused = await limits.refusedLocally('auth', address);
-      if (refused) throw tooManyRequests(refused);
-      const current = inFlight.get(address) ?? 0;
-      if (current >= quota.points) {
-        throw tooManyRequests({ policy: 'auth', quota, allowed: false, remaining: 0, resetS: 1, shared: false }, `This address has ${current} authentications in progress at once`);
+      if (refused) throw tooManyRequests([refused]);
+      const checks = inFlight.get(address) ?? new Map<string, number>();
+      if (!checks.has(credential) && checks.size >= quota.points) {
+        throw tooManyRequests([{ policy: 'auth', quota, allowed: false, remaining: 0, resetS: 1, shared: false }], `This address has ${checks.size} credentials being checked at once`);
       }
-      inFlight.set(address, current + 1);
+      checks.set(credential, (checks.get(credential) ?? 0) + 1);
+      inFlight.set(address, checks);
       let released = false;
       return () => {
         if (released) return;
         released = true;
-        const left = (inFlight.get(address) ?? 1) - 1;
-        if (left <= 0) inFlight.delete(address);
-        else inFlight.set(address, left);
+        const left = (checks.get(credential) ?? 1) - 1;
+        if (left > 0) checks.set(credential, left);
+        else checks.delete(credential);
+        if (checks.size === 0 && inFlight.get(address) === checks) inFlight.delete(address);
       };
     },
     async failed(req, res) {
-      apply(res, await limits.consume('auth', clientAddress(req)));
+      apply(res, [await limits.consume('auth', clientAddress(req))]);
     },
   };
 }
 
-function policyFor(principal: Principal, method: string, req: Request): [PolicyName, string] {
+/**
+ * The quotas a request is counted in. A key's request counts against the key and against its
+ * account: keys are free to create, so without the account's own budget five keys would give an
+ * account five times the write quota.
+ */
+function budgetsFor(principal: Principal, method: string, req: Request): [PolicyName, string][] {
   switch (principal.kind) {
-    case 'api_key':
-      return [method === 'GET' || method === 'HEAD' ? 'read' : 'write', principal.keyId];
+    case 'api_key': {
+      const read = method === 'GET' || method === 'HEAD';
+      return [
+        [read ? 'read' : 'write', principal.keyId],
+        [read ? 'account_read' : 'account_write', principal.accountId],
+      ];
+    }
     case 'admin':
-      return ['admin', 'admin'];
+      return [['admin', 'admin']];
     case 'anonymous':
-      return ['ops', clientAddress(req)];
+      return [['ops', clientAddress(req)]];
   }
 }
 
-/** Counts the request against its principal's budget; runs right after authentication. */
+/** Counts the request against its principal's budgets (at once); runs right after authentication. */
 export function limitRequests(limits: RateLimits): RequestHandler {
   return async (req, res, next) => {
-    const [policy, subject] = policyFor((res.locals.principal as Principal | undefined) ?? { kind: 'anonymous' }, req.method, req);
-    const decision = await limits.consume(policy, subject);
-    if (!decision.allowed) throw tooManyRequests(decision);
-    apply(res, decision);
+    const budgets = budgetsFor((res.locals.principal as Principal | undefined) ?? { kind: 'anonymous' }, req.method, req);
+    const decisions = await Promise.all(budgets.map(([policy, subject]) => limits.consume(policy, subject)));
+    if (decisions.some((d) => !d.allowed)) throw tooManyRequests(decisions);
+    apply(res, decisions);
     next();
   };
 }
@@ -151,8 +174,8 @@ export function limitRequests(limits: RateLimits): RequestHandler {
 export function limitAnonymous(limits: RateLimits): RequestHandler {
   return async (req, res, next) => {
     const decision = await limits.consume('ops', clientAddress(req));
-    if (!decision.allowed) throw tooManyRequests(decision);
-    apply(res, decision);
+    if (!decision.allowed) throw tooManyRequests([decision]);
+    apply(res, [decision]);
     next();
   };
 }
@@ -162,8 +185,8 @@ export function limitUncountedErrors(limits: RateLimits): ErrorRequestHandler {
   return async (err, req, res, next) => {
     if (res.headersSent || res.hasHeader('RateLimit')) return next(err);
     const decision = await limits.consume('ops', clientAddress(req));
-    if (!decision.allowed) return next(tooManyRequests(decision));
-    apply(res, decision);
+    if (!decision.allowed) return next(tooManyRequests([decision]));
+    apply(res, [decision]);
     next(err);
   };
 }

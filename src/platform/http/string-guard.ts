@@ -19,10 +19,12 @@ function findUnstorable(value: unknown, path: string, out: FieldError[], depth =
     value.forEach((v, i) => findUnstorable(v, `${path}/${i}`, out, depth + 1));
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
+      // Named as a JSON pointer token (RFC 6901), with what cannot be shown replaced by U+FFFD.
+      const token = k.replace(/\u0000/g, '\ufffd').toWellFormed().replace(/~/g, '~0').replace(/\//g, '~1');
       if (k.includes('\u0000') || !k.isWellFormed()) {
-        out.push({ path: `${path}/${encodeURIComponent(k.replace(/\u0000/g, ''))}`, message: 'property names must be well-formed Unicode without U+0000' });
+        out.push({ path: `${path}/${token}`, message: 'property names must be well-formed Unicode without U+0000' });
       }
-      findUnstorable(v, `${path}/${k}`, out, depth + 1);
+      findUnstorable(v, `${path}/${token}`, out, depth + 1);
     }
   }
 }

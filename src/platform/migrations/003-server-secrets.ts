@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 
 /**
- * Secrets every API instance must share, generated once when the database is created: the key
- * that signs pagination cursors lives here, so cursors stay valid across instances and restarts
- * without another setting to distribute.
+ * Secrets every API instance must share, generated once when the database is created: the secret
+ * pagination cursors are encrypted under (through a key derived from it) lives here, so cursors
+ * stay valid across instances and restarts without another setting to distribute.
  */
 export async function up(db: Knex): Promise<void> {
   await db.schema.createTable('server_secrets', (t) => {

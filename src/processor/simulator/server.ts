@@ -3,6 +3,7 @@
  * charge state machine, plus injectable latency, errors, dropped connections and hangs, so the
  * API's processor client can be exercised against the failures a real network produces.
  */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import canonicalize from 'canonicalize';
@@ -19,6 +20,8 @@ export type { Charge, Refund, LedgerSnapshot, Operation, SimulatorStats } from '
 export interface ProcessorSimulator {
   /** Where the simulator listens, e.g. `http://127.0.0.1:54321`. */
   readonly url: string;
+  /** The bearer token `/control/*` requires. */
+  readonly controlToken: string;
   /** The same JSON as `GET /control/ledger`. */
   ledger(): LedgerSnapshot;
   /** Merges into the current settings and returns them in full; throws FaultSettingsError when invalid. */
@@ -31,7 +34,10 @@ export interface ProcessorSimulator {
 
 export interface SimulatorOptions {
   port?: number;
+  /** Loopback unless told otherwise: the simulator is a development tool, not a network service. */
   host?: string;
+  /** The token for `/control/*` (the ledger of every account's charges, faults, reset); generated when absent. */
+  controlToken?: string;
   faults?: Partial<FaultSettings>;
   log?: Logger;
 }
@@ -184,7 +190,19 @@ export async function startProcessorSimulator(options: SimulatorOptions = {}): P
   v1.get('/charges/:id', (req, res) => reply(req, res, ledger.getCharge(param(req))));
   v1.use((req, res) => reply(req, res, processorError(404, 'not_found', `No route for ${req.method} ${req.originalUrl}.`)));
 
+  // The control API reads every account's charges and can fail or wipe the processor: it takes a
+  // bearer token, compared in constant time (hashes of equal length).
+  const controlToken = options.controlToken ?? randomBytes(24).toString('hex');
+  const tokenHash = createHash('sha256').update(controlToken).digest();
+  const requireToken: RequestHandler = (req, res, next) => {
+    const presented = /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1] ?? '';
+    if (timingSafeEqual(createHash('sha256').update(presented).digest(), tokenHash)) return next();
+    res.setHeader('WWW-Authenticate', 'Bearer realm="processor-control"');
+    sendJson(res, 401, { code: 'unauthorized', message: 'The control API needs `Authorization: Bearer <control token>`.' });
+  };
+
   const control = express.Router();
+  control.use(requireToken);
   control.get('/ledger', (_req, res) => sendJson(res, 200, ledger.snapshot()));
   control.get('/faults', (_req, res) => sendJson(res, 200, faults.settings));
   control.put('/faults', express.json(), (req, res) => {
@@ -204,6 +222,7 @@ export async function startProcessorSimulator(options: SimulatorOptions = {}): P
   app.disable('x-powered-by');
   app.use('/v1', parseBody, faultGate, rejectBadBody, v1);
   app.use('/control', control);
+  app.get('/health', (_req, res) => sendJson(res, 200, { status: 'ok' }));
   app.use((req, res) => sendJson(res, 404, { code: 'not_found', message: `No route for ${req.method} ${req.originalUrl}.` }));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status = typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : 500;
@@ -251,6 +270,7 @@ export async function startProcessorSimulator(options: SimulatorOptions = {}): P
 
   return {
     url,
+    controlToken,
     ledger: () => ledger.snapshot(),
     setFaults: (f) => faults.update(f),
     reset,
