@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NPM ?= npm
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help install start generate check lint-spec typecheck lint generated-fresh api-gate diff diff-evidence test test-postgres test-embedded sdk-build bench bench-pagination storm
+.PHONY: help install start generate check lint-spec typecheck lint boundaries generated-fresh api-gate diff diff-evidence test test-postgres test-embedded sdk-build bench bench-pagination storm
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(PG_TEST_URL)|$(PG_TEST_URL)|g' | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -16,16 +16,19 @@ install: ## Install dependencies exactly as locked
 start: ## Run the API (embedded database unless DATABASE_URL is set)
 	$(NPM) start
 
-generate: ## Regenerate generated/ from spec/openapi.yaml (deterministic)
+generate: ## Regenerate generated/ from the specs and docs/configuration.md from the config schema (deterministic)
 	$(NPM) run -s generate
+	npx tsx scripts/config-docs.ts
 
 # The break gate runs first: a breaking spec edit is reported as such before the stale generated
 # code and the type errors it also causes.
-check: api-gate lint-spec typecheck lint generated-fresh ## Break gate, spec lint, type check, code lint, generated-code freshness
+check: api-gate lint-spec typecheck lint boundaries generated-fresh ## Break gate, spec lint, type check, code lint, import rules, generated-code freshness
 
 lint-spec: ## Lint the spec: Redocly (rules in redocly.yaml), then bounds and shapes of every request (scripts/spec-rules.ts)
 	npx redocly lint spec/openapi.yaml --format=stylish
 	npx tsx scripts/spec-rules.ts
+	npx redocly lint spec/processor.yaml --format=stylish
+	npx tsx scripts/spec-rules.ts spec/processor.yaml
 
 typecheck: ## Type-check src, tests, scripts and generated code
 	$(NPM) run -s typecheck
@@ -33,8 +36,12 @@ typecheck: ## Type-check src, tests, scripts and generated code
 lint: ## ESLint
 	$(NPM) run -s lint
 
-generated-fresh: ## Fail if generated/ does not match the spec
+boundaries: ## The import rules of docs/architecture.md (layers, components, platform, SDK, tools), by dependency-cruiser
+	npx depcruise src sdk/src tools/api-diff/src --config .dependency-cruiser.cjs --output-type err
+
+generated-fresh: ## Fail if generated/ does not match the specs, or docs/configuration.md the config schema
 	npx tsx scripts/generate.ts --check
+	npx tsx scripts/config-docs.ts --check
 
 api-gate: ## Break gate: the spec against the base (merge base with main, or the previous commit); fails on a break
 	bash scripts/api-gate.sh

@@ -15,7 +15,7 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { HTTP_METHODS, loadSpec, resolveRef, SPEC_PATH } from '../src/platform/spec.js';
+import { loadSpec, operationsOf, resolveRef, SPEC_PATH } from '../src/platform/spec.js';
 
 interface Schema {
   type?: string | string[];
@@ -75,20 +75,15 @@ type Operation = { operationId?: string; parameters?: unknown[]; requestBody?: u
 /** Every violation in `doc`'s requests; empty when the spec keeps the rules. */
 export function checkSpecRules(doc: { paths?: Record<string, unknown> }): SpecViolation[] {
   const out: SpecViolation[] = [];
-  for (const [route, rawItem] of Object.entries(doc.paths ?? {})) {
-    const item = resolveRef<Record<string, unknown> & { parameters?: unknown[] }>(doc, rawItem);
-    for (const method of HTTP_METHODS) {
-      const op = item[method] as Operation | undefined;
-      if (!op) continue;
-      const name = op.operationId ?? `${method.toUpperCase()} ${route}`;
-      for (const raw of [...(item.parameters ?? []), ...(op.parameters ?? [])]) {
-        const param = resolveRef<{ name: string; in: string; schema?: unknown }>(doc, raw);
-        if (param.schema !== undefined) checkSchema(doc, param.schema, `${name} ${param.in}:${param.name}`, out, new Set());
-      }
-      const body = op.requestBody === undefined ? undefined : resolveRef<{ content?: Record<string, { schema?: unknown }> }>(doc, op.requestBody);
-      for (const media of Object.values(body?.content ?? {})) {
-        if (media.schema !== undefined) checkSchema(doc, media.schema, `${name} body`, out, new Set());
-      }
+  for (const { path: route, method, operationId, operation: op, pathParameters } of operationsOf<Operation>(doc)) {
+    const name = operationId ?? `${method.toUpperCase()} ${route}`;
+    for (const raw of [...pathParameters, ...(op.parameters ?? [])]) {
+      const param = resolveRef<{ name: string; in: string; schema?: unknown }>(doc, raw);
+      if (param.schema !== undefined) checkSchema(doc, param.schema, `${name} ${param.in}:${param.name}`, out, new Set());
+    }
+    const body = op.requestBody === undefined ? undefined : resolveRef<{ content?: Record<string, { schema?: unknown }> }>(doc, op.requestBody);
+    for (const media of Object.values(body?.content ?? {})) {
+      if (media.schema !== undefined) checkSchema(doc, media.schema, `${name} body`, out, new Set());
     }
   }
   return out;

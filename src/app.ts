@@ -7,16 +7,15 @@ import { pinoHttp } from 'pino-http';
 import { accountHandlers } from './accounts/routes.js';
 import { AccountService } from './accounts/service.js';
 import { apiKeyHandlers } from './api-keys/routes.js';
-import { VerifiedKeyCache } from './api-keys/key-cache.js';
-import { ApiKeyService } from './api-keys/service.js';
+import { ApiKeyService, VerifiedKeyCache } from './api-keys/index.js';
 import { createNotificationChannel } from './platform/notify.js';
 import { customerHandlers } from './customers/routes.js';
 import { CustomerService } from './customers/service.js';
 import { eventHandlers } from './events/routes.js';
 import { EventService } from './events/service.js';
-import { PROBLEM_PAGE_STYLE, problemHandlers } from './ops/problems.js';
+import { PROBLEM_PAGE_STYLE } from './ops/problems.js';
 import { pageSecurityPolicy, securityHeaders, strictTransportSecurity } from './platform/http/security-headers.js';
-import { DOCS_ASSETS_PATH, DOCS_PAGE_PATH, docsAssetsDir, docsPageDir, opsHandlers } from './ops/routes.js';
+import { DOCS_ASSETS_PATH, DOCS_PAGE_PATH, docsAssetsDir, docsPageDir, opsHandlers, problemHandlers } from './ops/routes.js';
 import { paymentHandlers } from './payments/routes.js';
 import { PaymentService } from './payments/service.js';
 import type { ProcessorClient } from './processor/client.js';
@@ -34,6 +33,7 @@ import { PROBLEM_TYPES_PATH, problemHandler, routeNotFound } from './platform/ht
 import { jsonBody } from './platform/http/json-body.js';
 import { authThrottle, limitAnonymous, limitRequests, limitUncountedErrors } from './platform/http/rate-limit.js';
 import { checkResponseHeaders } from './platform/http/response-headers.js';
+import { mountPipeline } from './platform/http/pipeline.js';
 import type { RateLimits } from './platform/rate-limit.js';
 import { requestId } from './platform/http/request-id.js';
 import type { Logger } from './platform/logger.js';
@@ -94,6 +94,23 @@ export function withoutQueryValues(url: string): string {
     .filter(Boolean)
     .map((pair) => `${pair.split('=')[0]}=…`);
   return `${url.slice(0, at)}?${names.join('&')}`;
+}
+
+/** One log line per request: method, path and parameter names, status; a 503 is a warning, a 5xx an error. */
+function requestLog(log: Logger): express.RequestHandler {
+  return pinoHttp({
+    logger: log,
+    genReqId: (_req, res) => (res as express.Response).locals.requestId as string,
+    customLogLevel: (_req, res, err) => (res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : 'info'),
+    serializers: {
+      req: (req: { id: string; method: string; url: string; raw?: object }) => ({
+        id: req.id,
+        method: req.raw && headRequests.has(req.raw) ? 'HEAD' : req.method,
+        url: withoutQueryValues(req.url),
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  });
 }
 
 function sha256(value: string): Buffer {
@@ -164,45 +181,38 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', deps.trustProxy ?? false);
-  app.use(requestId());
-  app.use(securityHeaders(), strictTransportSecurity());
-  app.use(['/docs', PROBLEM_TYPES_PATH], pageSecurityPolicy([PROBLEM_PAGE_STYLE]));
-  app.use(
-    pinoHttp({
-      logger: log,
-      genReqId: (_req, res) => (res as express.Response).locals.requestId as string,
-      customLogLevel: (_req, res, err) => (res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : 'info'),
-      serializers: {
-        req: (req: { id: string; method: string; url: string; raw?: object }) => ({
-          id: req.id,
-          method: req.raw && headRequests.has(req.raw) ? 'HEAD' : req.method,
-          url: withoutQueryValues(req.url),
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
   const limits = deps.rateLimits;
   const security = (spec.security ?? []) as Record<string, string[]>[];
   const countAnonymous = limits ? [limitAnonymous(limits)] : [];
-  app.use(DOCS_ASSETS_PATH, ...countAnonymous, express.static(docsAssetsDir, { index: false, immutable: true, maxAge: '1d' }));
-  app.use(DOCS_PAGE_PATH, ...countAnonymous, express.static(docsPageDir, { index: false, maxAge: '1h' }));
-  app.use(
-    buildApiRouter({
-      spec,
-      handlers,
-      authenticate: authenticate(authenticator, security, limits && authThrottle(limits)),
-      limit: limits && limitRequests(limits),
-      authorize: authorize(security),
-      body: jsonBody(deps.bodyLimitBytes),
-      validateResponses: deps.validateResponses,
-      // Without rate limits (a benchmarking switch) the instance sends no RateLimit fields.
-      checkHeaders: deps.validateResponses ? checkResponseHeaders(published, limits ? [] : ['RateLimit', 'RateLimit-Policy']) : undefined,
-      log,
-    }),
-  );
-  app.use(routeNotFound());
-  if (limits) app.use(limitUncountedErrors(limits));
-  app.use(problemHandler(log, { publicUrl: deps.publicUrl }));
+  mountPipeline(app, {
+    app: {
+      requestId: [requestId()],
+      securityHeaders: [securityHeaders(), strictTransportSecurity(), [['/docs', PROBLEM_TYPES_PATH], pageSecurityPolicy([PROBLEM_PAGE_STYLE])]],
+      requestLog: [requestLog(log)],
+      pageFiles: [
+        [DOCS_ASSETS_PATH, ...countAnonymous, express.static(docsAssetsDir, { index: false, immutable: true, maxAge: '1d' })],
+        [DOCS_PAGE_PATH, ...countAnonymous, express.static(docsPageDir, { index: false, maxAge: '1h' })],
+      ],
+      resourceRouter: [
+        buildApiRouter({
+          spec,
+          handlers,
+          authenticate: authenticate(authenticator, security, limits && authThrottle(limits)),
+          limit: limits && limitRequests(limits),
+          authorize: authorize(security),
+          body: jsonBody(deps.bodyLimitBytes),
+          validateResponses: deps.validateResponses,
+          // Without rate limits (a benchmarking switch) the instance sends no RateLimit fields.
+          checkHeaders: deps.validateResponses ? checkResponseHeaders(published, limits ? [] : ['RateLimit', 'RateLimit-Policy']) : undefined,
+          log,
+        }),
+      ],
+      unmatchedRoute: [routeNotFound()],
+    },
+    error: {
+      uncountedErrors: limits ? [limitUncountedErrors(limits)] : [],
+      problem: [problemHandler(log, { publicUrl: deps.publicUrl })],
+    },
+  });
   return { app, services };
 }

@@ -1,3 +1,17 @@
+/**
+ * Authentication and tenancy, on a real database. A request with no key or a bad one — no
+ * credentials, an unknown key, a key of the wrong shape, another scheme, an empty token, a real key
+ * id with a tampered secret, a key revoked a request earlier — is a 401 with `WWW-Authenticate`,
+ * answered before the request is validated, so a stranger learns nothing of the schema; two
+ * `Authorization` headers are a 400. A read-only key writing (or a write-only key reading) is a 403
+ * naming the missing scope, and writes nothing. The admin token and API keys do not stand in for
+ * each other.
+ *
+ * Account A cannot retrieve, update or delete account B's customers, nor revoke B's keys: each is a
+ * 404 and B's rows are unchanged; B's customers and keys are not in A's lists, even filtered by B's
+ * email. A key's secret is shown once and stored only as a 32-byte hash: its random part is nowhere
+ * in the database row.
+ */
 import { expect } from 'chai';
 import request from 'supertest';
 import { ADMIN_TOKEN, createTestApp, snapshot, type TestAccount, type TestApp } from './helpers/app.js';

@@ -1,8 +1,14 @@
 /**
  * Hostile and malformed input: every malformed request is a 4xx `application/problem+json` that
- * carries the request id, leaks nothing internal and changes nothing in the database. Requests
- * that only look hostile (SQL in a filter, markup in a name) are valid input: they are answered
+ * carries the request id, leaks nothing internal and changes nothing in the database. Requests that
+ * only look hostile (SQL in a filter, markup in a name) are valid input: they are answered
  * normally, stored verbatim, and leak nothing.
+ *
+ * The table of malformed requests covers missing, unknown and wrongly typed fields, values beyond
+ * their bounds, NUL bytes and lone surrogates, bodies that are not a JSON object, truncated, deeply
+ * nested, oversized, wrongly encoded or of another media type, bad ids in paths, bad list filters,
+ * and bad API key and account creations; a validation failure names the offending field.
+ * `__proto__` and `constructor` metadata keys are stored as plain keys, polluting no prototype.
  */
 import { expect } from 'chai';
 import request from 'supertest';

@@ -3,7 +3,10 @@
  * processor records a charge but its answer never arrives, and the process is killed with SIGKILL
  * at that moment — after the money moved, before the payment's outcome was committed. A second
  * process on the same storage must finish the payment without charging again, whether the client
- * retries or not.
+ * retries or not: a retry while the killed process's lease is live gets a 409 idempotency_in_flight
+ * with Retry-After and no processor call; once the lease expires the retry completes the same
+ * payment (201, events created then succeeded) with the one charge, and later retries replay it.
+ * Without any retry, the new process's background completer finishes it.
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';

@@ -1,3 +1,16 @@
+/**
+ * Every customer operation through the API, success and error paths, on a real database:
+ * - create: 201 with absent optional fields null and metadata `{}`; a body without email is a 400
+ *   naming the field; with an `Idempotency-Key`, one customer per key and the first answer
+ *   replayed, the key reused with another body a 422 that creates nothing; without a key, one
+ *   customer per request;
+ * - retrieve, update and delete: an update changes only the fields sent, null clears a field,
+ *   metadata is replaced whole, an empty body is a 400; a deleted customer is neither retrievable
+ *   nor listed, and a second delete is a 404; an unknown id is a 404, an id of another kind a 400;
+ * - the list: newest first in database order with every page walked once, the email filter
+ *   case-insensitive and found when the address is sent unencoded (`*`, `'`, `!`, as curl sends
+ *   them), the created range, limits 0 and 101 refused, forged cursors a 400 invalid_cursor.
+ */
 import { expect } from 'chai';
 import request from 'supertest';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';

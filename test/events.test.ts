@@ -1,19 +1,30 @@
+/**
+ * The events every state change records, through the API and in the events table:
+ * - each kind of payment and refund has exactly its sequence — automatic: created, succeeded;
+ *   manual: created, requires_capture, then succeeded on capture or canceled on cancel; declined:
+ *   created, failed; refund: created, succeeded, with no event added to the payment — and each
+ *   event carries a snapshot of its object as it was then, and the request id and Idempotency-Key
+ *   that caused it (null when none was sent);
+ * - a replayed request or a rejected one (409, 422, 404, 400, 403) records no event, in either
+ *   account;
+ * - retrieve returns an event exactly as the list shows it, a 404 for an unknown event or another
+ *   account's; the list filters by type and by object, and a walk with limit=1 visits every event
+ *   once in (created, seq) order, the same as one large page;
+ * - over every row of the database (the outbox invariant): each payment's and refund's events are
+ *   exactly those of its status history — a payment the processor never answered has
+ *   payment.created only — all in its account, the last one's snapshot in its current status; no
+ *   event names an object that does not exist.
+ */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import request from 'supertest';
 import type { ErrorCode } from '../src/platform/errors.js';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
+import type { Event, Payment, Refund } from './helpers/contract.js';
 import { expectProblem } from './helpers/problem.js';
 
-type Snapshot = { id: string; object: string; status: string; [field: string]: unknown };
-type Event = {
-  id: string;
-  object: 'event';
-  type: string;
-  created: number;
-  data: { object: Snapshot };
-  request: { id: string | null; idempotency_key: string | null };
-};
+/** A payment or a refund, as an event carries it. */
+type Snapshot = Payment | Refund;
 
 /** The events each final state implies, oldest first: one per state change, no more. */
 function expectedPaymentHistory(captureMethod: string, status: string): string[] {

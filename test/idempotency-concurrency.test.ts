@@ -1,9 +1,15 @@
 /**
  * Exactly-once under real concurrency: many requests in flight at once over real sockets, against
  * one API instance and against two instances sharing a database and a processor — two
- * operating-system processes (`src/main.ts`) on PostgreSQL; on PGlite, which one process opens at
- * a time, two app instances in this process with connections of their own. Whatever the
- * interleaving, one key moves money once, counted in the processor's ledger and in the database.
+ * operating-system processes (`src/main.ts`) on PostgreSQL; on PGlite, which one process opens at a
+ * time, two app instances in this process sharing the one embedded database. Whatever the
+ * interleaving, one key moves money once, counted in the processor's ledger and in the database:
+ * - 50 identical requests with one key: one payment, one charge, and the answer replayed afterwards
+ *   on every instance;
+ * - 20 keys each sent 3 times, all at once: 20 payments, 20 charges, 20 finished keys;
+ * - 30 captures of one payment under 30 different keys, across both instances: one 200, the rest
+ *   409 payment_not_capturable, one capture at the processor.
+ * Each test prints its status counts.
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';

@@ -1,10 +1,24 @@
 /**
- * Idempotency-Key semantics of the money-moving endpoints: replay, refusal of a reused key, account
- * scoping, recovery when the processor does not answer, in-flight conflicts, lease takeover after a
- * request dies mid-way, the background completer and retention.
+ * Idempotency-Key semantics of the money-moving endpoints:
+ * - replay: the same key and body get the first answer, byte for byte, with `Idempotent-Replayed:
+ *   true`; the same fields in another order are the same request (canonical JSON);
+ * - refusal of a reused key: another amount, currency or metadata, or another path (a payment's key
+ *   sent with a refund), is a 422 idempotency_key_reused that changes nothing;
+ * - account scoping: the same key in two accounts makes two payments;
+ * - stored refusals (a 422, a 409) are replayed as they were, even after the state behind them
+ *   changed;
+ * - recovery when the processor does not answer, before or after it applied the charge: a 503 with
+ *   Retry-After, the payment left `processing`, and a retry with the key that completes it with one
+ *   charge;
+ * - in-flight conflicts: a second request while the first holds the key is a 409
+ *   idempotency_in_flight with Retry-After, and a retry after the first finished replays it;
+ * - lease takeover after a request dies mid-way: once the lease has expired a retry takes over,
+ *   charging once, and the overtaken request never answers 201;
+ * - the background completer finishes a payment whose client never retried and leaves a live lease
+ *   alone; retention deletes finished keys past 24 hours and keeps the rest.
  *
- * "Exactly once" is counted where money would move (the processor simulator's ledger) and where
- * the records live (rows in the database), never inferred from the responses alone.
+ * "Exactly once" is counted where money would move (the processor simulator's ledger) and where the
+ * records live (rows in the database), never inferred from the responses alone.
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';

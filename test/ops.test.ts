@@ -1,3 +1,17 @@
+/**
+ * The operations endpoints, and what every route shares:
+ * - `/health` is 200 without credentials; `/ready` is 200 with its checks, 503 `draining` with
+ *   Retry-After once shutdown has begun (while `/health` stays 200), and 503 `not_ready` when the
+ *   database is down;
+ * - a lost database (the app's pool destroyed) and a PostgreSQL that refuses connections make API
+ *   calls a 503 service_unavailable with Retry-After, not a 500; a real bug (a SQL error from a
+ *   renamed column) is a 500 internal_error that names nothing internal;
+ * - `/openapi.json` is the spec; `/docs` loads only assets this server serves;
+ * - a well-formed incoming Request-Id is kept, in problems too, a malformed one is replaced, and
+ *   every answer gets a distinct one;
+ * - an unknown path is a 404 route_not_found problem, a known path with an undocumented method a
+ *   405 with `Allow`.
+ */
 import { expect } from 'chai';
 import request from 'supertest';
 import { createApp } from '../src/app.js';

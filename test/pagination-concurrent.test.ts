@@ -1,9 +1,15 @@
 /**
  * Walking a list while other clients write to it. Writers run in parallel loops over real sockets
- * and interleave with the walker's page fetches (and overlap them). Whatever the interleaving:
- * no item is returned twice, every item that existed when the walk began and still exists at its
- * end is returned, and the pages read as one sequence ordered by (created, id) newest first
- * (events: by (created, seq)).
+ * and interleave with the walker's page fetches (and overlap them). Whatever the interleaving: no
+ * item is returned twice, every item that existed when the walk began and still exists at its end
+ * is returned, and the pages read as one sequence ordered by (created, id) newest first (events: by
+ * (created, seq)).
+ *
+ * Customers are walked while others insert and delete them, payments while others create, capture
+ * and cancel them, events while payments are created and captured. Rows that commit late with an
+ * older created_at — on PostgreSQL, transactions held open across the walk and committed behind and
+ * ahead of its position — may be missed if they land behind the walker, and are never repeated or
+ * out of order.
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';

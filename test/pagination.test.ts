@@ -4,6 +4,17 @@
  * issued it, on any instance sharing the database; anything else is a 400 `invalid_cursor`, never a
  * 500 and never a silently wrong page. And it is opaque: its bytes give away nothing of the
  * position it holds.
+ *
+ * - The codec: any single flipped bit of the nonce, ciphertext or tag, a payload sealed with
+ *   another key, a cursor of another list, another account or other filters, and truncated,
+ *   oversized or malformed cursors are all refused; cursors are of one length, under 512
+ *   characters, and differ each time they are issued.
+ * - Every list: limits 0, 101, -1, 1.5 and `abc` refused, 20 items by default, walks whose limit
+ *   changes from page to page, the refusals above through the API, and a filter changed mid-walk.
+ * - Payments filtered by status, customer and created range together, walked with the cursor,
+ *   return exactly the rows the same query selects in SQL, in the same order.
+ * - Two instances on one database continue each other's walks; an instance on another database
+ *   (another key) refuses them.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';

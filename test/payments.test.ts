@@ -1,19 +1,29 @@
+/**
+ * The payment state machine through the API. Every transition is checked where it happens: in the
+ * answer, in the row in the database, and in the operations of the processor simulator's ledger.
+ * - Create: an automatic payment is charged and captured at once, a manual one only authorized
+ *   (`requires_capture`), a declined one recorded as `failed` with its failure_code. A customer of
+ *   another account or an unknown one is a 422 and a read-only key a 403: no payment is created and
+ *   the processor is not called.
+ * - Capture from every status: a `requires_capture` payment is captured once, and the same key
+ *   replays the capture without a second one; a `succeeded`, `canceled`, `failed` or `processing`
+ *   payment is a 409 payment_not_capturable that changes neither the row nor the ledger, and the
+ *   stored 409 is replayed under its key.
+ * - Cancel: a `requires_capture` payment is voided once, with or without a key; a `succeeded`,
+ *   `failed` or `canceled` one is a 409 payment_not_cancelable that changes nothing.
+ * - Another account's payment is a 404 on retrieve, capture and cancel, is not listed, and is left
+ *   as it was.
+ * - The list: filtered by each status, by customer, by both and by created range; newest first in
+ *   the database's (created, id) order, every page walked once, and a filtered walk stays inside
+ *   its filter.
+ */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import request from 'supertest';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
+import type { Payment } from './helpers/contract.js';
 import { expectProblem } from './helpers/problem.js';
 
-type Payment = {
-  id: string;
-  status: string;
-  amount: number;
-  amount_captured: number;
-  amount_refunded: number;
-  customer: string | null;
-  created: number;
-  [field: string]: unknown;
-};
 
 describe('payments', () => {
   let t: TestApp;

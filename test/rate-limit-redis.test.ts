@@ -1,7 +1,19 @@
 /**
  * What only a shared Redis can show: several API instances counting against one quota, and the
- * instances carrying on when Redis disappears, stops answering, and comes back. Redis is REDIS_URL
- * or a redis-server started for the run; a proxy in front of it lets a test take it away.
+ * instances carrying on when Redis disappears, stops answering, and comes back. Redis is REDIS_URL,
+ * else REDIS_TEST_URL, else a redis-server started for the run; a proxy in front of it lets a test
+ * take it away.
+ * - One quota of N across two API processes (on PostgreSQL; on PGlite, two app instances in this
+ *   process sharing the one embedded database): of 80 requests exactly N get through, from both,
+ *   not 2N.
+ * - Redis taken away (connections dropped, port closed): no 5xx; each instance enforces its share
+ *   of the quota in memory and says so in the fields, and `/ready` reports `redis: degraded`. Redis
+ *   back on the same port: the instances reconnect, `/ready` reports `redis: up` with no traffic
+ *   needed, and the quota is shared again.
+ * - A Redis that holds connections open but stops answering: writes still succeed, counted in
+ *   memory, and sharing resumes once it answers again.
+ * - A retry storm on one keyed payment across two instances: 429s with Retry-After past the shared
+ *   quota, exactly one charge at the processor.
  */
 import { expect } from 'chai';
 import { newId, randomBase62 } from '../src/platform/ids.js';

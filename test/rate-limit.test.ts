@@ -1,7 +1,21 @@
 /**
- * Rate limits as a client meets them, on the limiter the environment provides: shared through
- * Redis when REDIS_URL is set, in memory otherwise (rate-limit-redis.test.ts covers what only
- * Redis can show: several instances, and Redis going away). Bursts run over real sockets.
+ * Rate limits as a client meets them, on the limiter the environment provides: shared through Redis
+ * when REDIS_URL is set, in memory otherwise (rate-limit-redis.test.ts covers what only Redis can
+ * show: several instances, and Redis going away). Bursts run over real sockets.
+ * - A burst over a key's write quota gets exactly the quota through and a 429 problem with
+ *   Retry-After for the rest; nothing is created beyond the quota, and after Retry-After seconds
+ *   the key writes again. The RateLimit fields are on every kind of answer. Another key, another
+ *   account, the same key's reads, the admin token (on a budget of its own) and `/health`/`/ready`
+ *   are unaffected, and an account's keys together are held to the account's quota. Invalid
+ *   requests are counted too, and no body is read before the client is authenticated and counted.
+ * - Failed authentications, per address: of 50 bad keys, exactly the allowance (10) reach the
+ *   database and the rest get a 429 before any lookup (so does a valid key from that address, but
+ *   not another address or the ops endpoints); a concurrent flood of 200 reaches it at most twice
+ *   the allowance. X-Forwarded-For is ignored unless a proxy is trusted; IPv6 is counted by its
+ *   /64.
+ * - A retry storm of 200 requests on one keyed payment: 429s past the quota, exactly one charge at
+ *   the processor, and the original answer replayed to a client that waits as told.
+ * - Turned off, no fields are sent and nothing is refused.
  */
 import { expect } from 'chai';
 import type { Request } from 'express';

@@ -1,13 +1,28 @@
+/**
+ * Refunds through the API, checked in the answer, in the database and in the processor simulator's
+ * ledger:
+ * - a refund without an amount refunds what remains; partial refunds add up in the payment's
+ *   amount_refunded, to exactly the captured amount and no further;
+ * - a refund beyond what remains is a 422 amount_exceeds_refundable; a `requires_capture`, `failed`
+ *   or `canceled` payment is a 409 payment_not_refundable; an unknown payment or another account's
+ *   is a 422 referenced_resource_not_found. Each leaves no refund row, no event, no refund at the
+ *   processor, and the payment as it was;
+ * - the same key replays the refund, which is made once; the key reused for another refund is a
+ *   422;
+ * - retrieve (404 for an unknown refund or another account's), and the list filtered by payment,
+ *   newest first, walked page by page;
+ * - 10 refunds of 100 against a payment of 500, sent at once over real sockets: exactly 5 succeed
+ *   and 5 are 422, leaving 5 refund rows, 5 refunds at the processor and amount_refunded 500.
+ */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import request from 'supertest';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
+import type { Payment, Refund } from './helpers/contract.js';
 import { expectProblem } from './helpers/problem.js';
 
-type Payment = { id: string; status: string; amount: number; amount_refunded: number; currency: string; [field: string]: unknown };
-type Refund = { id: string; payment: string; amount: number; status: string; [field: string]: unknown };
 
 describe('refunds', () => {
   let t: TestApp;

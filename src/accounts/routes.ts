@@ -1,4 +1,4 @@
-import type { ApiKeyService } from '../api-keys/service.js';
+import type { ApiKeyService } from '../api-keys/index.js';
 import type { HandlersFor } from '../platform/http/handlers.js';
 import type { AccountService } from './service.js';
 

@@ -1,6 +1,6 @@
-import type { Knex } from 'knex';
+import type { Db } from '../platform/db.js';
 import type { components } from '../../generated/schema.js';
-import type { ApiKeyService } from '../api-keys/service.js';
+import type { ApiKeyService } from '../api-keys/index.js';
 import { newId } from '../platform/ids.js';
 import { toUnixSeconds } from '../platform/pagination.js';
 import * as repo from './repository.js';
@@ -15,7 +15,7 @@ function toResource(row: repo.AccountRow): AccountCreated['account'] {
 
 export class AccountService {
   constructor(
-    private readonly db: Knex,
+    private readonly db: Db,
     private readonly keys: ApiKeyService,
   ) {}
 

@@ -12,7 +12,7 @@
  * A lookup that began before a revocation must not put the key back: `begin()` takes the eviction
  * count before the database read, and `set` refuses when an eviction happened since.
  */
-import type { ApiKeyIdentity } from '../platform/http/auth.js';
+import type { ApiKeyIdentity } from '../platform/identity.js';
 
 interface Entry {
   readonly identity: ApiKeyIdentity;

@@ -4,12 +4,12 @@
  * time. Only the hash and a redacted hint are stored; the secret is returned once, at creation.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Knex } from 'knex';
+import type { Db } from '../platform/db.js';
 import type { components } from '../../generated/schema.js';
 import { AppError, notFound } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { DEFAULT_LIMIT, toUnixSeconds, type CursorCodec, type ListPage } from '../platform/pagination.js';
-import type { ApiKeyIdentity } from '../platform/http/auth.js';
+import type { ApiKeyIdentity } from '../platform/identity.js';
 import type { NotificationChannel } from '../platform/notify.js';
 import type { VerifiedKeyCache } from './key-cache.js';
 import * as repo from './repository.js';
@@ -69,7 +69,7 @@ export class ApiKeyService {
   private readonly unsubscribe: () => void;
 
   constructor(
-    private readonly db: Knex,
+    private readonly db: Db,
     private readonly cursors: CursorCodec,
     private readonly options: ApiKeyServiceOptions,
   ) {
@@ -110,7 +110,7 @@ export class ApiKeyService {
   }
 
   /** Creates a key for the account (inside the caller's transaction when one is given). */
-  async issue(accountId: string, input: { name?: string | null; scopes: readonly Scope[] }, db: Knex = this.db): Promise<ApiKeyWithSecret> {
+  async issue(accountId: string, input: { name?: string | null; scopes: readonly Scope[] }, db: Db = this.db): Promise<ApiKeyWithSecret> {
     const id = newId('key');
     const secret = `sk_${id.slice('key_'.length)}_${randomBytes(32).toString('base64url')}`;
     const record = await repo.insertApiKey(db, {
@@ -170,7 +170,7 @@ export class ApiKeyService {
     if (!existing) throw notFound('API key', id);
     mustHoldScopes(holder, existing.scopes, 'revoke keys');
     // The revocation and its announcement commit together; every process's cache then evicts it.
-    const revoke = (trx: Knex) => repo.revokeApiKey(trx, holder.accountId, id);
+    const revoke = (trx: Db) => repo.revokeApiKey(trx, holder.accountId, id);
     const record = this.options.revocations ? await this.options.revocations.transaction(this.db, id, revoke) : await revoke(this.db);
     this.options.cache?.evict(id);
     if (!record) throw notFound('API key', id);

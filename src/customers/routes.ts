@@ -1,14 +1,13 @@
-import { accountIdOf, idempotencyKeyOf, replayHeaders, type HandlersFor } from '../platform/http/handlers.js';
-import type { Customer, CustomerService } from './service.js';
+import { accountIdOf, replayHeaders, type HandlersFor } from '../platform/http/handlers.js';
+import type { CustomerService } from './service.js';
 
 type CustomerOperations = 'createCustomer' | 'retrieveCustomer' | 'updateCustomer' | 'deleteCustomer' | 'listCustomers';
 
 export function customerHandlers(customers: CustomerService): HandlersFor<CustomerOperations> {
   return {
-    createCustomer: async ({ principal, headers, method, path, requestId, body }) => {
-      const result = await customers.create({ accountId: accountIdOf(principal), key: idempotencyKeyOf(headers), method, path, requestId, body });
-      const customer = result.body as Customer;
-      return { status: 201, body: customer, headers: { ...replayHeaders(result.replayed), Location: `/v1/customers/${customer.id}` } };
+    createCustomer: async ({ envelope, body }) => {
+      const { body: customer, replayed } = await customers.create(envelope, body);
+      return { status: 201, body: customer, headers: { ...replayHeaders(replayed), Location: `/v1/customers/${customer.id}` } };
     },
     retrieveCustomer: async ({ principal, params }) => ({ status: 200, body: await customers.retrieve(accountIdOf(principal), params.id) }),
     updateCustomer: async ({ principal, params, body }) => ({

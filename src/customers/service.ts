@@ -1,12 +1,13 @@
-import type { Knex } from 'knex';
 import type { components, operations } from '../../generated/schema.js';
+import type { Db } from '../platform/db.js';
 import { notFound } from '../platform/errors.js';
-import type { IdempotencyService, IdempotentOperation } from '../platform/idempotency/index.js';
-import { newId } from '../platform/ids.js';
-import { DEFAULT_LIMIT, fromUnixSeconds, toUnixSeconds, type CursorCodec, type ListPage } from '../platform/pagination.js';
+import type { IdempotencyService, IdempotentResult, RequestEnvelope } from '../platform/idempotency/index.js';
+import { DEFAULT_LIMIT, fromUnixSeconds, type CursorCodec, type ListPage } from '../platform/pagination.js';
+import { createCustomerOperation } from './create-customer.js';
+import { toCustomer, type Customer } from './customer.js';
 import * as repo from './repository.js';
 
-export type Customer = components['schemas']['Customer'];
+export type { Customer } from './customer.js';
 type DeletedCustomer = components['schemas']['DeletedCustomer'];
 type CreateInput = components['schemas']['CustomerCreateRequest'];
 type UpdateInput = components['schemas']['CustomerUpdateRequest'];
@@ -14,58 +15,27 @@ type ListQuery = NonNullable<operations['listCustomers']['parameters']['query']>
 
 const LIST = 'customers';
 
-function toResource(row: repo.CustomerRow): Customer {
-  return {
-    id: row.id,
-    object: 'customer',
-    email: row.email,
-    name: row.name,
-    phone: row.phone,
-    description: row.description,
-    metadata: row.metadata,
-    created: toUnixSeconds(row.created_at),
-  };
-}
-
+/** The customers component as the routes see it: its use case (create-customer.ts) and the rest of its operations. */
 export class CustomerService {
-  private readonly createOp: IdempotentOperation<{ body: CreateInput }>;
+  private readonly createOp;
 
   constructor(
-    private readonly db: Knex,
+    private readonly db: Db,
     private readonly idempotency: IdempotencyService,
     private readonly cursors: CursorCodec,
   ) {
-    // One atomic phase: the customer and the stored response commit together.
-    this.createOp = idempotency.register({
-      name: 'createCustomer',
-      phases: {
-        started: (ctx) =>
-          ctx.atomic(async (trx) => {
-            const input = ctx.params.body;
-            const row = await repo.insertCustomer(trx, {
-              id: newId('cus'),
-              account_id: ctx.accountId,
-              email: input.email,
-              name: input.name ?? null,
-              phone: input.phone ?? null,
-              description: input.description ?? null,
-              metadata: input.metadata ?? {},
-            });
-            return { response: { status: 201, body: toResource(row) } };
-          }),
-      },
-    });
+    this.createOp = idempotency.register(createCustomerOperation());
   }
 
   /** Creates a customer; with an Idempotency-Key, a retry returns the first one instead. */
-  create(request: { accountId: string; key: string | undefined; method: string; path: string; requestId: string; body: CreateInput }) {
-    return this.idempotency.execute(this.createOp, { ...request, params: { body: request.body } });
+  create(envelope: RequestEnvelope, body: CreateInput): Promise<IdempotentResult<Customer>> {
+    return this.idempotency.execute(this.createOp, envelope, { body }, body);
   }
 
   async retrieve(accountId: string, id: string): Promise<Customer> {
     const row = await repo.findCustomer(this.db, accountId, id);
     if (!row) throw notFound('customer', id);
-    return toResource(row);
+    return toCustomer(row);
   }
 
   async update(accountId: string, id: string, input: UpdateInput): Promise<Customer> {
@@ -78,7 +48,7 @@ export class CustomerService {
     if (input.metadata !== undefined) changes.metadata = input.metadata;
     const row = await repo.updateCustomer(this.db, accountId, id, changes);
     if (!row) throw notFound('customer', id);
-    return toResource(row);
+    return toCustomer(row);
   }
 
   async delete(accountId: string, id: string): Promise<DeletedCustomer> {
@@ -93,6 +63,6 @@ export class CustomerService {
     const after = query.cursor ? await this.cursors.decode(scope, filter, query.cursor) : undefined;
     const created = query.created && fromUnixSeconds(query.created);
     const rows = await repo.listCustomers(this.db, accountId, { email: query.email, created }, limit + 1, after);
-    return this.cursors.page(scope, filter, rows, limit, toResource);
+    return this.cursors.page(scope, filter, rows, limit, toCustomer);
   }
 }

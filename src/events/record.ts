@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import type { Transaction } from '../platform/db.js';
 import { newId } from '../platform/ids.js';
 import { insertEvent } from './repository.js';
 import type { EventType } from './service.js';
@@ -13,7 +13,7 @@ export interface EventSource {
  * Writes the event for a state change. Takes the transaction of the change itself (the outbox):
  * the change and its event commit together or not at all.
  */
-export async function recordEvent(trx: Knex.Transaction, source: EventSource, type: EventType, object: { id: string }): Promise<void> {
+export async function recordEvent(trx: Transaction, source: EventSource, type: EventType, object: { id: string }): Promise<void> {
   await insertEvent(trx, {
     id: newId('evt'),
     account_id: source.accountId,

@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import type { Db } from '../platform/db.js';
 import type { components, operations } from '../../generated/schema.js';
 import { notFound } from '../platform/errors.js';
 import { DEFAULT_LIMIT, SEQUENCE_PATTERN, fromUnixSeconds, toUnixSeconds, type CursorCodec, type ListPage } from '../platform/pagination.js';
@@ -29,7 +29,7 @@ function toResource(row: repo.EventRow): Event {
 
 export class EventService {
   constructor(
-    private readonly db: Knex,
+    private readonly db: Db,
     private readonly cursors: CursorCodec,
   ) {}
 

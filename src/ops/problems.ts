@@ -3,8 +3,7 @@
  * provide human-readable documentation"): one per error code, and an index, rendered from the error
  * catalogue the server answers from, so the pages cannot describe codes the server does not send.
  */
-import type { HandlersFor } from '../platform/http/handlers.js';
-import { AppError, errorCatalogue, type ErrorCode } from '../platform/errors.js';
+import { errorCatalogue, type ErrorCode } from '../platform/errors.js';
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -58,13 +57,7 @@ ${rows}
   );
 }
 
-export function problemHandlers(): HandlersFor<'listProblemTypes' | 'getProblemType'> {
-  const index = problemIndexPage();
-  return {
-    listProblemTypes: async () => ({ status: 200, body: index }),
-    getProblemType: async ({ params }) => {
-      if (!Object.hasOwn(errorCatalogue, params.code)) throw new AppError('resource_not_found', `No problem type '${params.code}'. /problems lists them all.`);
-      return { status: 200, body: problemTypePage(params.code as ErrorCode) };
-    },
-  };
+/** The page of `code`, or undefined when no such code exists. */
+export function problemPageOf(code: string): string | undefined {
+  return Object.hasOwn(errorCatalogue, code) ? problemTypePage(code as ErrorCode) : undefined;
 }

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import swaggerUiDist from 'swagger-ui-dist';
+import { AppError } from '../platform/errors.js';
 import type { HandlersFor } from '../platform/http/handlers.js';
+import { problemIndexPage, problemPageOf } from './problems.js';
 import type { Lifecycle } from '../platform/shutdown.js';
 
 export const DOCS_ASSETS_PATH = '/docs/assets';
@@ -53,5 +55,18 @@ export function opsHandlers({ lifecycle, checks, advisories = {}, spec }: OpsDep
     },
     getOpenApiDocument: async () => ({ status: 200, body: spec as Record<string, unknown> }),
     getApiReference: async () => ({ status: 200, body: html }),
+  };
+}
+
+/** The problem type pages a problem document's `type` points to. */
+export function problemHandlers(): HandlersFor<'listProblemTypes' | 'getProblemType'> {
+  const index = problemIndexPage();
+  return {
+    listProblemTypes: async () => ({ status: 200, body: index }),
+    getProblemType: async ({ params }) => {
+      const page = problemPageOf(params.code);
+      if (page === undefined) throw new AppError('resource_not_found', `No problem type '${params.code}'. /problems lists them all.`);
+      return { status: 200, body: page };
+    },
   };
 }

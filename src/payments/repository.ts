@@ -1,8 +1,9 @@
+import type { components } from '../../generated/schema.js';
 import type { Knex } from 'knex';
 import { keysetPage } from '../platform/db.js';
 import type { CreatedBounds, Position } from '../platform/pagination.js';
 
-export type PaymentStatus = 'processing' | 'requires_capture' | 'succeeded' | 'failed' | 'canceled';
+export type PaymentStatus = components['schemas']['PaymentStatus'];
 
 export interface PaymentRow {
   id: string;
@@ -10,7 +11,7 @@ export interface PaymentRow {
   customer_id: string | null;
   amount: number;
   currency: string;
-  capture_method: 'automatic' | 'manual';
+  capture_method: components['schemas']['CaptureMethod'];
   status: PaymentStatus;
   description: string | null;
   metadata: Record<string, string>;

@@ -56,55 +56,63 @@ const trustProxy = z
   })
   .transform((v) => (v !== false && /^\d+$/.test(v) ? Number(v) : v));
 
+/**
+ * A variable's line in docs/configuration.md (scripts/config-docs.ts writes it from this schema):
+ * what it means, and its default in words where the schema's default is not the whole story.
+ */
+function doc<T extends z.ZodType>(schema: T, meaning: string, defaultText?: string): T {
+  return schema.meta({ description: meaning, ...(defaultText ? { defaultText } : {}) });
+}
+
 const schema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production'], { message: 'must be development, test or production' }).default('development'),
-  HOST: z.string().trim().min(1).optional(),
-  PORT: z.coerce.number({ message: 'must be a port number' }).int().min(0).max(65535, 'must be at most 65535').default(8080),
-  DATABASE_URL: optionalUrl(['postgres:', 'postgresql:'], 'postgres://postgres@127.0.0.1:5432/remit'),
-  DATABASE_POOL_MAX: z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(200).default(10),
-  DATA_DIR: z.string().trim().min(1).optional(),
-  REDIS_URL: optionalUrl(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
-  ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters (e.g. `openssl rand -hex 24`)').optional(),
-  PROCESSOR_URL: optionalUrl(['http:', 'https:'], 'http://127.0.0.1:4010'),
-  PUBLIC_URL: optionalUrl(['http:', 'https:'], 'https://api.example.com').refine((v) => v === undefined || (!new URL(v).search && !new URL(v).hash), {
+  NODE_ENV: doc(z.enum(['development', 'test', 'production'], { message: 'must be development, test or production' }).default('development'), '`development`, `test` or `production`. Production refuses development defaults: `DATABASE_URL`, `PROCESSOR_URL` and `ADMIN_TOKEN` are required, no demo account is made, no secret is printed'),
+  HOST: doc(z.string().trim().min(1).optional(), 'the interface to listen on; the banner says what the binding means', '`127.0.0.1`; `0.0.0.0` in production'),
+  PORT: doc(z.coerce.number({ message: 'must be a port number' }).int().min(0).max(65535, 'must be at most 65535').default(8080), 'the HTTP port (`0` picks a free one)'),
+  DATABASE_URL: doc(optionalUrl(['postgres:', 'postgresql:'], 'postgres://postgres@127.0.0.1:5432/remit'), 'PostgreSQL connection string (`postgres://…`); required in production', 'embedded PGlite'),
+  DATABASE_POOL_MAX: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(200).default(10), 'PostgreSQL connections per process'),
+  DATA_DIR: doc(z.string().trim().min(1).optional(), 'where embedded PGlite keeps its data; not with `DATABASE_URL`', 'in memory'),
+  REDIS_URL: doc(optionalUrl(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'), 'Redis for the rate-limit counters shared by every instance (`redis://…`, `rediss://…`)', 'quotas in each process\'s memory'),
+  ADMIN_TOKEN: doc(z.string().min(24, 'must be at least 24 characters (e.g. `openssl rand -hex 24`)').optional(), 'the operator token for `/admin`; at least 24 characters; required in production', 'generated and printed'),
+  PROCESSOR_URL: doc(optionalUrl(['http:', 'https:'], 'http://127.0.0.1:4010'), 'the card processor\'s base URL (`http://…`); required in production', 'the in-process simulator'),
+  PUBLIC_URL: doc(optionalUrl(['http:', 'https:'], 'https://api.example.com').refine((v) => v === undefined || (!new URL(v).search && !new URL(v).hash), {
     message: 'must be a base URL without a query or fragment, e.g. https://api.example.com',
-  }),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
-  LOG_FORMAT: z.enum(['json', 'pretty'], { message: 'must be json or pretty' }).optional(),
-  VALIDATE_RESPONSES: booleanFlag,
-  BODY_LIMIT_BYTES: z.coerce
+  }), 'the API\'s base URL as clients reach it (`https://api.example.com`), for the links it gives out (problem `type`)', 'the origin each request was sent to'),
+  LOG_LEVEL: doc(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(), '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`', '`info`; `silent` when `NODE_ENV=test`'),
+  LOG_FORMAT: doc(z.enum(['json', 'pretty'], { message: 'must be json or pretty' }).optional(), '`json` (a JSON object per line) or `pretty` (one readable line per event)', '`pretty` on a terminal outside production, else `json`'),
+  VALIDATE_RESPONSES: doc(booleanFlag, 'validate every response, headers included, against the spec (an answer off the contract becomes a `500`)', '`true`; `false` in production'),
+  BODY_LIMIT_BYTES: doc(z.coerce
     .number({ message: 'must be a number of bytes' })
     .int()
     .min(CONTRACT_BODY_LIMIT_BYTES, `must be at least ${CONTRACT_BODY_LIMIT_BYTES}: the spec promises every body up to that size is read (x-request-body-max-bytes)`)
     .max(10 * 1024 * 1024)
-    .default(CONTRACT_BODY_LIMIT_BYTES),
-  SERVER_HEADERS_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(1_000).max(120_000).default(10_000),
-  SERVER_REQUEST_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(1_000).max(600_000).default(30_000),
-  SERVER_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(1_000).max(600_000).default(65_000),
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(0).max(120_000).default(10_000),
-  DEMO_ACCOUNT: booleanFlag,
-  PROCESSOR_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(50).max(60_000).default(2_000),
-  PROCESSOR_MAX_RETRIES: z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(10).default(2),
-  PROCESSOR_BREAKER_THRESHOLD: z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(5),
-  PROCESSOR_BREAKER_HALF_OPEN_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(600_000).default(5_000),
-  API_KEY_CACHE_SIZE: z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(1_000_000).default(10_000),
-  API_KEY_CACHE_TTL_S: z.coerce.number({ message: 'must be a number of seconds' }).int().min(1).max(3_600).default(60),
-  API_KEYS_MAX_PER_ACCOUNT: z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(100_000).default(100),
-  IDEMPOTENCY_LEASE_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(3_600_000).default(30_000),
-  IDEMPOTENCY_RETENTION_HOURS: z.coerce.number({ message: 'must be a number of hours' }).int().min(24, 'must be at least 24 (keys are kept at least a day)').max(24 * 90).default(24),
-  IDEMPOTENCY_JOB_INTERVAL_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(3_600_000).default(10_000),
-  RATE_LIMITS_ENABLED: booleanFlag,
-  RATE_LIMIT_READ: quota('1000/10s'),
-  RATE_LIMIT_WRITE: quota('200/10s'),
-  RATE_LIMIT_ACCOUNT_READ: quota('3000/10s'),
-  RATE_LIMIT_ACCOUNT_WRITE: quota('400/10s'),
-  RATE_LIMIT_ADMIN: quota('120/1m'),
-  RATE_LIMIT_OPS: quota('600/1m'),
-  RATE_LIMIT_AUTH_FAILURES: quota('30/1m'),
-  RATE_LIMIT_INSTANCES: z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(1),
-  REDIS_KEY_PREFIX: z.string().trim().regex(/^[\w:.-]{1,64}$/, 'must be 1-64 characters of letters, digits and _ : . -').default('remit:rl'),
-  REDIS_TIMEOUT_MS: z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(5).max(10_000).default(200),
-  TRUST_PROXY: trustProxy,
+    .default(CONTRACT_BODY_LIMIT_BYTES), 'the largest request body read; larger is `413 payload_too_large`. At least the size the spec promises (`x-request-body-max-bytes`)'),
+  SERVER_HEADERS_TIMEOUT_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(1_000).max(120_000).default(10_000), 'a request\'s headers must arrive within this (`408` and the connection closed otherwise)'),
+  SERVER_REQUEST_TIMEOUT_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(1_000).max(600_000).default(30_000), 'the whole request must arrive within this'),
+  SERVER_KEEP_ALIVE_TIMEOUT_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(1_000).max(600_000).default(65_000), 'an idle kept-alive connection is closed after this: longer than a load balancer\'s idle timeout, so the balancer closes first'),
+  SHUTDOWN_TIMEOUT_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(0).max(120_000).default(10_000), 'how long SIGTERM waits for in-flight requests before closing them'),
+  DEMO_ACCOUNT: doc(booleanFlag, 'create (or reuse) a demo account at start-up and print a fresh key for it; never in production', '`true` on embedded PGlite, else `false`'),
+  PROCESSOR_TIMEOUT_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(50).max(60_000).default(2_000), 'the per-attempt timeout of a processor call'),
+  PROCESSOR_MAX_RETRIES: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(10).default(2), 'retries after the first attempt, for transient failures only'),
+  PROCESSOR_BREAKER_THRESHOLD: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(5), 'consecutive transient failures that open the processor circuit'),
+  PROCESSOR_BREAKER_HALF_OPEN_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(600_000).default(5_000), 'how long the circuit stays open before a trial call'),
+  API_KEY_CACHE_SIZE: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(1_000_000).default(10_000), 'verified keys each process remembers (`0`: none); a revocation evicts at once'),
+  API_KEY_CACHE_TTL_S: doc(z.coerce.number({ message: 'must be a number of seconds' }).int().min(1).max(3_600).default(60), 'how long a verified key is remembered'),
+  API_KEYS_MAX_PER_ACCOUNT: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(100_000).default(100), 'active API keys an account may hold (`409 api_key_limit_reached` beyond)'),
+  IDEMPOTENCY_LEASE_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(3_600_000).default(30_000), 'how long a request holds its key; more than twice the longest processor call (checked at start-up)'),
+  IDEMPOTENCY_RETENTION_HOURS: doc(z.coerce.number({ message: 'must be a number of hours' }).int().min(24, 'must be at least 24 (keys are kept at least a day)').max(24 * 90).default(24), 'finished keys are kept at least this long'),
+  IDEMPOTENCY_JOB_INTERVAL_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(3_600_000).default(10_000), 'how often the completer and the retention job run (in every instance; they use `SKIP LOCKED`)'),
+  RATE_LIMITS_ENABLED: doc(booleanFlag, '`false` turns every limit, and the `RateLimit` fields the spec requires, off: for benchmarks, or behind a gateway that limits and sends its own', '`true`'),
+  RATE_LIMIT_READ: doc(quota('1000/10s'), 'per API key: GET requests per window (`<requests>/<window>`, the window in `s`, `m` or `h`)'),
+  RATE_LIMIT_WRITE: doc(quota('200/10s'), 'per API key: POST, PATCH and DELETE requests per window; stricter, each may move money'),
+  RATE_LIMIT_ACCOUNT_READ: doc(quota('3000/10s'), 'per account, across all its keys: GET requests per window'),
+  RATE_LIMIT_ACCOUNT_WRITE: doc(quota('400/10s'), 'per account, across all its keys: POST, PATCH and DELETE requests per window'),
+  RATE_LIMIT_ADMIN: doc(quota('120/1m'), 'the admin token\'s `/admin` requests per window'),
+  RATE_LIMIT_OPS: doc(quota('600/1m'), 'per client address and process: `/health`, `/ready`, `/openapi.json`, `/docs`, `/problems` and requests that match no operation'),
+  RATE_LIMIT_AUTH_FAILURES: doc(quota('30/1m'), 'per client address: failed authentications before unknown credentials from it are refused ahead of any lookup'),
+  RATE_LIMIT_INSTANCES: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(1), 'how many API processes share the quotas; while Redis is down each enforces 1/N of every quota'),
+  REDIS_KEY_PREFIX: doc(z.string().trim().regex(/^[\w:.-]{1,64}$/, 'must be 1-64 characters of letters, digits and _ : . -').default('remit:rl'), 'namespace of the counters in Redis, so deployments can share one Redis'),
+  REDIS_TIMEOUT_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(5).max(10_000).default(200), 'the bound on one Redis command; past it the in-memory insurance limiter decides'),
+  TRUST_PROXY: doc(trustProxy, 'Express `trust proxy`: a hop count (`1`) or proxy addresses/subnets (`10.0.0.0/8,loopback`) whose `X-Forwarded-For` names the client; never "any"', 'none'),
 });
 
 /** A fixed-window quota: `points` requests per `windowS` seconds. */
@@ -296,11 +304,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boole
 }
 
 const simulatorSchema = z.object({
-  PROCESSOR_HOST: z.string().trim().min(1).default('127.0.0.1'),
-  PROCESSOR_CONTROL_TOKEN: z.string().min(24, 'must be at least 24 characters (e.g. `openssl rand -hex 24`)').optional(),
-  PROCESSOR_PORT: z.coerce.number({ message: 'must be a port number' }).int().min(0).max(65535, 'must be at most 65535').default(4010),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  PROCESSOR_HOST: doc(z.string().trim().min(1).default('127.0.0.1'), 'the interface the simulator listens on'),
+  PROCESSOR_CONTROL_TOKEN: doc(
+    z.string().min(24, 'must be at least 24 characters (e.g. `openssl rand -hex 24`)').optional(),
+    'the bearer token its control API (`/control/*`: every charge, faults, reset) requires; at least 24 characters',
+    'generated and printed',
+  ),
+  PROCESSOR_PORT: doc(z.coerce.number({ message: 'must be a port number' }).int().min(0).max(65535, 'must be at most 65535').default(4010), 'the simulator\'s port'),
+  LOG_LEVEL: doc(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'), 'as for the API'),
 });
+
+/** The variables of the API and of the simulator, for docs/configuration.md (scripts/config-docs.ts). */
+export const CONFIG_SCHEMAS = { api: schema, simulator: simulatorSchema } as const;
 
 export interface SimulatorConfig {
   readonly host: string;

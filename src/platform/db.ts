@@ -3,13 +3,17 @@
  * compiled to WASM) in memory or in `DATA_DIR`. Both run the same migrations and the same SQL.
  */
 import knexFactory, { type Knex } from 'knex';
+import type { PGlite } from '@electric-sql/pglite';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
 import type { Logger } from './logger.js';
 import { migrationSource } from './migrations/index.js';
 import type { CreatedBounds, Position } from './pagination.js';
 
+/** The database handle (knex underneath). Only repositories and this module use its query builder. */
 export type Db = Knex;
+/** A unit of work: one transaction. Use cases pass it to repositories without naming knex. */
+export type Transaction = Knex.Transaction;
 
 export interface DbOptions {
   /** PostgreSQL connection string; embedded PGlite when absent. */
@@ -21,6 +25,8 @@ export interface DbOptions {
   readonly schema?: string;
   /** Where knex's own warnings go (pool and connection errors); silent when absent. */
   readonly log?: Logger;
+  /** Embedded only: an open PGlite to use (e.g. one loaded from a migrated copy), instead of a new one. */
+  readonly pglite?: PGlite;
 }
 
 function knexLogger(log: Logger | undefined): Knex.Config['log'] {
@@ -67,7 +73,7 @@ export function createDb(options: DbOptions): Db {
   return knexFactory({
     client: ClientPgLite as unknown as typeof Knex.Client,
     dialect: 'postgres',
-    connection: options.dataDir ? { filename: options.dataDir } : {},
+    connection: options.pglite ? { pglite: options.pglite } : options.dataDir ? { filename: options.dataDir } : {},
     log: knexLogger(options.log),
   } as Knex.Config);
 }

@@ -32,6 +32,7 @@
  * before this format (an HMAC tag followed by readable JSON) fail the same way: a client holding
  * one mid-walk is told once to start again without a cursor.
  */
+import type { components } from '../../generated/schema.js';
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { AppError } from './errors.js';
@@ -58,12 +59,8 @@ export interface Position {
   readonly id: string;
 }
 
-export interface ListPage<T> {
-  object: 'list';
-  data: T[];
-  has_more: boolean;
-  next_cursor: string | null;
-}
+/** A page of a list, as the spec's `ListEnvelope` defines every list answer. */
+export type ListPage<T> = components['schemas']['ListEnvelope'] & { data: T[] };
 
 /** Encrypted, so its size is the cursor's: one-letter keys. The list and account are not in it but bound to it. */
 interface CursorPayload {
@@ -202,12 +199,8 @@ export function toUnixSeconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);
 }
 
-export interface CreatedRange {
-  gt?: number;
-  gte?: number;
-  lt?: number;
-  lte?: number;
-}
+/** `created[gt|gte|lt|lte]`, the spec's CreatedRange parameter. */
+export type CreatedRange = components['parameters']['CreatedRange'];
 
 /**
  * Bounds on `created_at` as a half-open interval of whole Unix seconds, `from <= created_at < until`.

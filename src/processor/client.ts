@@ -11,6 +11,10 @@
  *   `breakerHalfOpenMs`, then one trial call decides whether it closes. While open, the API answers
  *   503 `processor_unavailable` with a Retry-After of the time left, instead of piling up timeouts.
  * - timeout: each attempt is aborted after `timeoutMs`.
+ *
+ * The protocol is spec/processor.yaml: the types below are generated from it, and a refusal whose
+ * code it does not list is a broken contract, thrown as ProcessorContractError rather than passed
+ * on as a decision the caller would have to guess the meaning of.
  */
 import {
   BrokenCircuitError,
@@ -26,6 +30,7 @@ import {
   wrap,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
+import { refusalCodeValues, type components } from '../../generated/processor.js';
 import { PROCESSOR_BACKOFF_MAX_MS } from '../platform/config.js';
 import { AppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
@@ -43,25 +48,47 @@ export interface ProcessorOptions {
   readonly log?: Logger;
 }
 
-export interface ProcessorCharge {
-  readonly id: string;
-  readonly status: 'authorized' | 'captured' | 'voided' | 'declined';
-  readonly amount: number;
-  readonly amount_captured: number;
-  readonly decline_code: string | null;
+type Schemas = components['schemas'];
+export type ProcessorCharge = Schemas['Charge'];
+export type ProcessorRefund = Schemas['Refund'];
+export type ProcessorChargeInput = Schemas['ChargeCreateRequest'];
+export type ProcessorRefundInput = Schemas['RefundCreateRequest'];
+export type ProcessorRefusalCode = Schemas['RefusalCode'];
+
+/** A 4xx answer: the processor's decision, which retrying will not change. */
+export interface ProcessorRefusal {
+  readonly code: ProcessorRefusalCode;
+  readonly message: string;
 }
 
-export interface ProcessorRefund {
-  readonly id: string;
-  readonly charge: string;
-  readonly amount: number;
-  readonly status: 'succeeded';
+/** The processor's considered answer: success, or a refusal. */
+export type ProcessorResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly refusal: ProcessorRefusal };
+
+/** An answer outside spec/processor.yaml: a bug on one side of the protocol, neither a refusal nor worth a retry. */
+export class ProcessorContractError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProcessorContractError';
+  }
 }
 
-/** The processor's considered answer: success, or a refusal (4xx) that retrying will not change. */
-export type ProcessorResult<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly status: number; readonly code: string; readonly message: string };
+/**
+ * The `default` of a switch over refusal codes: it compiles only when every code has its case, so
+ * a code added to the contract makes each caller decide what it means.
+ */
+export function unhandledRefusal(code: never): never {
+  throw new ProcessorContractError(`no case for processor refusal ${String(code)}`);
+}
+
+const REFUSAL_CODES: ReadonlySet<string> = new Set(refusalCodeValues);
+
+function toRefusal(status: number, payload: unknown): ProcessorRefusal {
+  const { code, message } = (payload ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code !== 'string' || !REFUSAL_CODES.has(code) || typeof message !== 'string') {
+    throw new ProcessorContractError(`processor answered ${status} outside its contract: ${JSON.stringify(payload)?.slice(0, 200)}`);
+  }
+  return { code: code as ProcessorRefusalCode, message };
+}
 
 /** The processor could not give an answer: every attempt failed transiently, or the breaker is open. */
 export class ProcessorUnavailableError extends Error {
@@ -91,10 +118,10 @@ function isTransient(err: unknown): boolean {
 }
 
 export interface ProcessorClient {
-  createCharge(key: string, input: { amount: number; currency: string; capture: boolean; reference: string }): Promise<ProcessorResult<ProcessorCharge>>;
+  createCharge(key: string, input: ProcessorChargeInput): Promise<ProcessorResult<ProcessorCharge>>;
   captureCharge(key: string, chargeId: string): Promise<ProcessorResult<ProcessorCharge>>;
   voidCharge(key: string, chargeId: string): Promise<ProcessorResult<ProcessorCharge>>;
-  createRefund(key: string, input: { charge: string; amount: number }): Promise<ProcessorResult<ProcessorRefund>>;
+  createRefund(key: string, input: ProcessorRefundInput): Promise<ProcessorResult<ProcessorRefund>>;
   /** `up`, or `degraded` while the breaker is open or testing (for `/ready`). */
   health(): 'up' | 'degraded';
 }
@@ -142,9 +169,9 @@ export function createProcessorClient(options: ProcessorOptions): ProcessorClien
           await res.body?.cancel();
           throw new TransientHttpError(res.status);
         }
-        const payload = (await res.json()) as Record<string, unknown>;
+        const payload: unknown = await res.json();
         if (res.ok) return { ok: true, value: payload as T } as const;
-        return { ok: false, status: res.status, code: String(payload.code ?? 'unknown'), message: String(payload.message ?? '') } as const;
+        return { ok: false, refusal: toRefusal(res.status, payload) } as const;
       }, new AbortController().signal);
     } catch (err) {
       if (err instanceof BrokenCircuitError) {

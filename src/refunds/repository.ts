@@ -1,8 +1,9 @@
+import type { components } from '../../generated/schema.js';
 import type { Knex } from 'knex';
 import { keysetPage } from '../platform/db.js';
 import type { CreatedBounds, Position } from '../platform/pagination.js';
 
-export type RefundStatus = 'pending' | 'succeeded' | 'failed';
+export type RefundStatus = components['schemas']['RefundStatus'];
 
 export interface RefundRow {
   id: string;

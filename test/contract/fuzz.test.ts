@@ -12,10 +12,11 @@
  *   documented 4xx `application/problem+json` with the code the spec gives that refusal, and change
  *   nothing: the database and the processor's ledger are compared before and after each batch.
  *
- * CONTRACT_FUZZ_RUNS sets the requests per batch (two batches per operation); CONTRACT_FUZZ_SEED
- * replays a run (the seed is printed). Each batch's seed derives from it and the operationId, so a
- * `--grep` on one operation makes the same choices as in the full run, though the real ids it
- * draws from depend on the batches that ran before it.
+ * CONTRACT_FUZZ_RUNS sets the requests per batch (120 unless set; two batches per operation);
+ * CONTRACT_FUZZ_SEED replays a run (the seed is printed). Each batch's seed derives from it and the
+ * operationId, so a `--grep` on one operation makes the same choices as in the full run, though the
+ * real ids it draws from depend on the batches that ran before it. At the end it prints a table per
+ * operation: requests sent, answers by status class, and findings.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';

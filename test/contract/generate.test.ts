@@ -1,26 +1,28 @@
 /**
  * `generated/` and the SDK's `sdk/src/generated/` are only trustworthy if they are a pure function
- * of the spec: the same spec must give the same bytes, the committed copies must be what the spec
- * gives today, and they must cover every operation the spec declares.
+ * of the specs (spec/openapi.yaml, and spec/processor.yaml for `generated/processor.ts`): the same
+ * specs must give the same bytes, the committed copies must be what the specs give today, and they
+ * must cover every operation the spec declares.
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { operations } from '../../generated/server/operations.js';
 import { operationSpecs } from '../../sdk/src/generated/resources.js';
+import { HTTP_METHODS } from '../../src/platform/spec.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TSX_CLI = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 const GENERATE = path.join(ROOT, 'scripts/generate.ts');
 const SPEC = path.join(ROOT, 'spec/openapi.yaml');
+const PROCESSOR_SPEC = path.join(ROOT, 'spec/processor.yaml');
 const GENERATED = path.join(ROOT, 'generated');
 const SDK_GENERATED = path.join(ROOT, 'sdk/src/generated');
 // Every method OpenAPI 3.1 allows on a path item, not only the ones the generator reads, so an
 // operation the generator skips shows up as missing.
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 interface Run {
   readonly code: number;
@@ -116,12 +118,50 @@ describe('contract: generated code', function () {
     expect(r.stderr, 'only the edited file is stale').not.to.match(/schema\.ts|operations\.ts/);
   });
 
+  it('fails --check and names generated/processor.ts when it was edited by hand', async function () {
+    this.timeout(120000);
+    const out = await scratchDir();
+    expect((await generateInto(out)).code).to.equal(0);
+    const target = path.join(out, 'generated/processor.ts');
+    await writeFile(target, (await readFile(target, 'utf8')).replace('"charge_voided" | ', ''));
+
+    const r = await generateInto(out, '--check');
+    expect(r.code, `${r.stdout}${r.stderr}`).to.equal(1);
+    expect(r.stderr).to.match(/generated\/processor\.ts/);
+    expect(r.stderr, 'only the edited file is stale').not.to.match(/schema\.ts|operations\.ts|resources\.ts/);
+  });
+
+  it('generates generated/processor.ts from the processor contract, and nothing else from it', async function () {
+    this.timeout(120000);
+    const out = await scratchDir();
+    const contract = parseYaml(await readFile(PROCESSOR_SPEC, 'utf8')) as { components: { schemas: { RefusalCode: { enum: string[] } } } };
+    contract.components.schemas.RefusalCode.enum.push('charge_lost');
+    const altered = path.join(out, 'processor.yaml');
+    await writeFile(altered, stringifyYaml(contract));
+    const r = await generateInto(out, '--processor-spec', altered);
+    expect(r.code, r.stderr).to.equal(0);
+
+    const processor = await readFile(path.join(out, 'generated/processor.ts'), 'utf8');
+    expect(processor.split('\n', 1)[0]).to.include('from spec/processor.yaml');
+    expect(processor).to.match(/RefusalCode: [^;]*"charge_lost"/);
+    expect(processor).to.match(/refusalCodeValues[^;]*"charge_lost"/);
+    for (const file of ['generated/schema.ts', 'generated/server/operations.ts', 'sdk/src/generated/resources.ts']) {
+      expect(await readFile(path.join(out, file), 'utf8'), file).to.equal(await readFile(path.join(ROOT, file), 'utf8'));
+    }
+  });
+
   it('marks every generated file as generated on its first line', async function () {
     const files = [
       ...(await filesUnder(GENERATED)).map((f) => path.join(GENERATED, f)),
       ...(await filesUnder(SDK_GENERATED)).map((f) => path.join(SDK_GENERATED, f)),
     ].map((f) => path.relative(ROOT, f).split(path.sep).join('/'));
-    expect(files).to.include.members(['generated/schema.ts', 'generated/server/operations.ts', 'sdk/src/generated/schema.ts', 'sdk/src/generated/resources.ts']);
+    expect(files).to.include.members([
+      'generated/schema.ts',
+      'generated/server/operations.ts',
+      'generated/processor.ts',
+      'sdk/src/generated/schema.ts',
+      'sdk/src/generated/resources.ts',
+    ]);
     for (const file of files) {
       const [firstLine] = (await readFile(path.join(ROOT, file), 'utf8')).split('\n', 1);
       expect(firstLine, `first line of ${file}`).to.include('Generated').and.include('Do not edit');

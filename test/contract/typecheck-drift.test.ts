@@ -125,6 +125,13 @@ const CASES = {
       },
     };
   },
+  captureAnswersRefund: (spec: SpecNode) => {
+    const capture = spec.paths['/v1/payments/{id}/capture'].post;
+    expect(capture.operationId).to.equal('capturePayment');
+    const json = capture.responses['200'].content['application/json'];
+    expect(json.schema.$ref, 'capturePayment no longer answers a Payment; update this mutation').to.equal('#/components/schemas/Payment');
+    json.schema = { $ref: '#/components/schemas/Refund' };
+  },
   deleteCustomerRemoved: (spec: SpecNode) => {
     const item = spec.paths['/v1/customers/{id}'];
     expect(item.delete?.operationId).to.equal('deleteCustomer');
@@ -197,9 +204,10 @@ describe('contract: spec drift fails the type check', function () {
     const result = await resultOf('emailBecomesInteger');
     expect(result.tsc.code, report(result)).not.to.equal(0);
     const files = filesOf(result);
+    // Where a customer row becomes the spec's Customer (customer.ts) or where a handler answers with one.
     expect(
-      files.some((f) => f === 'src/customers/service.ts' || f === 'src/customers/routes.ts'),
-      `expected an error in src/customers/service.ts or routes.ts, got errors in: ${files.join(', ')}\n${report(result)}`,
+      files.some((f) => ['src/customers/customer.ts', 'src/customers/service.ts', 'src/customers/routes.ts'].includes(f)),
+      `expected an error in src/customers/customer.ts, service.ts or routes.ts, got errors in: ${files.join(', ')}\n${report(result)}`,
     ).to.equal(true);
     expect(
       result.diagnostics.some((d) => d.file.startsWith('src/customers/') && /\bnumber\b/.test(d.text)),
@@ -214,6 +222,15 @@ describe('contract: spec drift fails the type check', function () {
     const inRoutes = result.diagnostics.filter((d) => d.file === 'src/customers/routes.ts');
     expect(inRoutes, `expected an error in src/customers/routes.ts\n${report(result)}`).to.have.length.greaterThan(0);
     expect(inRoutes.some((d) => d.text.includes('201')), `expected the error to name the stale status 201\n${report(result)}`).to.equal(true);
+  });
+
+  it('fails the type check in src/payments/routes.ts when capturePayment is to answer a Refund: the use case’s Payment flows there typed, no cast hides it', async function () {
+    this.timeout(180000);
+    const result = await resultOf('captureAnswersRefund');
+    expect(result.tsc.code, report(result)).not.to.equal(0);
+    const inRoutes = result.diagnostics.filter((d) => d.file === 'src/payments/routes.ts');
+    expect(inRoutes, `expected an error in src/payments/routes.ts\n${report(result)}`).to.have.length.greaterThan(0);
+    expect(inRoutes.some((d) => /object.*"payment"|"refund"/.test(d.text)), `expected the error to tell a payment from a refund\n${report(result)}`).to.equal(true);
   });
 
   it('fails the type check in src/app.ts when the spec gains listCustomerNotes and no handler exists', async function () {

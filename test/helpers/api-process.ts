@@ -3,38 +3,23 @@
  * storage that outlives it, so a test can kill it with SIGKILL at a chosen moment and start another
  * one on the same data — the way a crashed instance is replaced in production.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { createDb, type Db } from '../../src/platform/db.js';
-import { randomBase62 } from '../../src/platform/ids.js';
+import { createRunStorage, type RunStorage } from '../../scripts/harness/storage.js';
+import { API_BANNER, ROOT, startProcess, type ProjectProcess } from '../../scripts/harness/process.js';
 import { ADMIN_TOKEN } from './app.js';
 
-export const ROOT = path.resolve(import.meta.dirname, '../..');
+export { ROOT };
 
-const BANNER = /Remit API listening on (http:\/\/[\d.]+:\d+)/;
-
-export interface ApiProcess {
-  /** Where the API listens, read from its start-up banner. */
-  readonly url: string;
-  readonly pid: number;
-  /** Everything the process wrote to stdout and stderr so far, for failure messages. */
-  output(): string;
-  /** Whether the process has exited (for any reason). */
-  exited(): boolean;
-  /** Sends `signal` (unless it has already exited) and waits, bounded, for the process to exit. */
-  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
-}
+export type ApiProcess = ProjectProcess;
 
 /**
- * Starts `node --import tsx src/main.ts` with a minimal environment plus `env`, and waits for its
- * banner. Node itself is the child (not a launcher that forwards signals), so SIGKILL really kills
- * the process that holds the database connections and the lease.
+ * Starts `node --import tsx src/main.ts` (scripts/harness/process.ts) with a minimal environment
+ * plus `env`, and waits for its banner. `stop()` defaults to SIGKILL here: the tests kill API
+ * processes as a crash would, and ask for SIGTERM when they mean a graceful stop.
  */
 export async function spawnApi(env: Record<string, string>, startTimeoutMs = 45_000): Promise<ApiProcess> {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
+  const api = await startProcess({
+    name: 'API process',
+    script: 'src/main.ts',
     env: {
       PATH: process.env.PATH ?? '',
       HOST: '127.0.0.1',
@@ -45,87 +30,19 @@ export async function spawnApi(env: Record<string, string>, startTimeoutMs = 45_
       DEMO_ACCOUNT: 'false',
       ...env,
     },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    banner: API_BANNER,
+    startTimeoutMs,
+    stopGraceMs: 15_000,
   });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exitPromise = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
-
-  const stop = async (signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 15_000) => {
-    if (hasExited()) return;
-    child.kill(signal);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
-    const outcome = await Promise.race([exitPromise.then(() => 'exited' as const), deadline]);
-    clearTimeout(timer);
-    if (outcome === 'late' && !hasExited()) {
-      child.kill('SIGKILL');
-      await exitPromise;
-    }
-  };
-
-  const deadline = Date.now() + startTimeoutMs;
-  while (!BANNER.test(out) && !hasExited() && Date.now() < deadline) await sleep(50);
-  const url = BANNER.exec(out)?.[1];
-  if (!url) {
-    await stop('SIGKILL');
-    throw new Error(`the API process did not start within ${startTimeoutMs} ms:\n${out}`);
-  }
-  return { url, pid: child.pid!, output: () => out, exited: hasExited, stop };
+  return { ...api, stop: (signal: NodeJS.Signals = 'SIGKILL') => api.stop(signal) };
 }
 
 /** Storage two API processes can use one after the other, and the test can open in between. */
-export interface SharedStorage {
-  readonly kind: 'postgres' | 'pglite';
-  /** Variables that point an API process at this storage. */
-  readonly env: Record<string, string>;
-  /**
-   * Opens the storage from the test process. On PGlite only one process may have the data
-   * directory open at a time: open it only while no API process runs, and destroy it before
-   * starting one.
-   */
-  open(): Db;
-  drop(): Promise<void>;
-}
+export type SharedStorage = RunStorage;
 
-export async function createSharedStorage(): Promise<SharedStorage> {
-  const url = process.env.DATABASE_URL;
-  if (!url) {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'remit-crash-'));
-    return {
-      kind: 'pglite',
-      env: { DATA_DIR: dir },
-      open: () => createDb({ dataDir: dir }),
-      drop: () => rm(dir, { recursive: true, force: true }),
-    };
-  }
-  // A schema of the test's own. The API process has no schema setting, so its connection string
-  // carries one: node-postgres sends `options` in the startup message, and the server then starts
-  // every session with that search_path, so the migrations and every query land in this schema.
-  const schema = `test_crash_${randomBase62(10).toLowerCase()}`;
-  const admin = createDb({ url, poolMax: 1 });
-  try {
-    await admin.raw(`create schema "${schema}"`);
-  } finally {
-    await admin.destroy();
-  }
-  const scoped = new URL(url);
-  scoped.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    kind: 'postgres',
-    env: { DATABASE_URL: scoped.toString() },
-    open: () => createDb({ url, schema, poolMax: 2 }),
-    drop: async () => {
-      const dropper = createDb({ url, poolMax: 1 });
-      try {
-        await dropper.raw(`drop schema if exists "${schema}" cascade`);
-      } finally {
-        await dropper.destroy();
-      }
-    },
-  };
+/** A PostgreSQL schema of the test's own when DATABASE_URL is set, else a PGlite directory. */
+export function createSharedStorage(): Promise<SharedStorage> {
+  return createRunStorage(process.env.DATABASE_URL ? 'test_crash' : 'remit-crash', process.env.DATABASE_URL);
 }
 
 export function sleep(ms: number): Promise<void> {

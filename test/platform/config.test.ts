@@ -1,3 +1,12 @@
+/**
+ * The configuration schema (src/platform/config.ts), read from environments passed as objects: the
+ * API starts with no variables at all (embedded database, generated admin token, demo account,
+ * loopback); production listens on every interface, logs JSON, validates no responses unless told
+ * and creates no demo account, and refuses to start on development defaults, naming each missing
+ * variable; every bad value is reported, all at once, with a message naming the variable and what
+ * it accepts; quotas are read as <requests>/<window>; and an idempotency lease shorter than twice
+ * the longest processor call is refused.
+ */
 import { expect } from 'chai';
 import { ConfigError, loadConfig, loadSimulatorConfig, worstProcessorCallMs } from '../../src/platform/config.js';
 

@@ -1,3 +1,8 @@
+/**
+ * The database layer: embedded PGlite keeps its data in DATA_DIR across a close and a reopen, and
+ * migrating again applies nothing; and the classification the API answers by: a lost connection or
+ * an overloaded server is unavailability (503), a query error is a bug (500).
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,3 +1,8 @@
+/**
+ * The error catalogue the server answers from (src/platform/errors.ts) is the spec's: exactly the
+ * codes of its ErrorCode enum, each with a distinct title and a 4xx or 5xx status that some
+ * operation documents (except the route-level 404 and 405, raised before any operation is known).
+ */
 import { expect } from 'chai';
 import { errorCatalogue } from '../../src/platform/errors.js';
 import { loadSpec } from '../../src/platform/spec.js';

@@ -1,3 +1,13 @@
+/**
+ * Graceful shutdown, in the test process and as real processes. A request still in flight when
+ * shutdown starts is answered while new connections are refused, and the database pool closes only
+ * after it; when the deadline passes first, shutdown gives up and says so. `src/main.ts` (what `npm
+ * start` runs), started as a process of its own, prints its URL, its docs URL and a demo key, takes
+ * a payment through the in-process simulator and exits 0 on SIGTERM; it exits 1, naming the
+ * problem, when production lacks its variables (printing no secret) or a variable is bad. The
+ * simulator's own process (`npm run processor`) serves its ledger behind its token and exits 0 on
+ * SIGTERM.
+ */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';

@@ -36,7 +36,8 @@ function countOps(kind: string): number {
 
 describe('processor simulator', () => {
   before(async () => {
-    sim = await startProcessorSimulator();
+    // Every answer in this file is also checked against spec/processor.yaml.
+    sim = await startProcessorSimulator({ validateResponses: true });
   });
 
   after(async () => {

@@ -9,14 +9,11 @@
  */
 import type { Request, RequestHandler } from 'express';
 import { AppError } from '../errors.js';
+import type { ApiKeyIdentity } from '../identity.js';
 import type { Principal } from './handlers.js';
 import type { AuthThrottle } from './rate-limit.js';
 
-export interface ApiKeyIdentity {
-  readonly accountId: string;
-  readonly keyId: string;
-  readonly scopes: readonly string[];
-}
+export type { ApiKeyIdentity };
 
 export interface Authenticator {
   /** The identity of a key verified recently, from memory alone; undefined when it must be looked up. */

@@ -11,8 +11,7 @@
  */
 import type { Request, RequestHandler } from 'express';
 import { AppError, type FieldError } from '../errors.js';
-import { HTTP_METHODS, resolveRef } from '../spec.js';
-import type { OpenApiDocument } from './openapi-router.js';
+import { operationsOf, resolveRef, type OpenApiDocument } from '../spec.js';
 
 interface Schema {
   type?: string | string[];
@@ -81,14 +80,11 @@ export function beyondBounds(doc: object, schemaNode: unknown, value: unknown, p
 /** The JSON body schema of every operation that takes one, by operationId. */
 function bodySchemas(doc: OpenApiDocument): Map<string, unknown> {
   const schemas = new Map<string, unknown>();
-  for (const item of Object.values(doc.paths ?? {})) {
-    for (const method of HTTP_METHODS) {
-      const op = (item as Record<string, { operationId?: string; requestBody?: unknown } | undefined>)[method];
-      if (!op?.operationId || op.requestBody === undefined) continue;
-      const body = resolveRef<{ content?: Record<string, { schema?: unknown }> }>(doc, op.requestBody);
-      const schema = body.content?.['application/json']?.schema;
-      if (schema !== undefined) schemas.set(op.operationId, schema);
-    }
+  for (const { operationId, operation } of operationsOf<{ requestBody?: unknown }>(doc)) {
+    if (!operationId || operation.requestBody === undefined) continue;
+    const body = resolveRef<{ content?: Record<string, { schema?: unknown }> }>(doc, operation.requestBody);
+    const schema = body.content?.['application/json']?.schema;
+    if (schema !== undefined) schemas.set(operationId, schema);
   }
   return schemas;
 }

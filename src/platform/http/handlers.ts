@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { operations } from '../../../generated/schema.js';
 import type { OperationId } from '../../../generated/server/operations.js';
+import type { RequestEnvelope } from '../idempotency/index.js';
 import type { Logger } from '../logger.js';
 
 type Op<K extends OperationId> = operations[K];
@@ -53,6 +54,11 @@ export interface HandlerContext<K extends OperationId> {
   readonly path: string;
   readonly principal: Principal;
   readonly requestId: string;
+  /**
+   * The calling account, the Idempotency-Key, method, path and request id, as every use case takes
+   * them. Built once, here; only operations secured by an API key have one (others throw).
+   */
+  readonly envelope: RequestEnvelope;
   readonly log: Logger;
 }
 
@@ -83,9 +89,14 @@ export function accountIdOf(principal: Principal): string {
 }
 
 /** The request's `Idempotency-Key` (its shape already checked against the spec), if any. */
-export function idempotencyKeyOf(headers: IncomingHttpHeaders): string | undefined {
+function idempotencyKeyOf(headers: IncomingHttpHeaders): string | undefined {
   const value = headers['idempotency-key'];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** A handler's view of its request as use cases take it (see HandlerContext.envelope). */
+export function envelopeOf(request: { principal: Principal; headers: IncomingHttpHeaders; method: string; path: string; requestId: string }): RequestEnvelope {
+  return { accountId: accountIdOf(request.principal), key: idempotencyKeyOf(request.headers), method: request.method, path: request.path, requestId: request.requestId };
 }
 
 /** Says whether an answer is replayed from a stored idempotent response (see the spec's header). */

@@ -10,23 +10,20 @@
  */
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
-import type { OpenAPIV3 } from 'express-openapi-validator/dist/framework/types.js';
 import type { OperationId } from '../../../generated/server/operations.js';
 import type { Logger } from '../logger.js';
-import type { Handlers, Principal, UntypedHandler } from './handlers.js';
-import { HTTP_METHODS, resolveRef } from '../spec.js';
+import { envelopeOf, type Handlers, type Principal, type UntypedHandler } from './handlers.js';
+import type { RequestEnvelope } from '../idempotency/index.js';
+import { operationsOf, resolveRef, type OpenApiDocument } from '../spec.js';
 import { boundBodies } from './body-bounds.js';
+import { assertValidatorChain, orderOperationStages } from './pipeline.js';
 import { rejectUnstorableStrings } from './string-guard.js';
 
-export type OpenApiDocument = OpenAPIV3.DocumentV3_1;
+export type { OpenApiDocument };
 
 /** The operationId of every operation in the document that has one. */
 export function operationIdsOf(doc: OpenApiDocument): string[] {
-  return Object.values(doc.paths ?? {}).flatMap((item) =>
-    HTTP_METHODS.map((method) => (item as Record<string, { operationId?: string } | undefined>)[method]?.operationId).filter(
-      (id): id is string => id !== undefined,
-    ),
-  );
+  return operationsOf(doc).flatMap((op) => (op.operationId === undefined ? [] : [op.operationId]));
 }
 
 /** `/v1/customers/{id}` → `/v1/customers`; `/health` → `/health`. */
@@ -86,16 +83,23 @@ function bind(operationId: OperationId, handler: AnyHandler, log: Logger): Reque
   return async (req: Request, res: Response) => {
     // The validator has checked params, query and body against this operation's schemas, which
     // are exactly the types the handler was compiled against.
-    const reply = await handler({
+    const base = {
       params: req.params as never,
       query: req.query as never,
       body: req.body as never,
       headers: req.headers,
       method: req.method,
-      path: req.originalUrl.split('?')[0],
-      principal: (res.locals.principal as Principal | undefined) ?? { kind: 'anonymous' },
+      path: req.originalUrl.split('?')[0]!,
+      principal: (res.locals.principal as Principal | undefined) ?? { kind: 'anonymous' as const },
       requestId: res.locals.requestId as string,
       log: (req as Request & { log?: Logger }).log ?? log.child({ operationId }),
+    };
+    let envelope: RequestEnvelope | undefined;
+    const reply = await handler({
+      ...base,
+      get envelope() {
+        return (envelope ??= envelopeOf(base));
+      },
     } as never);
     res.status(reply.status);
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
@@ -109,14 +113,10 @@ function bind(operationId: OperationId, handler: AnyHandler, log: Logger): Reque
 /** The operationIds that take an `Idempotency-Key` header. */
 function idempotentOperations(doc: OpenApiDocument): Set<string> {
   const ids = new Set<string>();
-  for (const item of Object.values(doc.paths ?? {})) {
-    const shared = (item as { parameters?: unknown[] }).parameters ?? [];
-    for (const method of HTTP_METHODS) {
-      const operation = (item as Record<string, { operationId?: string; parameters?: unknown[] } | undefined>)[method];
-      if (!operation?.operationId) continue;
-      const parameters = [...shared, ...(operation.parameters ?? [])].map((p) => resolveRef<{ name?: string; in?: string }>(doc, p));
-      if (parameters.some((p) => p.in === 'header' && p.name?.toLowerCase() === 'idempotency-key')) ids.add(operation.operationId);
-    }
+  for (const { operationId, operation, pathParameters } of operationsOf<{ parameters?: unknown[] }>(doc)) {
+    if (!operationId) continue;
+    const parameters = [...pathParameters, ...(operation.parameters ?? [])].map((p) => resolveRef<{ name?: string; in?: string }>(doc, p));
+    if (parameters.some((p) => p.in === 'header' && p.name?.toLowerCase() === 'idempotency-key')) ids.add(operationId);
   }
   return ids;
 }
@@ -170,30 +170,20 @@ export function createValidatorChain(doc: OpenApiDocument, options: ChainStages)
       },
     },
   });
-  // Right after the validator has matched the operation, in this order:
-  // - the header check wraps the response first, so every answer from here on is checked;
-  // - Idempotent-Replayed: false, for the operations that take a key;
-  // - authentication (it needs the operation's security requirement), before the request is
-  //   validated: an anonymous malformed request is a 401, not a 400 that describes the schema to
-  //   a stranger;
-  // - the rate limit, which needs the principal and counts a request whether or not it is valid;
-  // - authorization (scopes), after counting, so a key spends its own quota on what it may not do;
-  // - only then the body: a stranger's or an over-quota client's body is never parsed;
-  // - a body larger than any valid one is refused before the validator spends time on it;
-  // - the string guard, then the validator's own request validation.
-  const metadataAt = chain.findIndex((mw) => mw.name === 'metadataMiddleware');
-  if (metadataAt < 0) throw new Error('express-openapi-validator: metadata middleware not found; check the pinned version');
-  const stages = [
-    options.checkHeaders,
-    markReplayable(doc),
-    options.authenticate,
-    options.limit,
-    options.authorize,
-    ...(options.body ?? []),
-    options.boundBody,
-    rejectUnstorableStrings(),
-  ].filter((stage): stage is RequestHandler => stage !== undefined);
-  chain.splice(metadataAt + 1, 0, ...stages);
+  // Remit's operation stages go right after the validator's operation match, in the order the
+  // pipeline declares (src/platform/http/pipeline.ts, where each stage says why it is there).
+  const at = assertValidatorChain(chain.map((mw) => mw.name));
+  const stages = orderOperationStages({
+    checkHeaders: options.checkHeaders,
+    replayFlag: markReplayable(doc),
+    authenticate: options.authenticate,
+    limit: options.limit,
+    authorize: options.authorize,
+    body: options.body,
+    boundBody: options.boundBody,
+    stringGuard: rejectUnstorableStrings(),
+  });
+  chain.splice(at, 0, ...stages);
   return chain;
 }
 

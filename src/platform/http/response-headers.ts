@@ -11,8 +11,7 @@
  * violation under the request id. The check is then off for that response, so the 500 itself goes out.
  */
 import type { Request, RequestHandler, Response } from 'express';
-import type { OpenApiDocument } from './openapi-router.js';
-import { HTTP_METHODS, resolveRef } from '../spec.js';
+import { operationsOf, resolveRef, type OpenApiDocument } from '../spec.js';
 
 interface HeaderRule {
   readonly name: string;
@@ -45,23 +44,20 @@ function valueTest(schema: HeaderSchema): (value: string) => boolean {
 
 function headerTable(doc: OpenApiDocument): HeaderTable {
   const table: HeaderTable = new Map();
-  for (const item of Object.values(doc.paths ?? {})) {
-    for (const method of HTTP_METHODS) {
-      const operation = (item as Record<string, { operationId?: string; responses?: Record<string, unknown> } | undefined>)[method];
-      if (!operation?.operationId) continue;
-      const byStatus = new Map<string, HeaderRule[]>();
-      for (const [status, response] of Object.entries(operation.responses ?? {})) {
-        const headers = resolveRef<{ headers?: Record<string, unknown> }>(doc, response).headers ?? {};
-        byStatus.set(
-          status.toUpperCase(),
-          Object.entries(headers).map(([name, header]) => {
-            const resolved = resolveRef<{ required?: boolean; schema?: unknown }>(doc, header);
-            return { name, required: resolved.required === true, test: valueTest(resolveRef<HeaderSchema>(doc, resolved.schema ?? {})) };
-          }),
-        );
-      }
-      table.set(operation.operationId, byStatus);
+  for (const { operationId, operation } of operationsOf<{ responses?: Record<string, unknown> }>(doc)) {
+    if (!operationId) continue;
+    const byStatus = new Map<string, HeaderRule[]>();
+    for (const [status, response] of Object.entries(operation.responses ?? {})) {
+      const headers = resolveRef<{ headers?: Record<string, unknown> }>(doc, response).headers ?? {};
+      byStatus.set(
+        status.toUpperCase(),
+        Object.entries(headers).map(([name, header]) => {
+          const resolved = resolveRef<{ required?: boolean; schema?: unknown }>(doc, header);
+          return { name, required: resolved.required === true, test: valueTest(resolveRef<HeaderSchema>(doc, resolved.schema ?? {})) };
+        }),
+      );
     }
+    table.set(operationId, byStatus);
   }
   return table;
 }

@@ -14,7 +14,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import type { Knex } from 'knex';
+import type { Db, Transaction } from '../db.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import * as repo from './repository.js';
@@ -22,15 +22,16 @@ import * as repo from './repository.js';
 /** Seconds a client should wait after `idempotency_in_flight`: most requests finish well within it. */
 export const IN_FLIGHT_RETRY_AFTER_S = 1;
 
-export interface StoredResponse {
+/** The answer a request ends with, as stored with its key and replayed to a retry. */
+export interface StoredResponse<R = unknown> {
   readonly status: number;
-  readonly body: unknown;
+  readonly body: R;
 }
 
 /** What a phase ends with: the next recovery point, or the response that finishes the request. */
-export type PhaseOutcome = { readonly next: string; readonly resourceId?: string } | { readonly response: StoredResponse };
+export type PhaseOutcome<R> = { readonly next: string; readonly resourceId?: string } | { readonly response: StoredResponse<R> };
 
-export interface PhaseContext<P> {
+export interface PhaseContext<P, R> {
   readonly accountId: string;
   readonly params: P;
   /** The resource an earlier phase created (e.g. the payment id), for the phases that follow. */
@@ -41,34 +42,49 @@ export interface PhaseContext<P> {
    * Runs `work` in one transaction that also records its outcome on the key row: the change, its
    * event and the recovery point commit together or not at all. Fails if the lease was lost.
    */
-  atomic(work: (trx: Knex.Transaction) => Promise<PhaseOutcome>): Promise<PhaseOutcome>;
+  atomic(work: (trx: Transaction) => Promise<PhaseOutcome<R>>): Promise<PhaseOutcome<R>>;
 }
 
-export type Phase<P> = (ctx: PhaseContext<P>) => Promise<PhaseOutcome>;
+export type Phase<P, R> = (ctx: PhaseContext<P, R>) => Promise<PhaseOutcome<R>>;
 
-export interface IdempotentOperation<P> {
+/**
+ * A request that must happen once per Idempotency-Key, as phases with recovery points. `P` is
+ * what the phases need (stored with the key, so the completer can resume), `R` the body of the
+ * response that finishes it: the spec's type for the operation's success answer.
+ */
+export interface IdempotentOperation<P, R> {
   /** Stored with the key so the completer knows how to resume it. */
   readonly name: string;
+  /** Money-moving operations refuse a request without a key (400 idempotency_key_required). */
+  readonly keyRequired: boolean;
   /** Keyed by recovery point; `started` runs first. Every phase ends by calling `ctx.atomic`. */
-  readonly phases: Readonly<Record<string, Phase<P>>>;
+  readonly phases: Readonly<Record<string, Phase<P, R>>>;
 }
 
-export interface IdempotentRequest<P> {
+/**
+ * Who asks, and with which request: built once per request by the HTTP layer (HandlerContext's
+ * `envelope`), for every idempotent operation.
+ */
+export interface RequestEnvelope {
   readonly accountId: string;
   /** The client's Idempotency-Key; without one the phases run once, unrecorded. */
   readonly key: string | undefined;
   readonly method: string;
   readonly path: string;
+  readonly requestId: string | null;
+}
+
+/** What `execute` works from: the envelope, with the operation's params and fingerprinted body. */
+interface IdempotentRequest<P> extends RequestEnvelope {
   /** Everything the phases need (path parameters and body); stored for the completer. */
   readonly params: P;
   /** The part of the request whose change makes it a different request. */
   readonly body: unknown;
-  readonly requestId: string | null;
 }
 
-export interface IdempotentResult {
+export interface IdempotentResult<R> {
   readonly status: number;
-  readonly body: unknown;
+  readonly body: R;
   readonly replayed: boolean;
 }
 
@@ -103,16 +119,16 @@ function replayError(body: unknown): AppError {
 }
 
 export class IdempotencyService {
-  private readonly operations = new Map<string, IdempotentOperation<never>>();
+  private readonly operations = new Map<string, IdempotentOperation<never, unknown>>();
 
   constructor(
-    private readonly db: Knex,
+    private readonly db: Db,
     private readonly options: IdempotencyOptions,
   ) {}
 
   /** Makes an operation resumable by the completer. */
-  register<P>(operation: IdempotentOperation<P>): IdempotentOperation<P> {
-    this.operations.set(operation.name, operation as IdempotentOperation<never>);
+  register<P, R>(operation: IdempotentOperation<P, R>): IdempotentOperation<P, R> {
+    this.operations.set(operation.name, operation as unknown as IdempotentOperation<never, unknown>);
     return operation;
   }
 
@@ -121,24 +137,28 @@ export class IdempotencyService {
   }
 
   /**
-   * Runs `operation` for `request` exactly once per (account, key). Returns the response (fresh or
-   * replayed); a stored error is thrown again as the same AppError.
+   * Runs `operation` for the request in `envelope` exactly once per (account, key). `params` is what
+   * its phases need; `body` the part of the request whose change makes it a different request.
+   * Returns the response (fresh or replayed); a stored error is thrown again as the same AppError.
    */
-  async execute<P>(operation: IdempotentOperation<P>, request: IdempotentRequest<P>): Promise<IdempotentResult> {
+  async execute<P, R>(operation: IdempotentOperation<P, R>, envelope: RequestEnvelope, params: P, body: unknown): Promise<IdempotentResult<R>> {
+    if (operation.keyRequired) requireKey(envelope.key);
+    const request: IdempotentRequest<P> = { ...envelope, params, body };
     if (request.key === undefined) return this.runUnkeyed(operation, request);
 
     const token = randomUUID();
     const claim = await this.claim(operation, request, token);
     if (claim.kind === 'replay') {
       if (claim.status >= 400) throw replayError(claim.body);
-      return { status: claim.status, body: claim.body, replayed: true };
+      // Stored by this same operation when it finished: the body it answered with then.
+      return { status: claim.status, body: claim.body as R, replayed: true };
     }
     const result = await this.runPhases(operation, claim.row, request.params, token);
     return { ...result, replayed: false };
   }
 
-  private async claim<P>(
-    operation: IdempotentOperation<P>,
+  private async claim<P, R>(
+    operation: IdempotentOperation<P, R>,
     request: IdempotentRequest<P>,
     token: string,
   ): Promise<{ kind: 'replay'; status: number; body: unknown } | { kind: 'run'; row: repo.KeyRow }> {
@@ -199,7 +219,7 @@ export class IdempotencyService {
     }
   }
 
-  private async runPhases<P>(operation: IdempotentOperation<P>, row: repo.KeyRow, params: P, token: string): Promise<StoredResponse> {
+  private async runPhases<P, R>(operation: IdempotentOperation<P, R>, row: repo.KeyRow, params: P, token: string): Promise<StoredResponse<R>> {
     try {
       return await runFrom(operation, row.recovery_point, {
         accountId: row.account_id,
@@ -207,7 +227,7 @@ export class IdempotencyService {
         resourceId: row.resource_id ?? undefined,
         requestId: row.request_id,
         idempotencyKey: row.key,
-        atomic: (work) => this.atomic(row.id, token, work),
+        atomic: (work) => this.atomic<R>(row.id, token, work),
       });
     } catch (err) {
       if (err instanceof LeaseLostError) {
@@ -225,7 +245,7 @@ export class IdempotencyService {
     }
   }
 
-  private async atomic(keyId: number, token: string, work: (trx: Knex.Transaction) => Promise<PhaseOutcome>): Promise<PhaseOutcome> {
+  private async atomic<R>(keyId: number, token: string, work: (trx: Transaction) => Promise<PhaseOutcome<R>>): Promise<PhaseOutcome<R>> {
     try {
       return await this.db.transaction(async (trx) => {
         const outcome = await work(trx);
@@ -255,7 +275,7 @@ export class IdempotencyService {
   }
 
   /** `Idempotency-Key` is optional here and absent: the same phases, each in its own transaction. */
-  private async runUnkeyed<P>(operation: IdempotentOperation<P>, request: IdempotentRequest<P>): Promise<IdempotentResult> {
+  private async runUnkeyed<P, R>(operation: IdempotentOperation<P, R>, request: IdempotentRequest<P>): Promise<IdempotentResult<R>> {
     const response = await runFrom(operation, 'started', {
       accountId: request.accountId,
       params: request.params,
@@ -269,7 +289,7 @@ export class IdempotencyService {
 }
 
 /** Runs an operation's phases from `point` until one ends with the response. */
-async function runFrom<P>(operation: IdempotentOperation<P>, point: string, context: PhaseContext<P>): Promise<StoredResponse> {
+async function runFrom<P, R>(operation: IdempotentOperation<P, R>, point: string, context: PhaseContext<P, R>): Promise<StoredResponse<R>> {
   let ctx = context;
   for (;;) {
     const phase = operation.phases[point];

@@ -5,7 +5,7 @@
  * - retention deletes finished keys once they are older than the retention period (at least 24 h).
  */
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
+import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
 import type { IdempotencyService } from './index.js';
 import * as repo from './repository.js';
@@ -24,7 +24,7 @@ export class IdempotencyJobs {
   private running: Promise<unknown> | undefined;
 
   constructor(
-    private readonly db: Knex,
+    private readonly db: Db,
     private readonly idempotency: IdempotencyService,
     private readonly options: IdempotencyJobOptions,
   ) {}

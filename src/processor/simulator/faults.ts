@@ -3,20 +3,13 @@
  * failing run can be replayed exactly by setting the same seed and sending the same requests.
  */
 import { z } from 'zod';
+import { faultPointValues, type components } from '../../../generated/processor.js';
 
-export type FaultPoint = 'before' | 'after' | 'random';
-export type FaultKind = 'error' | 'drop' | 'timeout';
-
-export interface FaultSettings {
-  latency_ms: number;
-  latency_jitter_ms: number;
-  error_rate: number;
-  timeout_rate: number;
-  drop_rate: number;
-  fault_point: FaultPoint;
-  hang_ms: number;
-  seed: number;
-}
+type Schemas = components['schemas'];
+export type FaultSettings = Schemas['FaultSettings'];
+export type FaultPoint = Schemas['FaultPoint'];
+/** One per counter in the ledger's `stats.faults`. */
+export type FaultKind = keyof Schemas['SimulatorStats']['faults'];
 
 /** What happens to one request: `before` means the operation is not applied, `after` that it is. */
 export interface FaultDecision {
@@ -41,6 +34,11 @@ const MAX_TIMER_MS = 2_147_483_647;
 const rate = z.number().min(0).max(1);
 const millis = z.number().int().min(0).max(MAX_TIMER_MS);
 
+/**
+ * The same bounds as `FaultSettingsPatch` in spec/processor.yaml. Requests to `PUT /control/faults`
+ * are validated against the contract before they get here; this check is for in-process callers
+ * (`setFaults`), and the `satisfies` keeps its fields those of the contract.
+ */
 const patchSchema = z
   .strictObject({
     latency_ms: millis,
@@ -48,10 +46,10 @@ const patchSchema = z
     error_rate: rate,
     timeout_rate: rate,
     drop_rate: rate,
-    fault_point: z.enum(['before', 'after', 'random']),
+    fault_point: z.enum(faultPointValues),
     hang_ms: millis,
     seed: z.number().int(),
-  })
+  } satisfies { [K in keyof FaultSettings]-?: z.ZodType<FaultSettings[K]> })
   .partial();
 
 export class FaultSettingsError extends Error {

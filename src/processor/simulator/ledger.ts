@@ -2,82 +2,32 @@
  * The simulated processor's books: charges, refunds, one operation per applied side effect, and
  * the idempotency records that make a retried request a replay rather than a second charge.
  */
+import type { components } from '../../../generated/processor.js';
 import { randomBase62 } from '../../platform/ids.js';
 
-export type ChargeStatus = 'authorized' | 'captured' | 'voided' | 'declined';
-export type OperationKind = 'charge' | 'capture' | 'void' | 'refund';
-
-export interface Charge {
-  id: string;
-  object: 'charge';
-  amount: number;
-  currency: string;
-  status: ChargeStatus;
-  amount_captured: number;
-  amount_refunded: number;
-  decline_code: string | null;
-  reference: string | null;
-  idempotency_key: string;
-  created: number;
-}
-
-export interface Refund {
-  id: string;
-  object: 'refund';
-  charge: string;
-  amount: number;
-  status: 'succeeded';
-  idempotency_key: string;
-  created: number;
-}
-
-export interface Operation {
-  kind: OperationKind;
-  idempotency_key: string;
-  /** The charge or refund the operation created or changed. */
-  target: string;
-  at: number;
-}
-
-export interface SimulatorStats {
-  requests: number;
-  replays: number;
-  faults: { error: number; timeout: number; drop: number };
-}
-
-export interface LedgerSnapshot {
-  charges: Charge[];
-  refunds: Refund[];
-  operations: Operation[];
-  stats: SimulatorStats;
-}
-
-export interface ProcessorError {
-  code: string;
-  message: string;
-}
+// The books hold exactly what the protocol answers with: spec/processor.yaml is their one definition.
+type Schemas = components['schemas'];
+export type ChargeStatus = Schemas['ChargeStatus'];
+export type OperationKind = Schemas['OperationKind'];
+export type Charge = Schemas['Charge'];
+export type Refund = Schemas['Refund'];
+export type Operation = Schemas['Operation'];
+export type SimulatorStats = Schemas['SimulatorStats'];
+export type LedgerSnapshot = Schemas['LedgerSnapshot'];
+export type Refusal = Schemas['Refusal'];
+export type RefusalCode = Schemas['RefusalCode'];
+export type ChargeInput = Schemas['ChargeCreateRequest'];
+export type RefundInput = Schemas['RefundCreateRequest'];
 
 /** A response the processor gives: what is stored under an idempotency key and replayed. */
 export interface Outcome {
   status: number;
-  body: Charge | Refund | ProcessorError;
-}
-
-export interface ChargeInput {
-  amount: number;
-  currency: string;
-  capture: boolean;
-  reference?: string | undefined;
-}
-
-export interface RefundInput {
-  charge: string;
-  amount: number;
+  body: Charge | Refund | Refusal;
 }
 
 const ID_LENGTH = 20;
 
-export function processorError(status: number, code: string, message: string): Outcome {
+export function processorError(status: number, code: RefusalCode, message: string): Outcome {
   return { status, body: { code, message } };
 }
 
@@ -91,7 +41,7 @@ export function isDeclinedAmount(amount: number): boolean {
 }
 
 // Capture and void both need an authorized charge; from any other state they fail the same way.
-const BLOCKED_FROM: Record<Exclude<ChargeStatus, 'authorized'>, ProcessorError> = {
+const BLOCKED_FROM: Record<Exclude<ChargeStatus, 'authorized'>, Refusal> = {
   captured: { code: 'charge_already_captured', message: 'The charge has already been captured.' },
   voided: { code: 'charge_voided', message: 'The charge has been voided.' },
   declined: { code: 'charge_declined', message: 'The charge was declined.' },

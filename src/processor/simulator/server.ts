@@ -6,12 +6,15 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import path from 'node:path';
 import canonicalize from 'canonicalize';
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { z } from 'zod';
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import type { components } from '../../../generated/processor.js';
 import type { Logger } from '../../platform/logger.js';
+import { loadSpec } from '../../platform/spec.js';
 import { FaultInjector, FaultSettingsError, type FaultDecision, type FaultSettings } from './faults.js';
-import { Ledger, processorError, type LedgerSnapshot, type OperationKind, type Outcome } from './ledger.js';
+import { Ledger, processorError, type ChargeInput, type LedgerSnapshot, type OperationKind, type Outcome, type RefundInput } from './ledger.js';
 
 export type { FaultSettings } from './faults.js';
 export { FaultSettingsError } from './faults.js';
@@ -39,29 +42,54 @@ export interface SimulatorOptions {
   /** The token for `/control/*` (the ledger of every account's charges, faults, reset); generated when absent. */
   controlToken?: string;
   faults?: Partial<FaultSettings>;
+  /**
+   * Also checks every answer against spec/processor.yaml: an answer that breaks it is replaced by
+   * a 500 `internal_error` naming the violation. For tests; the validator leaves 5xx answers alone.
+   */
+  validateResponses?: boolean;
+  /** The contract to validate against: spec/processor.yaml unless a test points at an altered copy. */
+  contract?: string;
   log?: Logger;
 }
 
-const MAX_KEY_LENGTH = 255;
+/** The processor protocol: the simulator validates every request against it. */
+export const PROCESSOR_SPEC_PATH = path.resolve(import.meta.dirname, '../../../spec/processor.yaml');
 
-const chargeBody = z.strictObject({
-  amount: z.number().int().min(1),
-  currency: z.string().regex(/^[A-Za-z]{3}$/, 'must be a three-letter currency code'),
-  capture: z.boolean(),
-  reference: z
-    .string()
-    .max(255)
-    .refine((s) => s.isWellFormed(), 'must be well-formed Unicode')
-    .optional(),
-});
-const emptyBody = z.strictObject({});
-const refundBody = z.strictObject({
-  charge: z.string().min(1).max(255),
-  amount: z.number().int().min(1),
-});
+type Failure = components['schemas']['Failure'];
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+/** A request the contract refuses, as express-openapi-validator (or the body parser) reports it. */
+function isRequestError(err: unknown): err is Error & { status: number } {
+  return err instanceof Error && 'status' in err && typeof err.status === 'number' && err.status >= 400 && err.status < 500;
+}
+
+/**
+ * The contract's validator in two parts. `match` finds the operation and, when asked, hooks the
+ * answer's validation; it runs first, so faults and refusals are checked like any other answer.
+ * `validate` checks the request; it runs after the fault gate and the token check, so that a
+ * malformed request can still fault and a stranger learns nothing about the schemas.
+ */
+function contractValidator(file: string, validateResponses: boolean): { match: RequestHandler[]; validate: RequestHandler } {
+  const chain = OpenApiValidator.middleware({
+    apiSpec: loadSpec(file) as never,
+    validateApiSpec: false, // `make lint-spec` lints it; validating it again on every start slows the tests
+    validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, allErrors: true },
+    validateResponses: validateResponses ? { removeAdditional: false } : false,
+    // The control token is compared in constant time by the simulator itself.
+    validateSecurity: false,
+    validateFormats: true,
+    fileUploader: false,
+    // An unknown route keeps its own answer, 404 `not_found`, rather than the validator's.
+    ignoreUndocumented: true,
+  });
+  const named = (name: string): RequestHandler => {
+    const mw = chain.find((m) => m.name === name);
+    if (!mw) throw new Error(`express-openapi-validator: ${name} not found; check the pinned version`);
+    return mw as RequestHandler;
+  };
+  return {
+    match: [named('pathParamsMiddleware'), named('metadataMiddleware'), ...(validateResponses ? [named('responseMiddleware')] : [])],
+    validate: named('requestMiddleware'),
+  };
 }
 
 function sendJson(res: Response, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -96,7 +124,7 @@ export async function startProcessorSimulator(options: SimulatorOptions = {}): P
     const socket = req.socket;
     if (kind === 'error') {
       const status = faults.nextErrorStatus();
-      const body =
+      const body: Failure =
         status === 503
           ? { code: 'processor_unavailable', message: 'The processor is temporarily unavailable.' }
           : { code: 'processor_error', message: 'The processor failed to handle the request.' };
@@ -155,38 +183,46 @@ export async function startProcessorSimulator(options: SimulatorOptions = {}): P
   };
 
   /**
-   * A POST that changes the books: requires an Idempotency-Key, validates the body, then runs at
-   * most once per (kind, key). The fingerprint is method, path and the canonical body, so key order
-   * and whitespace do not make a retry look like a different request.
+   * A POST that changes the books. The contract has already checked its Idempotency-Key and body;
+   * it runs at most once per (kind, key). The fingerprint is method, path and the canonical body,
+   * so key order and whitespace do not make a retry look like a different request.
    */
-  function mutation<T>(kind: OperationKind, schema: z.ZodType<T>, apply: (input: T, key: string, req: Request) => Outcome): RequestHandler {
+  function mutation<T>(kind: OperationKind, apply: (input: T, key: string, req: Request) => Outcome): RequestHandler {
     return (req, res) => {
       const key = req.get('Idempotency-Key');
-      if (key === undefined || key === '') {
-        return reply(req, res, processorError(400, 'idempotency_key_required', 'Send an Idempotency-Key header with every POST.'));
-      }
-      if (key.length > MAX_KEY_LENGTH) return reply(req, res, invalid(`The Idempotency-Key header must be at most ${MAX_KEY_LENGTH} characters.`));
+      if (key === undefined) throw new Error(`${req.method} ${req.originalUrl} reached its handler without an Idempotency-Key`);
       const body: unknown = req.body ?? {};
-      const parsed = schema.safeParse(body);
-      if (!parsed.success) return reply(req, res, invalid(describeIssues(parsed.error)));
       let fingerprint: string;
       try {
         fingerprint = `${req.method} ${req.baseUrl}${req.path} ${canonicalize(body) ?? ''}`;
       } catch (err) {
         return reply(req, res, invalid(err instanceof Error ? err.message : 'The request body cannot be canonicalized.'));
       }
-      const { outcome, replayed } = ledger.execute(kind, key, fingerprint, () => apply(parsed.data, key, req));
+      const { outcome, replayed } = ledger.execute(kind, key, fingerprint, () => apply(body as T, key, req));
       reply(req, res, outcome, replayed ? { 'Idempotent-Replayed': 'true' } : undefined);
     };
   }
 
+  /**
+   * A `/v1` request the contract refuses: 400 `idempotency_key_required` for a POST without a key,
+   * whatever else is wrong with it, otherwise 400 `invalid_request`. Sent through `reply`, so an
+   * `after` fault replaces it as it would any answer.
+   */
+  const refuseInvalid: ErrorRequestHandler = (err, req, res, next) => {
+    if (!isRequestError(err)) return next(err);
+    if (req.method === 'POST' && !req.get('Idempotency-Key')) {
+      return reply(req, res, processorError(400, 'idempotency_key_required', 'Send an Idempotency-Key header with every POST.'));
+    }
+    reply(req, res, invalid(err.message));
+  };
+
   const param = (req: Request): string => String(req.params.id);
 
   const v1 = express.Router();
-  v1.post('/charges', mutation('charge', chargeBody, (input, key) => ledger.createCharge(input, key)));
-  v1.post('/charges/:id/capture', mutation('capture', emptyBody, (_input, key, req) => ledger.capture(param(req), key)));
-  v1.post('/charges/:id/void', mutation('void', emptyBody, (_input, key, req) => ledger.void(param(req), key)));
-  v1.post('/refunds', mutation('refund', refundBody, (input, key) => ledger.refund(input, key)));
+  v1.post('/charges', mutation<ChargeInput>('charge', (input, key) => ledger.createCharge(input, key)));
+  v1.post('/charges/:id/capture', mutation('capture', (_input, key, req) => ledger.capture(param(req), key)));
+  v1.post('/charges/:id/void', mutation('void', (_input, key, req) => ledger.void(param(req), key)));
+  v1.post('/refunds', mutation<RefundInput>('refund', (input, key) => ledger.refund(input, key)));
   v1.get('/charges/:id', (req, res) => reply(req, res, ledger.getCharge(param(req))));
   v1.use((req, res) => reply(req, res, processorError(404, 'not_found', `No route for ${req.method} ${req.originalUrl}.`)));
 
@@ -202,13 +238,13 @@ export async function startProcessorSimulator(options: SimulatorOptions = {}): P
   };
 
   const control = express.Router();
-  control.use(requireToken);
   control.get('/ledger', (_req, res) => sendJson(res, 200, ledger.snapshot()));
   control.get('/faults', (_req, res) => sendJson(res, 200, faults.settings));
-  control.put('/faults', express.json(), (req, res) => {
+  control.put('/faults', (req, res) => {
     try {
       sendJson(res, 200, faults.update(req.body ?? {}));
     } catch (err) {
+      // The contract cannot say that the three rates add up to at most 1; this can.
       if (!(err instanceof FaultSettingsError)) throw err;
       sendJson(res, 400, { code: 'invalid_request', message: err.message });
     }
@@ -218,16 +254,23 @@ export async function startProcessorSimulator(options: SimulatorOptions = {}): P
     res.status(204).end();
   });
 
+  const contract = contractValidator(options.contract ?? PROCESSOR_SPEC_PATH, options.validateResponses ?? false);
   const app = express();
   app.disable('x-powered-by');
-  app.use('/v1', parseBody, faultGate, rejectBadBody, v1);
-  app.use('/control', control);
-  app.get('/health', (_req, res) => sendJson(res, 200, { status: 'ok' }));
+  app.use(...contract.match);
+  app.use('/v1', parseBody, faultGate, rejectBadBody, contract.validate, refuseInvalid, v1);
+  app.use('/control', requireToken, express.json(), contract.validate, control);
+  app.get('/health', contract.validate, (_req, res) => sendJson(res, 200, { status: 'ok' }));
   app.use((req, res) => sendJson(res, 404, { code: 'not_found', message: `No route for ${req.method} ${req.originalUrl}.` }));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const status = typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : 500;
-    if (status >= 400 && status < 500) {
-      sendJson(res, 400, { code: 'invalid_request', message: err instanceof Error ? err.message : 'The request could not be read.' });
+    if (err instanceof OpenApiValidator.error.InternalServerError) {
+      // Only response validation raises this: the simulator's own answer broke the contract.
+      log?.error({ err, method: req.method, path: req.originalUrl }, 'simulator answer breaks spec/processor.yaml');
+      sendJson(res, 500, { code: 'internal_error', message: `The simulator's answer breaks spec/processor.yaml: ${err.message}` });
+      return;
+    }
+    if (isRequestError(err)) {
+      sendJson(res, 400, { code: 'invalid_request', message: err.message });
       return;
     }
     log?.error({ err, method: req.method, path: req.originalUrl }, 'simulator error');

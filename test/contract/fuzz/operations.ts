@@ -4,7 +4,7 @@
  * statuses, media types and headers each answer may have. Nothing here lists an operation by
  * name, so an operation added to the spec is fuzzed without touching the test.
  */
-import { loadSpec } from '../../../src/platform/spec.js';
+import { HTTP_METHODS, inlineRefs, loadSpec, type HttpMethod } from '../../../src/platform/spec.js';
 
 /** A JSON Schema node with every `$ref` inlined (the spec's request schemas are not recursive). */
 export interface Schema {
@@ -33,8 +33,7 @@ export interface Schema {
   [keyword: string]: unknown;
 }
 
-export type HttpMethod = 'get' | 'put' | 'post' | 'delete' | 'options' | 'head' | 'patch' | 'trace';
-const HTTP_METHODS: readonly HttpMethod[] = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+export type { HttpMethod };
 
 export interface ParameterSpec {
   readonly name: string;
@@ -79,28 +78,9 @@ export interface OperationSpec {
 
 type Json = Record<string, unknown>;
 
-function resolvePointer(doc: Json, ref: string): unknown {
-  if (!ref.startsWith('#/')) throw new Error(`only local $refs are supported, got ${ref}`);
-  return ref
-    .slice(2)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce<unknown>((node, key) => {
-      if (!node || typeof node !== 'object' || !(key in node)) throw new Error(`unresolvable $ref ${ref}`);
-      return (node as Json)[key];
-    }, doc);
-}
-
 /** Inlines every `$ref` (siblings of a `$ref` override the target, as in OpenAPI 3.1). */
-export function dereference<T>(doc: Json, node: T, depth = 0): T {
-  if (depth > 64) throw new Error('the spec nests deeper than the fuzzer expects (a recursive schema?)');
-  if (Array.isArray(node)) return node.map((item) => dereference(doc, item, depth + 1)) as T;
-  if (!node || typeof node !== 'object') return node;
-  const { $ref, ...rest } = node as Json;
-  const base = typeof $ref === 'string' ? (resolvePointer(doc, $ref) as Json) : {};
-  const merged = typeof $ref === 'string' ? { ...base, ...rest } : rest;
-  if (typeof $ref === 'string' && '$ref' in base) return dereference(doc, merged as T, depth + 1);
-  return Object.fromEntries(Object.entries(merged).map(([key, value]) => [key, dereference(doc, value, depth + 1)])) as T;
+export function dereference<T>(doc: Json, node: T): T {
+  return inlineRefs(doc, node);
 }
 
 function securityOf(requirements: Record<string, string[]>[] | undefined): SecuritySpec | null {

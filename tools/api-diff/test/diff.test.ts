@@ -1,6 +1,10 @@
 /**
- * What the comparison promises beyond single rules: no findings where nothing changed (however it
- * is written), termination on recursive schemas, direction per use, and a stable order.
+ * What the comparison promises beyond single rules: no findings where nothing changed, however it
+ * is written (a schema inlined or moved into components and referenced, nullable and
+ * exclusiveMaximum the OpenAPI 3.0 way or the 3.1 way, changed descriptions, examples and
+ * extensions); an endpoint matched across a renamed path parameter; termination on recursive
+ * schemas (self-referencing, mutually recursive, an allOf that includes itself, a looping reference
+ * chain); direction per use; the repo's own shared response headers; and a stable order.
  */
 import { expect } from 'chai';
 import path from 'node:path';

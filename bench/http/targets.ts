@@ -1,10 +1,10 @@
 /**
- * What the HTTP benchmark measures, shared by the orchestrator (`http.bench.ts`), the server
+ * What the HTTP benchmark measures, shared by the orchestrator (`main.ts` and the tables), the server
  * processes (`server.ts`) and the load processes (`load.ts`): the read, write, rate-limit and
  * validation-attack targets, the customer every read target answers with, the write requests, the
  * padded spec, the attack's body and its unbounded spec, and the messages the processes exchange.
  */
-import type { OpenApiDocument } from '../src/platform/http/openapi-router.js';
+import type { OpenApiDocument } from '../../src/platform/http/openapi-router.js';
 
 export const TARGETS = {
   'node-http': { label: 'node:http, fixed JSON', validators: false, padded: false },
@@ -225,14 +225,19 @@ export function pathCount(doc: OpenApiDocument): number {
   return Object.keys(doc.paths ?? {}).length;
 }
 
+/** Any table's target. */
+export type AnyTargetId = TargetId | WriteTargetId | LimitTargetId | AttackTargetId;
+
 /** Handed to each server process as its only argument, as JSON. */
 export interface ServerConfig {
-  readonly target: TargetId | WriteTargetId | LimitTargetId | AttackTargetId;
+  readonly target: AnyTargetId;
   readonly padResources: number;
   readonly logLevel: string;
-  /** Full-app targets only: PostgreSQL when set, embedded PGlite otherwise. */
+  /**
+   * Full-app targets only: PostgreSQL when set (a run storage's URL, whose `options` put the
+   * server's connections in a schema of its own), embedded PGlite in memory otherwise.
+   */
   readonly databaseUrl?: string;
-  readonly schema?: string;
   readonly dbPoolMax: number;
   /** Full-app targets only; `off` for every one outside the rate-limit table. */
   readonly rateLimits: RateLimitMode;

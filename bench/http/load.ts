@@ -1,7 +1,7 @@
 /**
  * The load generator, in a process of its own so that it never competes with a server for one
  * event loop. It stays up for the whole benchmark (a warm load generator for every run) and runs
- * autocannon once per request from `http.bench.ts`. The validation-attack table starts a second
+ * autocannon once per request from the orchestrator. The validation-attack table starts a second
  * one for its attackers, so that their load runs beside the victim's without sharing its event loop.
  */
 import autocannon from 'autocannon';

@@ -1,6 +1,6 @@
 /**
  * One benchmark target in a process of its own, listening on 127.0.0.1 on a free port. Started by
- * `http.bench.ts` with a ServerConfig as its argument; reports where to send load over IPC, answers
+ * `children.ts` with a ServerConfig as its argument; reports where to send load over IPC, answers
  * an `audit` request with what its database and processor simulator hold and a `limiter` request
  * with what its rate limiter did (full-app targets), and exits when the orchestrator goes away. The
  * attack targets also seed a second account, whose key the attackers use.
@@ -8,19 +8,19 @@
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type RequestHandler } from 'express';
-import { createApp } from '../src/app.js';
-import { createDb, migrate, type Db } from '../src/platform/db.js';
-import type { Handlers } from '../src/platform/http/handlers.js';
-import { jsonBody } from '../src/platform/http/json-body.js';
-import { buildApiRouter, createValidatorChain, operationIdsOf, type OpenApiDocument } from '../src/platform/http/openapi-router.js';
-import { problemHandler } from '../src/platform/http/problem.js';
-import { createLogger, type Logger } from '../src/platform/logger.js';
-import { RateLimits } from '../src/platform/rate-limit.js';
-import { createRedis, redisReady, type Redis } from '../src/platform/redis.js';
-import { Lifecycle } from '../src/platform/shutdown.js';
-import { loadSpec } from '../src/platform/spec.js';
-import { createProcessorClient } from '../src/processor/client.js';
-import { startProcessorSimulator, type ProcessorSimulator } from '../src/processor/simulator/server.js';
+import { createApp } from '../../src/app.js';
+import { createDb, migrate, type Db } from '../../src/platform/db.js';
+import type { Handlers } from '../../src/platform/http/handlers.js';
+import { jsonBody } from '../../src/platform/http/json-body.js';
+import { buildApiRouter, createValidatorChain, operationIdsOf, type OpenApiDocument } from '../../src/platform/http/openapi-router.js';
+import { problemHandler } from '../../src/platform/http/problem.js';
+import { createLogger, type Logger } from '../../src/platform/logger.js';
+import { RateLimits } from '../../src/platform/rate-limit.js';
+import { createRedis, redisReady, type Redis } from '../../src/platform/redis.js';
+import { Lifecycle } from '../../src/platform/shutdown.js';
+import { loadSpec } from '../../src/platform/spec.js';
+import { createProcessorClient } from '../../src/processor/client.js';
+import { startProcessorSimulator, type ProcessorSimulator } from '../../src/processor/simulator/server.js';
 import {
   ATTACK_TARGETS,
   BENCH_QUOTA,
@@ -192,7 +192,7 @@ async function rateLimits(log: Logger): Promise<RateLimits | undefined> {
 
 /** The real app on a fresh database, seeded through its own API as a client would. */
 async function fullApp(log: Logger): Promise<ServerMessage> {
-  const db = createDb(config.databaseUrl ? { url: config.databaseUrl, schema: config.schema, poolMax: config.dbPoolMax } : {});
+  const db = createDb(config.databaseUrl ? { url: config.databaseUrl, poolMax: config.dbPoolMax } : {});
   await migrate(db);
   const limits = await rateLimits(log);
   const doc = spec();

@@ -1,0 +1,114 @@
+/**
+ * `npm run bench`, four tables (see bench/README.md):
+ *
+ * - Read: requests per second and latency of `GET /v1/customers/{id}` through the full app,
+ *   against bare node:http and bare Express answering the same JSON, and with the spec padded by a
+ *   hundred resources, once through Remit's per-resource validators and once through a single
+ *   validator over the whole document.
+ * - Write: `POST /v1/payments` with a new Idempotency-Key per request, against a plain insert
+ *   (`POST /v1/customers` without a key) and a replay of one used key; afterwards, the database and
+ *   the processor simulator's ledger must show exactly one payment and one charge per key sent.
+ * - Rate limits: the full app's `GET /v1/customers/{id}` with the rate limiter off, counting in
+ *   memory, and counting in Redis, at quotas no run can use up: what the counting costs a read.
+ * - Validation attack: the same read by one account's key, alone and while another account's key
+ *   sends `POST /v1/api_keys` bodies of 32,000 integers where two enum strings are allowed, back to
+ *   back over several connections, against the spec as is and against a copy without the bound on
+ *   that array: what such bodies cost everyone else, with and without bounded request collections.
+ *
+ * Every server and the load generator run in processes of their own; the targets are measured in
+ * rounds, in alternating order, and the report gives each target's median over the rounds. This
+ * file decides the order of the tables and what happens when one fails; each table is a file of
+ * its own.
+ */
+import { createRunStorage, type RunStorage } from '../../scripts/harness/storage.js';
+import { ATTACK_LEAD_S, attackTable, probeAttack, startAttackTarget } from './attack-table.js';
+import { startLoad, stopAll } from './children.js';
+import { probe } from './customer-read.js';
+import { DATABASE_URL, DURATION_S, ROUNDS, SELECTED, WARMUP_S, WRITE_DURATION_S, WRITE_ROUNDS } from './knobs.js';
+import { limitTable, redisForTable, startLimitTarget } from './limit-table.js';
+import { readTable, startReadTarget } from './read-table.js';
+import { clearRedisCounters, REDIS_KEY_PREFIX } from './redis.js';
+import { checkText, type Check, type Table } from './report.js';
+import { progress } from './run.js';
+import { ATTACK_TARGETS } from './targets.js';
+import { probeWrite, startWriteTarget, writeTable } from './write-table.js';
+
+async function main(): Promise<void> {
+  const { read, write, attack } = SELECTED;
+  const redis = await redisForTable(SELECTED.limits);
+  const limits = SELECTED.limits.filter((id) => id !== 'limits-redis' || !redis.skipped);
+
+  // On PostgreSQL every full-app server gets a schema of its own; on PGlite each holds its database in memory.
+  const fullApp = [...read.filter((r) => r.startsWith('stack')), ...write, ...limits, ...attack];
+  const attacked = attack.filter((id) => ATTACK_TARGETS[id].attackers);
+  const estimateS =
+    (read.length + limits.length + attack.length) * (WARMUP_S + ROUNDS * DURATION_S) +
+    attacked.length * (1 + ROUNDS) * 2 * ATTACK_LEAD_S +
+    write.length * (WARMUP_S + WRITE_ROUNDS * WRITE_DURATION_S);
+  progress(
+    `${read.length} read, ${limits.length} rate-limit, ${attack.length} validation-attack and ${write.length} write targets, ` +
+      `about ${Math.round(estimateS)} s of load after start-up`,
+  );
+
+  const failed: Check[] = [];
+  let printed = false;
+  const print = (table: string) => {
+    if (printed) console.log('');
+    console.log(table);
+    printed = true;
+  };
+  const printTable = (table: Table) => {
+    print(table.text);
+    failed.push(...table.checks.filter((c) => !c.ok));
+  };
+  const storages = new Map<string, RunStorage>();
+  try {
+    if (DATABASE_URL) for (const id of fullApp) storages.set(id, await createRunStorage('bench', DATABASE_URL));
+    const databaseUrl = (id: string) => storages.get(id)?.env.DATABASE_URL;
+    const load = startLoad();
+    // The attackers get a load process of their own: their 64 KB bodies are written, and their
+    // answers read, beside the victim's load, not in the event loop that times the victim.
+    const attackLoad = attacked.length > 0 ? startLoad() : undefined;
+    // Every server starts at once (start-up is the slow part); the idle ones cost next to nothing.
+    const [targets, writeTargets, limitTargets, attackTargets] = await Promise.all([
+      Promise.all(read.map((id) => startReadTarget(id, databaseUrl(id)))),
+      Promise.all(write.map((id) => startWriteTarget(id, databaseUrl(id)))),
+      Promise.all(limits.map((id) => startLimitTarget(id, databaseUrl(id)))),
+      Promise.all(attack.map((id) => startAttackTarget(id, databaseUrl(id)))),
+    ]);
+    for (const target of targets) await probe(target);
+    for (const target of limitTargets) target.probePolicy = (await probe(target)).get('ratelimit-policy');
+    for (const target of attackTargets) {
+      await probe(target);
+      if (ATTACK_TARGETS[target.id].attackers) await probeAttack(target);
+    }
+    for (const target of writeTargets) await probeWrite(target);
+    progress('all servers up and answering');
+
+    if (targets.length > 0) print(await readTable(load, targets));
+    // Right after the read table, which it extends, and before the writes leave work behind them
+    // (a busier PostgreSQL, bigger tables) that would fall on this table alone.
+    if (limitTargets.length > 0 || redis.skipped) printTable(await limitTable(load, limitTargets, redis.line));
+    // Before the writes, for the same reason; its servers only read and refuse, so it leaves nothing behind.
+    if (attackTargets.length > 0) printTable(await attackTable(load, attackLoad, attackTargets));
+    if (writeTargets.length > 0) printTable(await writeTable(load, writeTargets));
+  } finally {
+    await stopAll();
+    for (const storage of storages.values()) await storage.drop();
+    if (limits.includes('limits-redis')) {
+      await clearRedisCounters().catch((err: unknown) => progress(`could not delete ${REDIS_KEY_PREFIX}:* from Redis (they expire within the hour): ${String(err)}`));
+    }
+    progress('done; every child process stopped');
+  }
+  if (failed.length > 0) {
+    const bar = '!'.repeat(100);
+    console.error(`\n${bar}\nBENCHMARK CHECK FAILED (${failed.length}):\n${failed.map((c) => `- ${checkText(c)}`).join('\n')}\n${bar}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch(async (err: unknown) => {
+  console.error('benchmark failed:', err instanceof Error ? err.message : err);
+  await stopAll();
+  process.exit(process.exitCode === 130 ? 130 : 1);
+});

@@ -1,0 +1,93 @@
+/**
+ * The books after the storm: how many payments the API still has processing, what the database
+ * holds for the storm's account, and what the processor charged. The checks compare them; the
+ * clients' own view of the storm is not trusted for this.
+ */
+import type { ProjectProcess } from '../harness/process.js';
+import type { RunStorage } from '../harness/storage.js';
+import { controlHeaders, mustSend } from './http.js';
+import type { Knobs } from './knobs.js';
+import { pause } from './run.js';
+
+const DRAIN_POLL_MS = 500;
+
+/** Payments still `processing` for the account, read through the API (up to 100). */
+async function processingCount(api: ProjectProcess, secret: string): Promise<number> {
+  const answer = await mustSend('list processing payments', `${api.url}/v1/payments?status=processing&limit=100`, { headers: { authorization: `Bearer ${secret}` } }, 200);
+  const page = answer.json<{ data?: unknown[]; has_more?: boolean }>();
+  return (page?.data?.length ?? 0) + (page?.has_more ? 1 : 0);
+}
+
+export interface Drain {
+  readonly processingAtEnd: number;
+  readonly processingAfter: number;
+  readonly elapsedMs: number;
+}
+
+/** Waits, bounded, for the completer to finish the payments the clients left `processing`. */
+export async function drain(knobs: Knobs, api: ProjectProcess, secret: string): Promise<Drain> {
+  const began = Date.now();
+  const processingAtEnd = await processingCount(api, secret);
+  let processing = processingAtEnd;
+  while (processing > 0 && Date.now() - began < knobs.drainS * 1000) {
+    await pause(DRAIN_POLL_MS);
+    processing = await processingCount(api, secret);
+  }
+  return { processingAtEnd, processingAfter: processing, elapsedMs: Date.now() - began };
+}
+
+interface PaymentRow {
+  id: string;
+  status: string;
+  storm_key: string | null;
+}
+
+export interface Books {
+  readonly payments: PaymentRow[];
+  readonly unfinishedKeys: number;
+  readonly keys: number;
+}
+
+export async function readBooks(storage: RunStorage, accountId: string): Promise<Books> {
+  const db = storage.open();
+  try {
+    const payments: PaymentRow[] = await db('payments')
+      .where('account_id', accountId)
+      .select('id', 'status', db.raw("metadata->>'storm_key' as storm_key"));
+    const keys: { recovery_point: string; n: number | string }[] = await db('idempotency_keys')
+      .where('account_id', accountId)
+      .select('recovery_point')
+      .count({ n: '*' })
+      .groupBy('recovery_point');
+    const total = keys.reduce((s, k) => s + Number(k.n), 0);
+    const unfinished = keys.filter((k) => k.recovery_point !== 'finished').reduce((s, k) => s + Number(k.n), 0);
+    return { payments, keys: total, unfinishedKeys: unfinished };
+  } finally {
+    await db.destroy();
+  }
+}
+
+interface LedgerCharge {
+  id: string;
+  idempotency_key: string;
+  status: string;
+}
+
+export interface Ledger {
+  charges: LedgerCharge[];
+  stats: { requests: number; replays: number; faults: { error: number; timeout: number; drop: number } };
+}
+
+export async function readLedger(simulator: ProjectProcess): Promise<Ledger> {
+  const ledger = (await mustSend('read the ledger', `${simulator.url}/control/ledger`, { headers: controlHeaders }, 200)).json<Ledger>();
+  if (!ledger) throw new Error('read the ledger: the body is not JSON');
+  return ledger;
+}
+
+/** The ledger's charges for the storm's payment rows (by id), and the logical payments they charged. */
+export function chargesOf(books: Books, ledger: Ledger) {
+  const rows = new Map(books.payments.map((p) => [p.id, p]));
+  const stormCharges = ledger.charges.filter((c) => rows.has(c.idempotency_key));
+  const chargedKeys = new Set(stormCharges.map((c) => rows.get(c.idempotency_key)!.storm_key));
+  return { rows, stormCharges, chargedKeys };
+}
