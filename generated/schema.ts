@@ -777,6 +777,20 @@ export interface components {
     };
     responses: {
         /**
+         * @description Not modified: `If-None-Match` named the current representation, which is therefore not sent again (RFC 9110
+         *     §15.4.5). Use the copy you hold.
+         */
+        NotModified: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                ETag: components["headers"]["ETag"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /**
          * @description The request is malformed: a parameter or body field fails validation (`validation_failed`,
          *     with up to 10 problems in `errors` and their number in `error_count`), the body is not valid JSON (`malformed_json`), a cursor
          *     was not issued by this list, for this account or for these filters (`invalid_cursor`), or a money-moving
@@ -957,6 +971,12 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+         *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+         *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+         */
+        IfNoneMatch: string;
         /** @description The account's id. */
         AccountId: string;
         /** @description How many items to return, 1 to 100. */
@@ -1008,6 +1028,12 @@ export interface components {
     headers: {
         /** @description The id of this request, also in the body of every error and in the server's logs. */
         "Request-Id": string;
+        /**
+         * @description A strong entity tag for this representation (RFC 9110 §8.8.3): the same bytes always have the same tag, and
+         *     any change to the resource or page changes it. Send it back in `If-None-Match` to be answered `304` while
+         *     nothing changed.
+         */
+        ETag: string;
         /** @description Seconds to wait before retrying (RFC 9110 §10.2.3). */
         "Retry-After": number;
         /** @description `no-store`: the answer holds a secret shown only once; no cache may keep it (RFC 9111 §5.2.2.5). */
@@ -1145,7 +1171,14 @@ export interface operations {
                  */
                 cursor?: components["parameters"]["Cursor"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1155,6 +1188,7 @@ export interface operations {
             200: {
                 headers: {
                     "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
@@ -1163,6 +1197,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyList"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -1263,7 +1298,14 @@ export interface operations {
                  */
                 created?: components["parameters"]["CreatedRange"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1273,6 +1315,7 @@ export interface operations {
             200: {
                 headers: {
                     "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
@@ -1281,6 +1324,7 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerList"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -1337,7 +1381,14 @@ export interface operations {
     retrieveCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description The customer's id. */
                 id: components["parameters"]["CustomerId"];
@@ -1350,6 +1401,7 @@ export interface operations {
             200: {
                 headers: {
                     "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
@@ -1358,6 +1410,7 @@ export interface operations {
                     "application/json": components["schemas"]["Customer"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -1462,7 +1515,14 @@ export interface operations {
                  */
                 created?: components["parameters"]["CreatedRange"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1472,6 +1532,7 @@ export interface operations {
             200: {
                 headers: {
                     "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
@@ -1480,6 +1541,7 @@ export interface operations {
                     "application/json": components["schemas"]["PaymentList"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -1540,7 +1602,14 @@ export interface operations {
     retrievePayment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description The payment's id. */
                 id: components["parameters"]["PaymentId"];
@@ -1553,6 +1622,7 @@ export interface operations {
             200: {
                 headers: {
                     "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
@@ -1561,6 +1631,7 @@ export interface operations {
                     "application/json": components["schemas"]["Payment"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -1679,7 +1750,14 @@ export interface operations {
                  */
                 created?: components["parameters"]["CreatedRange"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1689,6 +1767,7 @@ export interface operations {
             200: {
                 headers: {
                     "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
@@ -1697,6 +1776,7 @@ export interface operations {
                     "application/json": components["schemas"]["RefundList"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -1757,7 +1837,14 @@ export interface operations {
     retrieveRefund: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description The refund's id. */
                 id: components["parameters"]["RefundId"];
@@ -1770,6 +1857,7 @@ export interface operations {
             200: {
                 headers: {
                     "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
@@ -1778,6 +1866,7 @@ export interface operations {
                     "application/json": components["schemas"]["Refund"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -1810,7 +1899,14 @@ export interface operations {
                  */
                 created?: components["parameters"]["CreatedRange"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1820,6 +1916,7 @@ export interface operations {
             200: {
                 headers: {
                     "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
@@ -1828,6 +1925,7 @@ export interface operations {
                     "application/json": components["schemas"]["EventList"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -1839,7 +1937,14 @@ export interface operations {
     retrieveEvent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /** @description The event's id. */
                 id: components["parameters"]["EventId"];
@@ -1852,6 +1957,7 @@ export interface operations {
             200: {
                 headers: {
                     "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     [name: string]: unknown;
@@ -1860,6 +1966,7 @@ export interface operations {
                     "application/json": components["schemas"]["Event"];
                 };
             };
+            304: components["responses"]["NotModified"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];

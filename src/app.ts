@@ -3,7 +3,6 @@
  * hand it to supertest with a database of their own.
  */
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
 import { accountHandlers } from './accounts/routes.js';
 import { AccountService } from './accounts/service.js';
 import { apiKeyHandlers } from './api-keys/routes.js';
@@ -28,7 +27,7 @@ import { IdempotencyJobs } from './platform/idempotency/jobs.js';
 import { pingDb, type Db } from './platform/db.js';
 import { authenticate, authorize, type Authenticator } from './platform/http/auth.js';
 import { defineHandlers } from './platform/http/handlers.js';
-import { buildApiRouter, headRequests, type OpenApiDocument } from './platform/http/openapi-router.js';
+import { buildApiRouter, type OpenApiDocument } from './platform/http/openapi-router.js';
 import { PROBLEM_TYPES_PATH, problemHandler, routeNotFound } from './platform/http/problem.js';
 import { jsonBody } from './platform/http/json-body.js';
 import { authThrottle, limitAnonymous, limitRequests, limitUncountedErrors } from './platform/http/rate-limit.js';
@@ -36,6 +35,7 @@ import { checkResponseHeaders } from './platform/http/response-headers.js';
 import { mountPipeline } from './platform/http/pipeline.js';
 import type { RateLimits } from './platform/rate-limit.js';
 import { requestId } from './platform/http/request-id.js';
+import { requestLog } from './platform/http/request-log.js';
 import type { Logger } from './platform/logger.js';
 import type { Lifecycle } from './platform/shutdown.js';
 import { loadSpec } from './platform/spec.js';
@@ -79,38 +79,6 @@ export interface Services {
   readonly idempotency: IdempotencyService;
   /** The completer and retention jobs; `main.ts` starts them, tests run them by hand. */
   readonly idempotencyJobs: IdempotencyJobs;
-}
-
-/**
- * A request URL as the log keeps it: the path and the names of the query parameters, not their
- * values, which may be personal data (`?email=…` filters a customer list).
- */
-export function withoutQueryValues(url: string): string {
-  const at = url.indexOf('?');
-  if (at < 0) return url;
-  const names = url
-    .slice(at + 1)
-    .split('&')
-    .filter(Boolean)
-    .map((pair) => `${pair.split('=')[0]}=…`);
-  return `${url.slice(0, at)}?${names.join('&')}`;
-}
-
-/** One log line per request: method, path and parameter names, status; a 503 is a warning, a 5xx an error. */
-function requestLog(log: Logger): express.RequestHandler {
-  return pinoHttp({
-    logger: log,
-    genReqId: (_req, res) => (res as express.Response).locals.requestId as string,
-    customLogLevel: (_req, res, err) => (res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : 'info'),
-    serializers: {
-      req: (req: { id: string; method: string; url: string; raw?: object }) => ({
-        id: req.id,
-        method: req.raw && headRequests.has(req.raw) ? 'HEAD' : req.method,
-        url: withoutQueryValues(req.url),
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-  });
 }
 
 function sha256(value: string): Buffer {

@@ -6,7 +6,12 @@
  *   sent with a refund), is a 422 idempotency_key_reused that changes nothing;
  * - account scoping: the same key in two accounts makes two payments;
  * - stored refusals (a 422, a 409) are replayed as they were, even after the state behind them
- *   changed;
+ *   changed; a 422 decided in the first phase is stored once however many requests with the key
+ *   race, and a 5xx there leaves nothing behind, so the retry creates the payment;
+ * - a key left at `started` by a claim of its own (an operation whose first phase is not one
+ *   transaction) is resumed by a retry, which runs the first phase under the lease;
+ * - the statements a new payment costs: the key claimed in the first phase's transaction, two
+ *   transactions in all; and a replay's: an attempt to insert the key, and the lookup;
  * - recovery when the processor does not answer, before or after it applied the charge: a 503 with
  *   Retry-After, the payment left `processing`, and a retry with the key that completes it with one
  *   charge;
@@ -23,6 +28,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import request from 'supertest';
+import { fingerprint } from '../src/platform/idempotency/index.js';
 import type { ProcessorSimulator } from '../src/processor/simulator/server.js';
 import { createTestApp, snapshot, type TestAccount, type TestApp } from './helpers/app.js';
 import { listen, sendJson, type JsonReply, type Listening } from './helpers/http-server.js';
@@ -226,6 +232,148 @@ describe('idempotency keys', () => {
       const fresh = await request(t.app).post('/v1/refunds').set(auth(account)).set('Idempotency-Key', randomUUID()).send({ payment: payment.body.id });
       expect(fresh.status, JSON.stringify(fresh.body)).to.equal(201);
       expect(applied(t.simulator, 'refund')).to.have.length(1);
+    });
+
+    it('stores a 422 decided in the first phase once when requests with one key race, and replays it to every other', async () => {
+      const account = await t.createAccount();
+      const key = randomUUID();
+      const body = { ...PAYMENT, customer: 'cus_DoesNotExist0000000000' };
+
+      // The first phase runs in the transaction that inserts the key, so its 422 rolls the key back
+      // too; the key is then stored finished, and a request that claimed it meanwhile must not
+      // leave a second answer behind.
+      const replies = await Promise.all(Array.from({ length: 10 }, () => payOverSocket(account, key, body)));
+      for (const reply of replies) expectFetchedProblem(reply, 422, 'referenced_resource_not_found');
+      expect(replies.filter((r) => r.headers.get('idempotent-replayed') === 'false'), 'answers that are not replays').to.have.length(1);
+      expect(new Set(replies.map((r) => r.body.detail)).size).to.equal(1);
+
+      expect(await paymentRows(account)).to.have.length(0);
+      expect(await t.db('events').where({ account_id: account.id })).to.have.length(0);
+      expect(applied(t.simulator, 'charge')).to.have.length(0);
+      const rows = await t.db('idempotency_keys').where({ account_id: account.id }).select('*');
+      expect(rows).to.have.length(1);
+      expect(rows[0]).to.include({ key, recovery_point: 'finished', response_status: 422, locked_at: null, lock_token: null });
+    });
+
+    it('leaves nothing behind when the first phase fails with a 5xx, and a retry with the key creates the payment once', async () => {
+      const account = await t.createAccount();
+      const key = randomUUID();
+      // The database refuses the payment's insert as an overloaded server does (SQLSTATE class 53).
+      await t.db.raw("create function refuse_payment() returns trigger language plpgsql as $$ begin raise exception 'refused' using errcode = '53000'; end $$");
+      await t.db.raw('create trigger refuse_payment before insert on payments for each row execute function refuse_payment()');
+      let failed: Awaited<ReturnType<typeof pay>>;
+      try {
+        failed = await pay(account, key);
+      } finally {
+        await t.db.raw('drop trigger refuse_payment on payments');
+        await t.db.raw('drop function refuse_payment()');
+      }
+      expectProblem(failed, 503, 'service_unavailable');
+      expect(failed.headers['retry-after']).to.match(/^[1-9]\d*$/);
+      // The key went with the phase's transaction: the retry is a first attempt, not a resumption.
+      expect(await keyRow(t, account, key)).to.equal(undefined);
+      expect(await paymentRows(account)).to.have.length(0);
+      expect(await t.db('events').where({ account_id: account.id })).to.have.length(0);
+
+      const retried = await pay(account, key);
+      expect(retried.status, JSON.stringify(retried.body)).to.equal(201);
+      expect(retried.headers['idempotent-replayed']).to.equal('false');
+      expect((await paymentRows(account)).map((r) => r.id)).to.deep.equal([retried.body.id]);
+      expect(applied(t.simulator, 'charge')).to.have.length(1);
+      expect(applied(t.simulator, 'charge', retried.body.id)).to.have.length(1);
+      expect(await keyRow(t, account, key)).to.include({ recovery_point: 'finished', response_status: 201, attempts: 1 });
+    });
+  });
+
+  describe('a key left at `started` by a claim of its own (the path of operations whose first phase calls the processor)', () => {
+    it('is resumed by a retry: the first phase runs under the lease, and the payment is made once', async () => {
+      const account = await t.createAccount();
+      const key = randomUUID();
+      // What such a claim leaves when its first phase then fails with a 5xx: the key, unleased.
+      await t.db('idempotency_keys').insert({
+        account_id: account.id,
+        key,
+        operation: 'createPayment',
+        fingerprint: fingerprint('POST', '/v1/payments', PAYMENT),
+        request_method: 'POST',
+        request_path: '/v1/payments',
+        request_params: JSON.stringify({ body: PAYMENT }),
+        recovery_point: 'started',
+        attempts: 1,
+      });
+
+      const resumed = await pay(account, key);
+      expect(resumed.status, JSON.stringify(resumed.body)).to.equal(201);
+      expect(resumed.headers['idempotent-replayed']).to.equal('false');
+      expect(resumed.body.status).to.equal('succeeded');
+      expect((await paymentRows(account)).map((r) => r.id)).to.deep.equal([resumed.body.id]);
+      expect(applied(t.simulator, 'charge', resumed.body.id)).to.have.length(1);
+      expect(await keyRow(t, account, key)).to.include({ recovery_point: 'finished', response_status: 201, resource_id: resumed.body.id, attempts: 2 });
+      const events = await t.db('events').where({ object_id: resumed.body.id }).select('type');
+      expect(events.map((e) => e.type)).to.have.members(['payment.created', 'payment.succeeded']);
+    });
+  });
+
+  describe('what a new payment asks of the database', () => {
+    /** `begin`, `commit`, or the verb and table of a statement (`insert payments`). */
+    function kindOf(sql: string): string {
+      const control = /^(begin|commit|rollback);?$/i.exec(sql.trim());
+      if (control) return control[1]!.toLowerCase();
+      const write = /^(insert) into "(\w+)"|^(update|delete) (?:from )?"(\w+)"/i.exec(sql);
+      if (write) return `${(write[1] ?? write[3])!.toLowerCase()} ${write[2] ?? write[4]}`;
+      const read = /^select .*? from "(\w+)"/i.exec(sql);
+      return read ? `select ${read[1]}` : sql;
+    }
+
+    /** The statements `send` makes, by transaction; authentication's are not counted (a key-cache miss reads the key). */
+    async function statementsOf<T>(send: () => Promise<T>): Promise<{ result: T; transactions: string[][]; outside: string[] }> {
+      const statements: { tx: string | undefined; kind: string }[] = [];
+      const listen = (query: { sql: string; __knexTxId?: string }) => statements.push({ tx: query.__knexTxId, kind: kindOf(query.sql) });
+      t.db.on('query', listen);
+      let result: T;
+      try {
+        result = await send();
+      } finally {
+        t.db.off('query', listen);
+      }
+      const counted = statements.filter((s) => !s.kind.endsWith(' api_keys'));
+      const inside = counted.filter((s) => s.tx !== undefined);
+      const transactions = [...new Set(inside.map((s) => s.tx))].map((tx) => inside.filter((s) => s.tx === tx).map((s) => s.kind));
+      return { result, transactions, outside: counted.filter((s) => s.tx === undefined).map((s) => s.kind) };
+    }
+
+    it('claims the key in the first phase\'s transaction and hands the payment to the second: two transactions, nothing outside them', async () => {
+      const account = await t.createAccount();
+      // The first request also verifies the API key; from then on it is served from the key cache.
+      expect((await pay(account, randomUUID())).status).to.equal(201);
+
+      const { result: res, transactions, outside } = await statementsOf(() => pay(account, randomUUID()));
+      expect(res.status, JSON.stringify(res.body)).to.equal(201);
+      expect(outside, 'statements outside a transaction').to.deep.equal([]);
+      expect(transactions).to.deep.equal([
+        // Phase `started`: the key, the payment, its event and the recovery point, one commit.
+        ['begin', 'insert idempotency_keys', 'insert payments', 'insert events', 'update idempotency_keys', 'commit'],
+        // Phase `payment_created`, after the charge: the outcome, its event and the stored response.
+        ['begin', 'update payments', 'insert events', 'update idempotency_keys', 'commit'],
+      ]);
+    });
+
+    it('replays a finished key after one attempt to insert it, writing nothing', async () => {
+      const account = await t.createAccount();
+      const key = randomUUID();
+      const first = await pay(account, key);
+      expect(first.status, JSON.stringify(first.body)).to.equal(201);
+
+      const { result: res, transactions, outside } = await statementsOf(() => pay(account, key));
+      expect(res.status).to.equal(201);
+      expect(res.headers['idempotent-replayed']).to.equal('true');
+      expect(res.text).to.equal(first.text);
+      // The attempt to claim the key in a first phase's transaction finds it taken; the lookup
+      // that follows reads the stored answer without a lock.
+      expect(transactions).to.deep.equal([['begin', 'insert idempotency_keys', 'commit']]);
+      expect(outside).to.deep.equal(['select idempotency_keys']);
+      expect(await paymentRows(account)).to.have.length(1);
+      expect(applied(t.simulator, 'charge')).to.have.length(1);
     });
   });
 

@@ -9,7 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from '../../scripts/harness/process.js';
-import { DB_POOL_MAX, LOG_LEVEL, PAD_RESOURCES } from './knobs.js';
+import { CPU_PROF_DIR, DB_POOL_MAX, LOG_LEVEL, PAD_RESOURCES } from './knobs.js';
 import { progress } from './run.js';
 import type { AnyTargetId, AuditRequest, LimiterRequest, LoadMessage, LoadRequest, RateLimitMode, RunResult, ServerConfig, ServerMessage } from './targets.js';
 
@@ -119,6 +119,8 @@ export interface StartedServer {
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly specPaths: number | null;
+  /** Full-app targets: the customer's ETag. */
+  readonly etag: string | undefined;
   /** Attack targets: the attackers' account's key. */
   readonly attackerHeaders: Record<string, string> | undefined;
 }
@@ -128,8 +130,19 @@ export async function startServer(
   id: AnyTargetId,
   databaseUrl: string | undefined,
   rateLimits: RateLimitMode = { mode: 'off' },
+  { validateResponses = true, logLevel = LOG_LEVEL }: { validateResponses?: boolean; logLevel?: string } = {},
 ): Promise<StartedServer> {
-  const config: ServerConfig = { target: id, padResources: PAD_RESOURCES, logLevel: LOG_LEVEL, databaseUrl, dbPoolMax: DB_POOL_MAX, rateLimits };
+  const config: ServerConfig = {
+    target: id,
+    padResources: PAD_RESOURCES,
+    logLevel,
+    databaseUrl,
+    dbPoolMax: DB_POOL_MAX,
+    rateLimits,
+    validateResponses,
+    // BENCH_CPU_PROF: each server profiles itself from ready to stopped (see bench/README.md).
+    ...(CPU_PROF_DIR ? { cpuProfile: path.resolve(CPU_PROF_DIR, `${id}.cpuprofile`) } : {}),
+  };
   const child = spawnChild(SERVER_SCRIPT, [JSON.stringify(config)]);
   const message = await nextMessage<ServerMessage>(child, READY_TIMEOUT_MS, `server ${id}`);
   if (message.type === 'error') throw new Error(`server ${id} failed to start:\n${message.message}`);
@@ -139,6 +152,7 @@ export async function startServer(
     origin: `http://127.0.0.1:${message.port}`,
     path: message.path,
     headers: message.headers,
+    etag: message.etag,
     specPaths: message.specPaths,
     attackerHeaders: message.attackerHeaders,
   };

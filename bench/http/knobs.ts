@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { knob, readKnobs } from '../../scripts/harness/knobs.js';
 import { configOrExit, LOG_LEVELS } from '../../src/platform/config.js';
-import { ATTACK_TARGET_IDS, LIMIT_TARGET_IDS, TARGET_IDS, WRITE_TARGET_IDS, type AnyTargetId } from './targets.js';
+import { ATTACK_TARGET_IDS, HOT_TARGET_IDS, LIMIT_TARGET_IDS, TARGET_IDS, WRITE_TARGET_IDS, type AnyTargetId } from './targets.js';
 
 /** A number with no upper bound: above zero, or from zero with `zero`; whole with `integer`. */
 function unbounded(fallback: number, { integer = false, zero = false } = {}) {
@@ -18,7 +18,7 @@ function unbounded(fallback: number, { integer = false, zero = false } = {}) {
 }
 
 // Any table's ids, in one list: a table with none of its ids selected is skipped.
-const ALL_TARGET_IDS = [...TARGET_IDS, ...WRITE_TARGET_IDS, ...LIMIT_TARGET_IDS, ...ATTACK_TARGET_IDS] as [AnyTargetId, ...AnyTargetId[]];
+const ALL_TARGET_IDS = [...TARGET_IDS, ...HOT_TARGET_IDS, ...WRITE_TARGET_IDS, ...LIMIT_TARGET_IDS, ...ATTACK_TARGET_IDS] as [AnyTargetId, ...AnyTargetId[]];
 
 const SHAPE = {
   BENCH_DURATION_S: unbounded(5),
@@ -40,6 +40,8 @@ const SHAPE = {
   BENCH_ATTACK_RATE: unbounded(20, { integer: true, zero: true }),
   BENCH_TARGETS: knob.list(ALL_TARGET_IDS).refine((ids) => ids.length > 0, 'must name at least one target'),
   BENCH_LOG_LEVEL: knob.choice(LOG_LEVELS, 'silent'),
+  // A directory: every server process writes a V8 CPU profile (<target>.cpuprofile) there when stopped.
+  BENCH_CPU_PROF: knob.optional(),
   DATABASE_URL: knob.optional(),
   REDIS_URL: knob.text('redis://127.0.0.1:6379'),
 };
@@ -60,6 +62,7 @@ export const {
   BENCH_ATTACKERS: ATTACKERS,
   BENCH_ATTACK_RATE: ATTACK_RATE_PER_S,
   BENCH_LOG_LEVEL: LOG_LEVEL,
+  BENCH_CPU_PROF: CPU_PROF_DIR,
   DATABASE_URL,
   REDIS_URL,
 } = KNOBS;
@@ -75,6 +78,7 @@ export const SELECTED = {
   write: WRITE_TARGET_IDS.filter((id) => KNOBS.BENCH_TARGETS.includes(id)),
   limits: LIMIT_TARGET_IDS.filter((id) => KNOBS.BENCH_TARGETS.includes(id)),
   attack: ATTACK_TARGET_IDS.filter((id) => KNOBS.BENCH_TARGETS.includes(id)),
+  hot: HOT_TARGET_IDS.filter((id) => KNOBS.BENCH_TARGETS.includes(id)),
 };
 
 // The production default of DATABASE_POOL_MAX, so the PostgreSQL rows show what a deployment gets.

@@ -15,6 +15,10 @@
  *   back over several connections, against the spec as is and against a copy without the bound on
  *   that array: what such bodies cost everyone else, with and without bounded request collections.
  *
+ * - Hot path: the same read as a deployment serves it (Redis rate limits, logs on, response
+ *   validation off; and with it on; and as a conditional request answered 304), against bare
+ *   Express 5 in the same rounds.
+ *
  * Every server and the load generator run in processes of their own; the targets are measured in
  * rounds, in alternating order, and the report gives each target's median over the rounds. This
  * file decides the order of the tables and what happens when one fails; each table is a file of
@@ -24,29 +28,31 @@ import { createRunStorage, type RunStorage } from '../../scripts/harness/storage
 import { ATTACK_LEAD_S, attackTable, probeAttack, startAttackTarget } from './attack-table.js';
 import { startLoad, stopAll } from './children.js';
 import { probe } from './customer-read.js';
+import { hotPathTable, hotTargetsWithRedis, probeHot, startHotTarget } from './hot-path-table.js';
 import { DATABASE_URL, DURATION_S, ROUNDS, SELECTED, WARMUP_S, WRITE_DURATION_S, WRITE_ROUNDS } from './knobs.js';
 import { limitTable, redisForTable, startLimitTarget } from './limit-table.js';
 import { readTable, startReadTarget } from './read-table.js';
 import { clearRedisCounters, REDIS_KEY_PREFIX } from './redis.js';
 import { checkText, type Check, type Table } from './report.js';
 import { progress } from './run.js';
-import { ATTACK_TARGETS } from './targets.js';
+import { ATTACK_TARGETS, HOT_TARGETS } from './targets.js';
 import { probeWrite, startWriteTarget, writeTable } from './write-table.js';
 
 async function main(): Promise<void> {
   const { read, write, attack } = SELECTED;
   const redis = await redisForTable(SELECTED.limits);
+  const hot = await hotTargetsWithRedis(SELECTED.hot);
   const limits = SELECTED.limits.filter((id) => id !== 'limits-redis' || !redis.skipped);
 
   // On PostgreSQL every full-app server gets a schema of its own; on PGlite each holds its database in memory.
-  const fullApp = [...read.filter((r) => r.startsWith('stack')), ...write, ...limits, ...attack];
+  const fullApp = [...read.filter((r) => r.startsWith('stack')), ...hot.filter((h) => HOT_TARGETS[h].app === 'full'), ...write, ...limits, ...attack];
   const attacked = attack.filter((id) => ATTACK_TARGETS[id].attackers);
   const estimateS =
-    (read.length + limits.length + attack.length) * (WARMUP_S + ROUNDS * DURATION_S) +
+    (read.length + hot.length + limits.length + attack.length) * (WARMUP_S + ROUNDS * DURATION_S) +
     attacked.length * (1 + ROUNDS) * 2 * ATTACK_LEAD_S +
     write.length * (WARMUP_S + WRITE_ROUNDS * WRITE_DURATION_S);
   progress(
-    `${read.length} read, ${limits.length} rate-limit, ${attack.length} validation-attack and ${write.length} write targets, ` +
+    `${read.length} read, ${hot.length} hot-path, ${limits.length} rate-limit, ${attack.length} validation-attack and ${write.length} write targets, ` +
       `about ${Math.round(estimateS)} s of load after start-up`,
   );
 
@@ -70,13 +76,15 @@ async function main(): Promise<void> {
     // answers read, beside the victim's load, not in the event loop that times the victim.
     const attackLoad = attacked.length > 0 ? startLoad() : undefined;
     // Every server starts at once (start-up is the slow part); the idle ones cost next to nothing.
-    const [targets, writeTargets, limitTargets, attackTargets] = await Promise.all([
+    const [targets, hotTargets, writeTargets, limitTargets, attackTargets] = await Promise.all([
       Promise.all(read.map((id) => startReadTarget(id, databaseUrl(id)))),
+      Promise.all(hot.map((id) => startHotTarget(id, databaseUrl(id)))),
       Promise.all(write.map((id) => startWriteTarget(id, databaseUrl(id)))),
       Promise.all(limits.map((id) => startLimitTarget(id, databaseUrl(id)))),
       Promise.all(attack.map((id) => startAttackTarget(id, databaseUrl(id)))),
     ]);
     for (const target of targets) await probe(target);
+    for (const target of hotTargets) await probeHot(target);
     for (const target of limitTargets) target.probePolicy = (await probe(target)).get('ratelimit-policy');
     for (const target of attackTargets) {
       await probe(target);
@@ -86,6 +94,7 @@ async function main(): Promise<void> {
     progress('all servers up and answering');
 
     if (targets.length > 0) print(await readTable(load, targets));
+    if (hotTargets.length > 0) printTable(await hotPathTable(load, hotTargets));
     // Right after the read table, which it extends, and before the writes leave work behind them
     // (a busier PostgreSQL, bigger tables) that would fall on this table alone.
     if (limitTargets.length > 0 || redis.skipped) printTable(await limitTable(load, limitTargets, redis.line));
@@ -95,7 +104,7 @@ async function main(): Promise<void> {
   } finally {
     await stopAll();
     for (const storage of storages.values()) await storage.drop();
-    if (limits.includes('limits-redis')) {
+    if (limits.includes('limits-redis') || hot.length > 0) {
       await clearRedisCounters().catch((err: unknown) => progress(`could not delete ${REDIS_KEY_PREFIX}:* from Redis (they expire within the hour): ${String(err)}`));
     }
     progress('done; every child process stopped');

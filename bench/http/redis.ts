@@ -6,10 +6,17 @@
 import { Redis } from 'ioredis';
 import { REDIS_URL } from './knobs.js';
 import { RUN_ID } from './run.js';
+import type { RateLimitMode } from './targets.js';
 
 const REDIS_PING_TIMEOUT_MS = 2_000;
 // Namespaces this run's counters, so that no run counts on top of another's in a shared Redis.
 export const REDIS_KEY_PREFIX = `bench:rl:${RUN_ID}`;
+
+// The production default of REDIS_TIMEOUT_MS, so the rows counting in Redis show what a deployment gets.
+export const REDIS_TIMEOUT_MS = 200;
+
+/** How a server counts in this run's Redis: as main.ts builds it, under this run's prefix. */
+export const REDIS_LIMITS: RateLimitMode = { mode: 'redis', url: REDIS_URL, keyPrefix: REDIS_KEY_PREFIX, commandTimeoutMs: REDIS_TIMEOUT_MS };
 
 /** The orchestrator's own connection to Redis: one attempt, no reconnecting, nothing queued. */
 async function withRedis<T>(use: (redis: Redis) => Promise<T>): Promise<T> {

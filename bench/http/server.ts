@@ -5,7 +5,10 @@
  * with what its rate limiter did (full-app targets), and exits when the orchestrator goes away. The
  * attack targets also seed a second account, whose key the attackers use.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type RequestListener } from 'node:http';
+import { Session } from 'node:inspector/promises';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type RequestHandler } from 'express';
 import { createApp } from '../../src/app.js';
@@ -53,6 +56,29 @@ function send(message: ServerMessage): void {
 
 // Without the orchestrator nobody will stop this process: leave with it, whatever ended it.
 process.on('disconnect', () => process.exit());
+/**
+ * With BENCH_CPU_PROF, the server profiles itself (V8's sampling profiler, as `node --cpu-prof`)
+ * from the moment it is ready, so start-up (module loading, schema compilation, seeding) stays out
+ * of the profile, until the orchestrator stops it; the profile is written before it exits.
+ */
+async function startProfiling(file: string): Promise<() => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+let stopProfiling: (() => Promise<void>) | undefined;
+
+// Stopped by the orchestrator: write the profile, if one is being taken, and exit.
+process.on('SIGTERM', () => {
+  void (stopProfiling?.() ?? Promise.resolve()).finally(() => process.exit());
+});
 
 function spec(): OpenApiDocument {
   const doc = loadSpec();
@@ -203,7 +229,7 @@ async function fullApp(log: Logger): Promise<ServerMessage> {
     log,
     lifecycle: new Lifecycle(),
     adminToken: ADMIN_TOKEN,
-    validateResponses: true,
+    validateResponses: config.validateResponses,
     bodyLimitBytes: BODY_LIMIT_BYTES,
     spec: doc,
     processor,
@@ -215,6 +241,8 @@ async function fullApp(log: Logger): Promise<ServerMessage> {
   const secret = (created.api_key as { secret: string }).secret;
   const accountId = (created.account as { id: string }).id;
   const customer = await postJson(port, '/v1/customers', secret, CUSTOMER_FIELDS);
+  const customerPath = `/v1/customers/${customer.id as string}`;
+  const etag = (await fetch(`http://127.0.0.1:${port}${customerPath}`, { headers: { authorization: `Bearer ${secret}` } })).headers.get('etag') ?? undefined;
   // The attackers' account: another account's key, so the victim's key and account share nothing with them.
   let attackerHeaders: Record<string, string> | undefined;
   if (config.target in ATTACK_TARGETS) {
@@ -235,9 +263,10 @@ async function fullApp(log: Logger): Promise<ServerMessage> {
   return {
     type: 'ready',
     port,
-    path: `/v1/customers/${customer.id as string}`,
+    path: customerPath,
     headers: { authorization: `Bearer ${secret}` },
     specPaths: pathCount(doc),
+    ...(etag ? { etag } : {}),
     ...(attackerHeaders ? { attackerHeaders } : {}),
   };
 }
@@ -255,7 +284,8 @@ async function start(): Promise<ServerMessage> {
       });
       return { type: 'ready', port, path: FIXED_PATH, headers, specPaths: null };
     }
-    case 'express': {
+    case 'express':
+    case 'hot-express': {
       const app = plainExpress();
       app.get('/v1/customers/:id', (_req, res) => {
         res.json(FIXED_CUSTOMER);
@@ -283,12 +313,18 @@ async function start(): Promise<ServerMessage> {
     case 'attack-none':
     case 'attack-bounded':
     case 'attack-unbounded':
+    case 'hot-path':
+    case 'hot-path-validated':
+    case 'hot-path-304':
       // The write targets send their own requests (WRITE_TARGETS); the path is the read table's.
       return fullApp(log);
   }
 }
 
-start().then(send, (err: unknown) => {
+start().then(async (message) => {
+  if (config.cpuProfile && message.type === 'ready') stopProfiling = await startProfiling(config.cpuProfile);
+  send(message);
+}, (err: unknown) => {
   send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   process.exitCode = 1;
 });

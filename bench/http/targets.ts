@@ -225,8 +225,36 @@ export function pathCount(doc: OpenApiDocument): number {
   return Object.keys(doc.paths ?? {}).length;
 }
 
+/**
+ * The hot-path table: the customer read as a deployment serves it, against bare Express sending the
+ * same JSON in the same rounds. `validateResponses` is the one difference between the two full-app
+ * rows; `conditional` sends the customer's ETag in `If-None-Match`, so every answer is a `304`.
+ */
+export const HOT_TARGETS = {
+  'hot-express': { label: 'Express 5, fixed JSON (the baseline)', app: 'express', validateResponses: false, conditional: false },
+  'hot-path': {
+    label: 'full app, production defaults: key cache, rate limits in Redis, request validation, PostgreSQL or PGlite, logs at info',
+    app: 'full',
+    validateResponses: false,
+    conditional: false,
+  },
+  'hot-path-validated': { label: 'the same, with response validation on (development and test)', app: 'full', validateResponses: true, conditional: false },
+  'hot-path-304': {
+    label: 'the same as `hot-path`, If-None-Match with the current ETag: every answer a 304',
+    app: 'full',
+    validateResponses: false,
+    conditional: true,
+  },
+} as const satisfies Record<string, { label: string; app: 'express' | 'full'; validateResponses: boolean; conditional: boolean }>;
+
+export type HotTargetId = keyof typeof HOT_TARGETS;
+export const HOT_TARGET_IDS = Object.keys(HOT_TARGETS) as HotTargetId[];
+
+/** The row the hot-path table's ratios divide by. */
+export const HOT_BASELINE: HotTargetId = 'hot-express';
+
 /** Any table's target. */
-export type AnyTargetId = TargetId | WriteTargetId | LimitTargetId | AttackTargetId;
+export type AnyTargetId = TargetId | WriteTargetId | LimitTargetId | AttackTargetId | HotTargetId;
 
 /** Handed to each server process as its only argument, as JSON. */
 export interface ServerConfig {
@@ -239,8 +267,12 @@ export interface ServerConfig {
    */
   readonly databaseUrl?: string;
   readonly dbPoolMax: number;
-  /** Full-app targets only; `off` for every one outside the rate-limit table. */
+  /** Full-app targets only; `off` for every one outside the rate-limit and hot-path tables. */
   readonly rateLimits: RateLimitMode;
+  /** Full-app targets only: response validation (on unless the target is a production-default one). */
+  readonly validateResponses: boolean;
+  /** Where to write a V8 CPU profile of the server from ready to stopped (BENCH_CPU_PROF). */
+  readonly cpuProfile?: string;
 }
 
 /**
@@ -281,6 +313,8 @@ export type ServerMessage =
       readonly path: string;
       readonly headers: Record<string, string>;
       readonly specPaths: number | null;
+      /** Full-app targets: the probe's path's ETag, for conditional requests. */
+      readonly etag?: string;
       /** Attack targets: the API key of a second account, the attackers'. */
       readonly attackerHeaders?: Record<string, string>;
     }

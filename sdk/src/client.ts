@@ -42,6 +42,7 @@ export class Remit extends RemitResources {
         // Called unbound: some fetch implementations refuse any other `this`.
         fetch: (url, init) => fetchImpl(url, init),
         defaultHeaders: { ...options.defaultHeaders },
+        readCache: options.readCache,
         hooks: { ...defaultRuntimeHooks, ...hooks },
       }),
     );

@@ -8,6 +8,7 @@ export { Remit, Remit as default, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT
 export type { ClientOptions, Fetch, RequestOptions } from './core/request-options.js';
 export { APIPromise, type WithResponse } from './core/api-promise.js';
 export { Page, PagePromise } from './core/pagination.js';
+export { ReadCache, DEFAULT_READ_CACHE_ENTRIES, type ReadCacheOptions } from './core/read-cache.js';
 export {
   RemitError,
   APIError,

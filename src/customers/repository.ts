@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { keysetPage } from '../platform/db.js';
+import { keysetPage, preparedRead } from '../platform/db.js';
 import type { CreatedBounds, Position } from '../platform/pagination.js';
 
 export interface CustomerRow {
@@ -33,8 +33,12 @@ export async function insertCustomer(db: Knex, row: Omit<CustomerRow, 'created_a
   return inserted;
 }
 
+const customerById = preparedRead<'accountId' | 'id', CustomerRow>('remit_customer_by_id', ['accountId', 'id'], (db, p) =>
+  live(db, p.accountId).select(COLUMNS).where({ id: p.id }).limit(1),
+);
+
 export async function findCustomer(db: Knex, accountId: string, id: string): Promise<CustomerRow | undefined> {
-  return live(db, accountId).select(COLUMNS).where({ id }).first();
+  return (await customerById(db, { accountId, id }))[0];
 }
 
 export async function updateCustomer(

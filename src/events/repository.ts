@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { keysetPage } from '../platform/db.js';
+import { keysetPage, preparedRead } from '../platform/db.js';
 import type { CreatedBounds, Position } from '../platform/pagination.js';
 
 export interface EventRow {
@@ -38,8 +38,12 @@ export async function insertEvent(trx: Knex.Transaction, event: NewEvent): Promi
   await trx('events').insert({ ...event, data: JSON.stringify(event.data) });
 }
 
+const eventById = preparedRead<'accountId' | 'id', EventRow>('remit_event_by_id', ['accountId', 'id'], (db, p) =>
+  db('events').select(COLUMNS).where({ account_id: p.accountId, id: p.id }).limit(1),
+);
+
 export async function findEvent(db: Knex, accountId: string, id: string): Promise<EventRow | undefined> {
-  return db('events').select(COLUMNS).where({ account_id: accountId, id }).first();
+  return (await eventById(db, { accountId, id }))[0];
 }
 
 /** Newest first by (created_at, seq): `seq` breaks ties in the order the events were written. */

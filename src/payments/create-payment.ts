@@ -2,7 +2,8 @@
  * `POST /v1/payments`: a payment is recorded before any money moves, then charged.
  *
  * 1. `started` → the payment is inserted as `processing` with its `payment.created` event
- *    (recovery point `payment_created`). An unknown customer is a 422 decided here, stored, replayed.
+ *    (recovery point `payment_created`), in the transaction that claims a new key. An unknown
+ *    customer is a 422 decided here, stored, replayed.
  * 2. `payment_created` → the processor is charged with the payment id as its idempotency key, and
  *    the outcome (`requires_capture`, `succeeded` or `failed`), its event and the 201 commit
  *    together. A crash between the charge and the commit leaves the key here; whoever resumes it
@@ -22,13 +23,14 @@ import * as repo from './repository.js';
 
 export type CreatePaymentParams = { readonly body: components['schemas']['PaymentCreateRequest'] };
 
-export function createPaymentOperation(deps: { readonly db: Db; readonly processor: ProcessorClient }): IdempotentOperation<CreatePaymentParams, Payment> {
+/** Phase 1 hands the payment it inserted to phase 2, which otherwise reads it back. */
+export function createPaymentOperation(deps: { readonly db: Db; readonly processor: ProcessorClient }): IdempotentOperation<CreatePaymentParams, Payment, repo.PaymentRow> {
   return {
     name: 'createPayment',
     keyRequired: true,
     phases: {
-      started: (ctx) =>
-        ctx.atomic(async (trx) => {
+      started: {
+        atomic: async (trx, ctx) => {
           const input = ctx.params.body;
           if (input.customer !== undefined && !(await customerExists(trx, ctx.accountId, input.customer))) {
             throw new AppError('referenced_resource_not_found', `No customer with id '${input.customer}' exists in this account.`);
@@ -44,11 +46,12 @@ export function createPaymentOperation(deps: { readonly db: Db; readonly process
             metadata: input.metadata ?? {},
           });
           await recordEvent(trx, ctx, 'payment.created', toPayment(payment));
-          return { next: 'payment_created', resourceId: payment.id };
-        }),
+          return { next: 'payment_created', resourceId: payment.id, carry: payment };
+        },
+      },
 
       payment_created: async (ctx) => {
-        const payment = await repo.findPayment(deps.db, ctx.accountId, ctx.resourceId!);
+        const payment = ctx.carried ?? (await repo.findPayment(deps.db, ctx.accountId, ctx.resourceId!));
         if (!payment) throw new Error(`payment ${ctx.resourceId} recorded by phase 1 is missing`);
         const result = await callProcessor(() =>
           deps.processor.createCharge(payment.id, {

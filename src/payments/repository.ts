@@ -1,6 +1,6 @@
 import type { components } from '../../generated/schema.js';
 import type { Knex } from 'knex';
-import { keysetPage } from '../platform/db.js';
+import { keysetPage, preparedRead } from '../platform/db.js';
 import type { CreatedBounds, Position } from '../platform/pagination.js';
 
 export type PaymentStatus = components['schemas']['PaymentStatus'];
@@ -56,8 +56,12 @@ export async function insertPayment(trx: Knex.Transaction, row: NewPayment): Pro
   return inserted;
 }
 
+const paymentById = preparedRead<'accountId' | 'id', PaymentRow>('remit_payment_by_id', ['accountId', 'id'], (db, p) =>
+  db('payments').select(COLUMNS).where({ account_id: p.accountId, id: p.id }).limit(1),
+);
+
 export async function findPayment(db: Knex, accountId: string, id: string): Promise<PaymentRow | undefined> {
-  return db('payments').select(COLUMNS).where({ account_id: accountId, id }).first();
+  return (await paymentById(db, { accountId, id }))[0];
 }
 
 /** The payment, locked until the transaction ends: refunds of one payment queue behind each other. */

@@ -78,6 +78,68 @@ export function createDb(options: DbOptions): Db {
   } as Knex.Config);
 }
 
+/** Where a prepared read's parameters go in the query it is built from. */
+const PARAMETER = '\u0000remit-parameter:';
+
+/** What of knex's client a prepared read uses: its configuration and its connection pool. */
+interface PooledClient {
+  readonly config: { readonly client?: unknown };
+  acquireConnection(): Promise<pg.ClientBase>;
+  releaseConnection(connection: pg.ClientBase): Promise<void>;
+}
+
+interface CompiledRead {
+  /** `$1, $2, …` placeholders (PostgreSQL's own), for a named prepared statement. */
+  readonly native: string;
+  /** `?` placeholders, for knex's raw queries. */
+  readonly positional: string;
+  /** Per placeholder: the parameter's name, or a constant the builder put there (e.g. a limit). */
+  readonly slots: readonly ({ readonly param: string } | { readonly value: unknown })[];
+}
+
+/**
+ * A read on the hot path, built once with the query builder and then run without it. Built and
+ * compiled on first use per database handle; on PostgreSQL outside a transaction it runs as a
+ * named prepared statement on a pooled connection, so each connection parses and plans it once and
+ * each call skips knex's query building and compilation, the largest share of a lookup by id
+ * spent outside the database. In a transaction, or on the embedded database, it runs as a raw query
+ * of the same SQL. `build` gets a placeholder for each parameter and must use each one as a value.
+ */
+export function preparedRead<P extends string, Row>(
+  name: string,
+  params: readonly P[],
+  build: (db: Knex, param: Record<P, string>) => Knex.QueryBuilder,
+): (db: Db, values: Record<P, unknown>) => Promise<Row[]> {
+  const compiled = new WeakMap<object, CompiledRead>();
+  const placeholders = Object.fromEntries(params.map((p) => [p, `${PARAMETER}${p}`])) as Record<P, string>;
+  const compile = (db: Knex): CompiledRead => {
+    const query = build(db, placeholders);
+    const native = query.toSQL().toNative();
+    const slots = native.bindings.map((b) => (typeof b === 'string' && b.startsWith(PARAMETER) ? { param: b.slice(PARAMETER.length) } : { value: b }));
+    const used = new Set(slots.flatMap((s) => ('param' in s ? [s.param] : [])));
+    const unused = params.filter((p) => !used.has(p));
+    if (unused.length > 0) throw new Error(`prepared read ${name} does not use ${unused.join(', ')}`);
+    return { native: native.sql, positional: query.toSQL().sql, slots };
+  };
+  return async (db, values) => {
+    // One compilation serves a database and every transaction on it (they share the client).
+    let read = compiled.get(db.client as object);
+    if (!read) compiled.set(db.client as object, (read = compile(db)));
+    const bindings = read.slots.map((s) => ('param' in s ? values[s.param as P] : s.value));
+    const client = db.client as PooledClient;
+    if (db.isTransaction || client.config.client !== 'pg') {
+      const result = (await db.raw(read.positional, bindings as Knex.RawBinding[])) as { rows: Row[] };
+      return result.rows;
+    }
+    const connection = await client.acquireConnection();
+    try {
+      return (await connection.query<Row & pg.QueryResultRow>({ name, text: read.native, values: bindings })).rows;
+    } finally {
+      await client.releaseConnection(connection);
+    }
+  };
+}
+
 export async function migrate(db: Db): Promise<void> {
   await db.migrate.latest({ migrationSource });
 }

@@ -16,15 +16,22 @@
  * spaces to 96 bytes, and the additional authenticated data is `JSON.stringify([account, list])`:
  * a cursor names neither whose list it is nor which, yet opens only for the list and the account
  * it was issued for. GCM keeps the length of what it encrypts, so without the padding the length
- * of a cursor would still tell how many digits the sequence has. The nonce is random per cursor,
- * so two cursors for the same position differ, and only the server can tell they are the same.
- * Every cursor the lists issue is 166 characters, far below the spec's 512.
+ * of a cursor would still tell how many digits the sequence has. Every cursor the lists issue is
+ * 166 characters, far below the spec's 512.
+ *
+ * The nonce is synthetic (the SIV construction): the first 12 bytes of HMAC-SHA256, under a key of
+ * its own, of the associated data and the padded payload. The same position of the same list and
+ * filters therefore always seals to the same cursor, so a page read twice is the same bytes and
+ * keeps its ETag (conditional requests), while two different payloads get different nonces except
+ * with the probability of a 96-bit collision, the same bound random nonces have. What equal cursors
+ * tell a client (that two of its pages end at the same item) it can already read off the pages.
+ * Decoding takes the nonce from the cursor, so cursors sealed with random nonces still open.
  *
  * The AES key is HKDF-SHA256 (no salt, info `remit/pagination-cursor/aes-256-gcm/v1`) of the
- * `cursor_hmac` secret generated into the database at migration: every instance on the database
- * derives the same key with nothing to configure, and the raw secret is never used as a key
- * itself. A change of format should change the info string, so that the old cursors stop opening
- * rather than being misread.
+ * `cursor_hmac` secret generated into the database at migration, the nonce key the same with info
+ * `remit/pagination-cursor/siv-nonce/v1`: every instance on the database derives the same keys with
+ * nothing to configure, and the raw secret is never used as a key itself. A change of format should
+ * change the info strings, so that the old cursors stop opening rather than being misread.
  *
  * A forged or altered cursor, one from another list or another account's list, one from another
  * database, or one replayed with different filters is a 400 `invalid_cursor`, never a 500 and
@@ -33,7 +40,7 @@
  * one mid-walk is told once to start again without a cursor.
  */
 import type { components } from '../../generated/schema.js';
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { AppError } from './errors.js';
 import { ID_PATTERN } from './ids.js';
@@ -42,6 +49,7 @@ export const DEFAULT_LIMIT = 20;
 
 const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 const KEY_INFO = 'remit/pagination-cursor/aes-256-gcm/v1';
+const NONCE_KEY_INFO = 'remit/pagination-cursor/siv-nonce/v1';
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 /** Room for every position the lists issue (a sequence of 18 digits, an id of 34 characters). */
@@ -97,7 +105,7 @@ function associatedData(scope: CursorScope): Buffer {
 }
 
 export class CursorCodec {
-  private key: Promise<Buffer> | undefined;
+  private key: Promise<{ readonly aes: Buffer; readonly nonce: Buffer }> | undefined;
 
   /**
    * `loadKey` gives the shared secret the cursor key is derived from. It is asked once, on first
@@ -105,9 +113,12 @@ export class CursorCodec {
    */
   constructor(private readonly loadKey: () => Promise<Buffer>) {}
 
-  private async aesKey(): Promise<Buffer> {
+  private async keys(): Promise<{ readonly aes: Buffer; readonly nonce: Buffer }> {
     this.key ??= this.loadKey()
-      .then((secret) => Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), KEY_INFO, 32)))
+      .then((secret) => ({
+        aes: Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), KEY_INFO, 32)),
+        nonce: Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), NONCE_KEY_INFO, 32)),
+      }))
       .catch((err: unknown) => {
         this.key = undefined;
         throw err;
@@ -119,9 +130,11 @@ export class CursorCodec {
     const payload: CursorPayload = { f: filterHash(filter), t: position.created.toISOString(), i: position.id };
     // ASCII (the filter hash is base64url, ids and sequences are alphanumeric), so characters are bytes.
     const json = JSON.stringify(payload).padEnd(PADDED_PAYLOAD_CHARS, ' ');
-    const nonce = randomBytes(NONCE_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', await this.aesKey(), nonce, { authTagLength: TAG_BYTES });
-    cipher.setAAD(associatedData(scope));
+    const keys = await this.keys();
+    const aad = associatedData(scope);
+    const nonce = createHmac('sha256', keys.nonce).update(aad).update(json, 'utf8').digest().subarray(0, NONCE_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', keys.aes, nonce, { authTagLength: TAG_BYTES });
+    cipher.setAAD(aad);
     const sealed = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()]);
     return Buffer.concat([nonce, sealed, cipher.getAuthTag()]).toString('base64url');
   }
@@ -136,7 +149,7 @@ export class CursorCodec {
     if (cursor.length > MAX_CURSOR_CHARS || !BASE64URL.test(cursor)) throw forged();
     const raw = Buffer.from(cursor, 'base64url');
     if (raw.length <= NONCE_BYTES + TAG_BYTES) throw forged();
-    const key = await this.aesKey();
+    const key = (await this.keys()).aes;
     let json: string;
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });

@@ -27,6 +27,9 @@ export function createRedis({ url, commandTimeoutMs, log }: RedisOptions): Redis
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), RECONNECT_MAX_MS),
     lazyConnect: false,
+    // Commands issued in the same tick (a request's two quotas, and other requests' counts) go
+    // out in one write and come back in one read: one round trip where there would be several.
+    enableAutoPipelining: true,
   });
 
   // ioredis emits an error per failed reconnect; log the transitions, not every attempt.

@@ -30,6 +30,8 @@ import {
   wrap,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { refusalCodeValues, type components } from '../../generated/processor.js';
 import { PROCESSOR_BACKOFF_MAX_MS } from '../platform/config.js';
 import { AppError } from '../platform/errors.js';
@@ -110,11 +112,61 @@ class TransientHttpError extends Error {
   }
 }
 
+/** The connection failed: refused, reset, dropped before or while the answer came. */
+class ConnectionError extends Error {
+  constructor(cause: unknown) {
+    super(`processor connection failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'ConnectionError';
+  }
+}
+
 function isTransient(err: unknown): boolean {
-  if (err instanceof TransientHttpError || err instanceof TaskCancelledError) return true;
-  // fetch rejects with a TypeError for refused, reset and dropped connections; a body cut off
-  // mid-stream or unparseable JSON means the answer was lost in transit, which a retry recovers.
-  return err instanceof TypeError || err instanceof SyntaxError || (err instanceof Error && err.name === 'AbortError');
+  if (err instanceof TransientHttpError || err instanceof TaskCancelledError || err instanceof ConnectionError) return true;
+  // Unparseable JSON means the answer was lost in transit, which a retry recovers; an abort is
+  // the per-attempt timeout.
+  return err instanceof SyntaxError || (err instanceof Error && err.name === 'AbortError');
+}
+
+interface Answer {
+  readonly status: number;
+  /** The body as sent; read only for the answers that are decisions (not 5xx, 408, 429). */
+  readonly text: string;
+}
+
+/**
+ * One POST of a JSON body over a kept-alive connection. node:http rather than fetch: a processor
+ * call is on the path of every payment and refund, and fetch (web streams, its own signal and
+ * body objects) takes about three times the CPU of node:http for the same call.
+ */
+function post(origin: URL, agent: HttpAgent, path: string, key: string, body: string, signal: AbortSignal): Promise<Answer> {
+  const options: RequestOptions = {
+    protocol: origin.protocol,
+    hostname: origin.hostname,
+    port: origin.port || undefined,
+    path: `${origin.pathname.replace(/\/+$/, '')}${path}`,
+    method: 'POST',
+    agent,
+    signal,
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': key },
+  };
+  return new Promise<Answer>((resolve, reject) => {
+    const onAnswer = (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      if (status >= 500 || status === 408 || status === 429) {
+        res.resume();
+        reject(new TransientHttpError(status));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status, text: Buffer.concat(chunks).toString('utf8') }));
+      // A body cut off mid-stream: the answer was lost in transit.
+      res.on('error', (err) => reject(new ConnectionError(err)));
+    };
+    const req = origin.protocol === 'https:' ? httpsRequest(options, onAnswer) : httpRequest(options, onAnswer);
+    req.on('error', (err) => reject(err.name === 'AbortError' ? err : new ConnectionError(err)));
+    req.end(body);
+  });
 }
 
 export interface ProcessorClient {
@@ -127,7 +179,11 @@ export interface ProcessorClient {
 }
 
 export function createProcessorClient(options: ProcessorOptions): ProcessorClient {
-  const base = options.url.replace(/\/+$/, '');
+  const origin = new URL(options.url);
+  if (origin.protocol !== 'http:' && origin.protocol !== 'https:') throw new Error(`processor URL must be http or https, not ${origin.protocol}`);
+  // Connections are kept alive and reused across calls: one TCP (and TLS) handshake per
+  // connection, not per call.
+  const agent = origin.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   const breaker: CircuitBreakerPolicy = circuitBreaker(handleWhen(isTransient), {
     halfOpenAfter: options.breakerHalfOpenMs,
     breaker: new ConsecutiveBreaker(options.breakerThreshold),
@@ -156,22 +212,14 @@ export function createProcessorClient(options: ProcessorOptions): ProcessorClien
 
   async function call<T>(path: string, key: string, body: unknown): Promise<ProcessorResult<T>> {
     try {
+      const json = JSON.stringify(body);
       // A signal per call: without one, every concurrent call hangs a listener on cockatiel's
       // single shared signal, and Node warns past ten.
       return await policy.execute(async ({ signal }) => {
-        const res = await fetch(`${base}${path}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': key },
-          body: JSON.stringify(body),
-          signal,
-        });
-        if (res.status >= 500 || res.status === 408 || res.status === 429) {
-          await res.body?.cancel();
-          throw new TransientHttpError(res.status);
-        }
-        const payload: unknown = await res.json();
-        if (res.ok) return { ok: true, value: payload as T } as const;
-        return { ok: false, refusal: toRefusal(res.status, payload) } as const;
+        const answer = await post(origin, agent, path, key, json, signal);
+        const payload: unknown = JSON.parse(answer.text);
+        if (answer.status >= 200 && answer.status < 300) return { ok: true, value: payload as T } as const;
+        return { ok: false, refusal: toRefusal(answer.status, payload) } as const;
       }, new AbortController().signal);
     } catch (err) {
       if (err instanceof BrokenCircuitError) {

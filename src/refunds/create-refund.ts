@@ -4,15 +4,16 @@
  * 1. `started` → the payment is locked, so concurrent refunds of it queue and each sees what the
  *    others reserved: a pending refund counts against what remains, and the database's own check
  *    (`amount_refunded <= amount_captured`) backs the arithmetic. The refund is inserted `pending`
- *    with its `refund.created` event (recovery point `refund_created`). An unknown payment (422),
- *    one that is not `succeeded` (409) or an amount above what remains (422) is decided here.
+ *    with its `refund.created` event (recovery point `refund_created`), in the transaction that
+ *    claims a new key. An unknown payment (422), one that is not `succeeded` (409) or an amount
+ *    above what remains (422) is decided here.
  * 2. `refund_created` → the processor refunds with the refund id as its key, so a resumed phase
  *    cannot refund twice; the refund settles `succeeded` (and the payment's refunded amount grows)
  *    or `failed` with the processor's code, with its event and the 201, in one transaction.
  */
 import type { components } from '../../generated/schema.js';
 import { recordEvent } from '../events/index.js';
-import { findRefundablePayment, lockPaymentForRefund, recordRefunded } from '../payments/index.js';
+import { findRefundablePayment, lockPaymentForRefund, recordRefunded, type RefundablePayment } from '../payments/index.js';
 import type { Db } from '../platform/db.js';
 import { AppError } from '../platform/errors.js';
 import type { IdempotentOperation } from '../platform/idempotency/index.js';
@@ -23,13 +24,16 @@ import * as repo from './repository.js';
 
 export type CreateRefundParams = { readonly body: components['schemas']['RefundCreateRequest'] };
 
-export function createRefundOperation(deps: { readonly db: Db; readonly processor: ProcessorClient }): IdempotentOperation<CreateRefundParams, Refund> {
+/** What phase 1 hands to phase 2, which otherwise reads both back. */
+type Inserted = { readonly refund: repo.RefundRow; readonly payment: RefundablePayment };
+
+export function createRefundOperation(deps: { readonly db: Db; readonly processor: ProcessorClient }): IdempotentOperation<CreateRefundParams, Refund, Inserted> {
   return {
     name: 'createRefund',
     keyRequired: true,
     phases: {
-      started: (ctx) =>
-        ctx.atomic(async (trx) => {
+      started: {
+        atomic: async (trx, ctx) => {
           const input = ctx.params.body;
           const payment = await lockPaymentForRefund(trx, ctx.accountId, input.payment);
           if (!payment) throw new AppError('referenced_resource_not_found', `No payment with id '${input.payment}' exists in this account.`);
@@ -54,13 +58,12 @@ export function createRefundOperation(deps: { readonly db: Db; readonly processo
             metadata: input.metadata ?? {},
           });
           await recordEvent(trx, ctx, 'refund.created', toRefund(refund));
-          return { next: 'refund_created', resourceId: refund.id };
-        }),
+          return { next: 'refund_created', resourceId: refund.id, carry: { refund, payment } };
+        },
+      },
 
       refund_created: async (ctx) => {
-        const refund = await repo.findRefund(deps.db, ctx.accountId, ctx.resourceId!);
-        const payment = refund && (await findRefundablePayment(deps.db, ctx.accountId, refund.payment_id));
-        if (!refund || !payment) throw new Error(`refund ${ctx.resourceId} recorded by phase 1 is missing`);
+        const { refund, payment } = ctx.carried ?? (await findInserted(deps.db, ctx.accountId, ctx.resourceId!));
         const result = await callProcessor(() => deps.processor.createRefund(refund.id, { charge: payment.processor_charge_id!, amount: refund.amount }));
         if (!result.ok) {
           const { code } = result.refusal;
@@ -96,4 +99,12 @@ export function createRefundOperation(deps: { readonly db: Db; readonly processo
       },
     },
   };
+}
+
+/** The refund phase 1 inserted and its payment, read back when phase 2 resumes from its recovery point. */
+async function findInserted(db: Db, accountId: string, refundId: string): Promise<Inserted> {
+  const refund = await repo.findRefund(db, accountId, refundId);
+  const payment = refund && (await findRefundablePayment(db, accountId, refund.payment_id));
+  if (!refund || !payment) throw new Error(`refund ${refundId} recorded by phase 1 is missing`);
+  return { refund, payment };
 }

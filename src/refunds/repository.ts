@@ -1,6 +1,6 @@
 import type { components } from '../../generated/schema.js';
 import type { Knex } from 'knex';
-import { keysetPage } from '../platform/db.js';
+import { keysetPage, preparedRead } from '../platform/db.js';
 import type { CreatedBounds, Position } from '../platform/pagination.js';
 
 export type RefundStatus = components['schemas']['RefundStatus'];
@@ -47,8 +47,12 @@ export async function insertRefund(trx: Knex.Transaction, row: NewRefund): Promi
   return inserted;
 }
 
+const refundById = preparedRead<'accountId' | 'id', RefundRow>('remit_refund_by_id', ['accountId', 'id'], (db, p) =>
+  db('refunds').select(COLUMNS).where({ account_id: p.accountId, id: p.id }).limit(1),
+);
+
 export async function findRefund(db: Knex, accountId: string, id: string): Promise<RefundRow | undefined> {
-  return db('refunds').select(COLUMNS).where({ account_id: accountId, id }).first();
+  return (await refundById(db, { accountId, id }))[0];
 }
 
 /** What pending refunds of a payment hold back from being refunded again. */

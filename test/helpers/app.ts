@@ -188,6 +188,8 @@ export interface TestAppOptions {
   readonly apiKeyCache?: { readonly maxEntries: number; readonly ttlMs: number };
   /** Where the app logs; silent (or LOG_LEVEL) when absent. */
   readonly log?: Logger;
+  /** Response validation, on unless turned off (as production does by default). */
+  readonly validateResponses?: boolean;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -215,7 +217,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     log,
     lifecycle,
     adminToken: ADMIN_TOKEN,
-    validateResponses: true,
+    validateResponses: options.validateResponses ?? true,
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
     processor,
     idempotency: { leaseMs: options.leaseMs ?? TEST_LEASE_MS, retentionMs: 24 * 3_600_000, jobIntervalMs: 60_000 },

@@ -11,11 +11,11 @@ import { assertValidatorChain, orderOperationStages, PIPELINE } from '../../src/
 import { loadSpec } from '../../src/platform/spec.js';
 import { createTestApp } from '../helpers/app.js';
 
-function validatorChainNames(): string[] {
+function validatorChainNames(validateResponses = true): string[] {
   const chain = OpenApiValidator.middleware({
     apiSpec: loadSpec() as never,
     validateRequests: true,
-    validateResponses: true,
+    validateResponses,
     validateSecurity: false,
     operationHandlers: { basePath: '', resolver: () => (_req: unknown, _res: unknown, next: () => void) => next() },
   } as never);
@@ -25,17 +25,36 @@ function validatorChainNames(): string[] {
 describe('the request pipeline', () => {
   it('finds the validator middleware it names, in its order, in the installed validator', () => {
     const names = validatorChainNames();
-    expect(assertValidatorChain(names)).to.equal(names.indexOf('metadataMiddleware') + 1);
+    expect(assertValidatorChain(names, { validateResponses: true })).to.equal(names.indexOf('metadataMiddleware') + 1);
+  });
+
+  it('does not ask for response validation when responses are not validated (production), and does when they are', () => {
+    const names = validatorChainNames(false);
+    expect(names).to.not.include('responseMiddleware');
+    expect(assertValidatorChain(names, { validateResponses: false })).to.equal(names.indexOf('metadataMiddleware') + 1);
+    expect(() => assertValidatorChain(names, { validateResponses: true })).to.throw(/missing: responseMiddleware/);
+  });
+
+  it('builds and serves an app with response validation off', async () => {
+    const t = await createTestApp({ validateResponses: false });
+    try {
+      const account = await t.createAccount();
+      const res = await request(t.app).get('/v1/customers').set('Authorization', `Bearer ${account.secret}`);
+      expect(res.status).to.equal(200);
+      expect(res.body.object).to.equal('list');
+    } finally {
+      await t.close();
+    }
   });
 
   it('fails loudly when the validator renames, drops or reorders what it relies on', () => {
     const names = validatorChainNames();
-    expect(() => assertValidatorChain(names.map((n) => (n === 'metadataMiddleware' ? 'matchMiddleware' : n)))).to.throw(/missing: metadataMiddleware/);
-    expect(() => assertValidatorChain(names.filter((n) => n !== 'requestMiddleware'))).to.throw(/missing: requestMiddleware/);
+    expect(() => assertValidatorChain(names.map((n) => (n === 'metadataMiddleware' ? 'matchMiddleware' : n)), { validateResponses: true })).to.throw(/missing: metadataMiddleware/);
+    expect(() => assertValidatorChain(names.filter((n) => n !== 'requestMiddleware'), { validateResponses: true })).to.throw(/missing: requestMiddleware/);
     const swapped = [...names];
     const [a, b] = [swapped.indexOf('metadataMiddleware'), swapped.indexOf('requestMiddleware')];
     [swapped[a], swapped[b]] = [swapped[b]!, swapped[a]!];
-    expect(() => assertValidatorChain(swapped)).to.throw(/in that order/);
+    expect(() => assertValidatorChain(swapped, { validateResponses: true })).to.throw(/in that order/);
   });
 
   it('declares every stage once', () => {

@@ -162,6 +162,18 @@ describe('graceful shutdown', () => {
       expect(code).to.equal(0);
     });
 
+    it('starts and serves with VALIDATE_RESPONSES=false, as production runs by default', async () => {
+      const code = await runUntilSigterm('src/main.ts', { PORT: '0', LOG_LEVEL: 'silent', VALIDATE_RESPONSES: 'false' }, /API key: sk_/, async (out) => {
+        const url = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
+        expect(url, out).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
+        const key = /API key: (sk_\S+)/.exec(out)![1];
+        const res = await fetch(`${url}/v1/customers`, { headers: { Authorization: `Bearer ${key}` } });
+        expect(res.status).to.equal(200);
+        expect(res.headers.get('etag')).to.match(/^"[A-Za-z0-9_-]{22}"$/);
+      });
+      expect(code).to.equal(0);
+    });
+
     it('refuses to start in production on development defaults, naming what is missing and printing no secret', async () => {
       const child = spawn(TSX, ['src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';

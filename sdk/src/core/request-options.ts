@@ -1,3 +1,5 @@
+import type { ReadCache } from './read-cache.js';
+
 /** What a `fetch` must look like to carry the SDK's requests: the built-in one, or a wrapper of it. */
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -17,6 +19,11 @@ export interface ClientOptions {
   fetch?: Fetch;
   /** Headers sent with every request (a call's own `headers` win). */
   defaultHeaders?: Record<string, string>;
+  /**
+   * Revalidate reads: every GET sends the ETag of the answer this cache holds for it, and a `304`
+   * returns that answer again (see ReadCache). Off by default.
+   */
+  readCache?: ReadCache;
 }
 
 /** Per-call options: the last argument of every resource method. */

@@ -7,6 +7,7 @@ import { APIPromise } from '../core/api-promise.js';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, RemitError } from '../core/errors.js';
 import { Page, PagePromise } from '../core/pagination.js';
 import type { Fetch, RequestOptions } from '../core/request-options.js';
+import type { ReadCache } from '../core/read-cache.js';
 import type { CallArgs, OperationSpec, Transport } from '../generated/resources.js';
 import { VERSION } from '../version.js';
 import { isRepeatable, retryDelayMs, shouldRetry, type AttemptOutcome } from './retry.js';
@@ -21,6 +22,7 @@ export interface TransportConfig {
   readonly fetch: Fetch;
   readonly defaultHeaders: Readonly<Record<string, string>>;
   readonly hooks: RuntimeHooks;
+  readonly readCache?: ReadCache;
 }
 
 type Attempt =
@@ -67,11 +69,24 @@ export class HttpTransport implements Transport {
     // Built once: the Idempotency-Key inside must be the same on every attempt.
     const headers = this.#headers(spec, options, body !== undefined);
     const repeatable = isRepeatable(spec);
+    // A read this client made before: ask whether it changed (unless the caller asks about a tag of its own).
+    const cache = spec.method === 'GET' ? this.#config.readCache : undefined;
+    const cacheKey = `${this.#config.apiKey}\n${url}`;
+    const kept = cache && !headers.has('If-None-Match') ? cache.get(cacheKey) : undefined;
+    if (kept) headers.set('If-None-Match', kept.etag);
 
     for (let retriesDone = 0; ; retriesDone++) {
       if (signal?.aborted) throw new APIUserAbortError({ cause: signal.reason });
       const attempt = await this.#attempt(url, { method: spec.method, headers, body }, timeout, signal);
-      if (attempt.kind === 'response' && attempt.response.ok) return { response: attempt.response, body: parseSuccess(attempt) };
+      if (attempt.kind === 'response' && attempt.response.status === 304 && kept) {
+        return { response: attempt.response, body: parseSuccess({ response: attempt.response, text: kept.text }) };
+      }
+      if (attempt.kind === 'response' && attempt.response.ok) {
+        const etag = attempt.response.headers.get('etag');
+        const parsed = parseSuccess(attempt);
+        if (cache && etag) cache.set(cacheKey, etag, attempt.text);
+        return { response: attempt.response, body: parsed };
+      }
 
       const errorBody = attempt.kind === 'response' ? parseBody(attempt.text) : undefined;
       if (!shouldRetry(outcomeOf(attempt, errorBody), retriesDone, maxRetries, repeatable)) {

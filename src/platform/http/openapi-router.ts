@@ -18,6 +18,7 @@ import { operationsOf, resolveRef, type OpenApiDocument } from '../spec.js';
 import { boundBodies } from './body-bounds.js';
 import { assertValidatorChain, orderOperationStages } from './pipeline.js';
 import { rejectUnstorableStrings } from './string-guard.js';
+import { noneMatchNames, strongEtag } from './conditional.js';
 
 export type { OpenApiDocument };
 
@@ -67,9 +68,6 @@ export interface ApiRouterOptions {
   readonly log: Logger;
 }
 
-/** Requests that arrived as HEAD and are served as GET (the log still names them HEAD). */
-export const headRequests = new WeakSet<object>();
-
 type AnyHandler = UntypedHandler;
 
 function responseContentType(req: Request, status: number): string | undefined {
@@ -78,8 +76,40 @@ function responseContentType(req: Request, status: number): string | undefined {
   return content ? Object.keys(content)[0] : undefined;
 }
 
+/** How `bind` sends an operation's JSON answers. */
+interface Sending {
+  /** The operation answers `304` to a matching If-None-Match (the spec declares one). */
+  readonly conditional: boolean;
+  /** The validator's response middleware wraps `res.json`: send through it so the body is checked. */
+  readonly validateResponses: boolean;
+}
+
+/**
+ * A JSON answer, serialised once. A conditional operation's 200 carries the ETag of exactly these
+ * bytes and becomes a bodiless 304 when the request's If-None-Match names it. Without response
+ * validation the bytes are written as they are; with it, `res.json` is called so that the
+ * validator's wrapper checks the body (and serialises it again: development and test only).
+ */
+function sendJson(req: Request, res: Response, status: number, body: unknown, sending: Sending): void {
+  const text = JSON.stringify(body);
+  if (sending.conditional && status === 200) {
+    const etag = strongEtag(text);
+    res.setHeader('ETag', etag);
+    if (noneMatchNames(req.get('if-none-match'), etag)) {
+      res.status(304).end();
+      return;
+    }
+  }
+  if (sending.validateResponses) {
+    res.json(body);
+    return;
+  }
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(text);
+}
+
 /** Adapts a typed handler to Express: builds its context, sends its reply. */
-function bind(operationId: OperationId, handler: AnyHandler, log: Logger): RequestHandler {
+function bind(operationId: OperationId, handler: AnyHandler, log: Logger, sending: Sending): RequestHandler {
   return async (req: Request, res: Response) => {
     // The validator has checked params, query and body against this operation's schemas, which
     // are exactly the types the handler was compiled against.
@@ -92,22 +122,35 @@ function bind(operationId: OperationId, handler: AnyHandler, log: Logger): Reque
       path: req.originalUrl.split('?')[0]!,
       principal: (res.locals.principal as Principal | undefined) ?? { kind: 'anonymous' as const },
       requestId: res.locals.requestId as string,
-      log: (req as Request & { log?: Logger }).log ?? log.child({ operationId }),
     };
     let envelope: RequestEnvelope | undefined;
+    let handlerLog: Logger | undefined;
     const reply = await handler({
       ...base,
       get envelope() {
         return (envelope ??= envelopeOf(base));
+      },
+      // Built only for a handler that logs: most requests log nothing but their one request line.
+      get log() {
+        return (handlerLog ??= log.child({ operationId, requestId: base.requestId }));
       },
     } as never);
     res.status(reply.status);
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
     const type = responseContentType(req, reply.status);
     if (reply.body === undefined) res.end();
-    else if (!type || type === 'application/json') res.json(reply.body);
+    else if (!type || type === 'application/json') sendJson(req, res, reply.status, reply.body, sending);
     else res.type(type).send(reply.body);
   };
+}
+
+/** The operationIds whose spec declares a `304` answer: conditional reads. */
+function conditionalOperations(doc: OpenApiDocument): Set<string> {
+  const ids = new Set<string>();
+  for (const { operationId, operation } of operationsOf<{ responses?: Record<string, unknown> }>(doc)) {
+    if (operationId && operation.responses?.['304'] !== undefined) ids.add(operationId);
+  }
+  return ids;
 }
 
 /** The operationIds that take an `Idempotency-Key` header. */
@@ -172,7 +215,7 @@ export function createValidatorChain(doc: OpenApiDocument, options: ChainStages)
   });
   // Remit's operation stages go right after the validator's operation match, in the order the
   // pipeline declares (src/platform/http/pipeline.ts, where each stage says why it is there).
-  const at = assertValidatorChain(chain.map((mw) => mw.name));
+  const at = assertValidatorChain(chain.map((mw) => mw.name), { validateResponses: options.validateResponses });
   const stages = orderOperationStages({
     checkHeaders: options.checkHeaders,
     replayFlag: markReplayable(doc),
@@ -190,6 +233,7 @@ export function createValidatorChain(doc: OpenApiDocument, options: ChainStages)
 export function buildApiRouter(options: ApiRouterOptions): Router {
   const { spec, handlers, authenticate, limit, authorize, body, validateResponses, checkHeaders, log } = options;
   const boundBody = boundBodies(spec);
+  const conditional = conditionalOperations(spec);
   const routers = new Map<string, Router>();
 
   for (const [prefix, subDoc] of splitByResource(spec)) {
@@ -204,7 +248,7 @@ export function buildApiRouter(options: ApiRouterOptions): Router {
       resolve: (operationId) => {
         const handler = operationId ? (handlers[operationId as OperationId] as unknown as AnyHandler | undefined) : undefined;
         if (!operationId || !handler) throw new Error(`no handler for operation ${operationId ?? '(without operationId)'} in ${prefix}`);
-        return bind(operationId as OperationId, handler, log);
+        return bind(operationId as OperationId, handler, log, { conditional: conditional.has(operationId), validateResponses });
       },
     });
     // Each resource's chain sits in a router of its own, reached by one Map lookup: mounting the
@@ -224,11 +268,8 @@ export function buildApiRouter(options: ApiRouterOptions): Router {
     // HEAD is GET without the body, wherever GET is served (RFC 9110 §9.3.2): load balancers probe
     // /health and /ready with it. Node decided when the request arrived that a HEAD answer has no
     // body, so the operation runs as GET (counted, validated and answered with the same headers)
-    // and nothing of its body is sent.
-    if (req.method === 'HEAD') {
-      headRequests.add(req);
-      req.method = 'GET';
-    }
+    // and nothing of its body is sent. The request log has already read the method as sent.
+    if (req.method === 'HEAD') req.method = 'GET';
     const sub = routers.get(resourcePrefix(req.path));
     if (sub) sub(req, res, next);
     else next();

@@ -41,8 +41,8 @@ export const PIPELINE = [
   { stage: 'stringGuard', at: 'operation' },
   // The validator checks parameters, headers and body against the operation.
   { stage: 'requestValidation', at: 'validator', middleware: 'requestMiddleware' },
-  // The validator wraps res.json to check the answer's body against the spec.
-  { stage: 'responseValidation', at: 'validator', middleware: 'responseMiddleware' },
+  // The validator wraps res.json to check the answer's body against the spec (only when responses are validated).
+  { stage: 'responseValidation', at: 'validator', middleware: 'responseMiddleware', only: 'validateResponses' },
   // The handler bound to the operationId runs and answers.
   { stage: 'handler', at: 'validator', middleware: 'operationHandlersMiddleware' },
   // A path no resource router claimed: 404.
@@ -68,19 +68,23 @@ export function orderOperationStages(stages: OperationStages): RequestHandler[] 
   return PIPELINE.filter((e): e is Extract<Entry, { at: 'operation' }> => e.at === 'operation').flatMap((e) => handlersOf(stages[e.stage]));
 }
 
-/** The validator middleware the pipeline relies on, in the order it relies on. */
-const VALIDATOR_MIDDLEWARE = PIPELINE.flatMap((e) => ('middleware' in e ? [e.middleware] : []));
+/** The validator middleware the pipeline relies on, in the order it relies on, given how the validator was built. */
+function validatorMiddleware(options: { readonly validateResponses: boolean }): string[] {
+  return PIPELINE.flatMap((e) => ('middleware' in e && (!('only' in e) || options[e.only]) ? [e.middleware] : []));
+}
 
 /**
  * Where the operation stages go in the validator's chain (right after its operation match), after
- * checking that the chain still has the middleware the pipeline names, in that order.
+ * checking that the chain still has the middleware the pipeline names, in that order. Response
+ * validation is in the chain only when responses are validated (production turns it off).
  */
-export function assertValidatorChain(names: readonly string[]): number {
-  const positions = VALIDATOR_MIDDLEWARE.map((name) => names.indexOf(name));
-  const missing = VALIDATOR_MIDDLEWARE.filter((_, i) => positions[i]! < 0);
+export function assertValidatorChain(names: readonly string[], options: { readonly validateResponses: boolean }): number {
+  const wanted = validatorMiddleware(options);
+  const positions = wanted.map((name) => names.indexOf(name));
+  const missing = wanted.filter((_, i) => positions[i]! < 0);
   if (missing.length > 0 || positions.some((p, i) => i > 0 && p < positions[i - 1]!)) {
     throw new Error(
-      `express-openapi-validator's chain is [${names.join(', ')}]; the pipeline needs ${VALIDATOR_MIDDLEWARE.join(' → ')} in that order` +
+      `express-openapi-validator's chain is [${names.join(', ')}]; the pipeline needs ${wanted.join(' → ')} in that order` +
         (missing.length > 0 ? ` (missing: ${missing.join(', ')})` : '') +
         '. A validator upgrade changed its internals: see src/platform/http/pipeline.ts.',
     );

@@ -28,37 +28,64 @@ export interface StoredResponse<R = unknown> {
   readonly body: R;
 }
 
-/** What a phase ends with: the next recovery point, or the response that finishes the request. */
-export type PhaseOutcome<R> = { readonly next: string; readonly resourceId?: string } | { readonly response: StoredResponse<R> };
+/**
+ * What a phase ends with: the next recovery point, or the response that finishes the request.
+ * `carry` hands what the phase just wrote to the next phase when it runs in the same process, so
+ * that phase need not read it back; only `resourceId` is stored with the key.
+ */
+export type PhaseOutcome<R, S = never> =
+  | { readonly next: string; readonly resourceId?: string; readonly carry?: S }
+  | { readonly response: StoredResponse<R> };
 
-export interface PhaseContext<P, R> {
+/** What every phase is given about the request it works for. */
+export interface PhaseInput<P, S = never> {
   readonly accountId: string;
   readonly params: P;
   /** The resource an earlier phase created (e.g. the payment id), for the phases that follow. */
   readonly resourceId: string | undefined;
+  /**
+   * What the previous phase carried (`PhaseOutcome.carry`) when it ran in this process; undefined
+   * when the phase resumes from a stored recovery point (a retry, the completer), which must then
+   * read what it needs from `resourceId`.
+   */
+  readonly carried: S | undefined;
   readonly requestId: string | null;
   readonly idempotencyKey: string | null;
+}
+
+export interface PhaseContext<P, R, S = never> extends PhaseInput<P, S> {
   /**
    * Runs `work` in one transaction that also records its outcome on the key row: the change, its
    * event and the recovery point commit together or not at all. Fails if the lease was lost.
    */
-  atomic(work: (trx: Transaction) => Promise<PhaseOutcome<R>>): Promise<PhaseOutcome<R>>;
+  atomic(work: (trx: Transaction) => Promise<PhaseOutcome<R, S>>): Promise<PhaseOutcome<R, S>>;
 }
 
-export type Phase<P, R> = (ctx: PhaseContext<P, R>) => Promise<PhaseOutcome<R>>;
+/**
+ * A phase that is one transaction and nothing else: no processor call, no read outside it. The
+ * layer runs it as `ctx.atomic` would, and for a key it has never seen it also inserts the key in
+ * that transaction, so claiming the key costs no commit of its own (see `startNewKey`).
+ */
+export interface AtomicPhase<P, R, S = never> {
+  readonly atomic: (trx: Transaction, input: PhaseInput<P, S>) => Promise<PhaseOutcome<R, S>>;
+}
+
+/** A phase as a function that calls `ctx.atomic` itself (after a processor call, say), or an AtomicPhase. */
+export type Phase<P, R, S = never> = ((ctx: PhaseContext<P, R, S>) => Promise<PhaseOutcome<R, S>>) | AtomicPhase<P, R, S>;
 
 /**
  * A request that must happen once per Idempotency-Key, as phases with recovery points. `P` is
  * what the phases need (stored with the key, so the completer can resume), `R` the body of the
- * response that finishes it: the spec's type for the operation's success answer.
+ * response that finishes it: the spec's type for the operation's success answer; `S` what one
+ * phase may carry to the next in the same process (never, unless the operation says).
  */
-export interface IdempotentOperation<P, R> {
+export interface IdempotentOperation<P, R, S = never> {
   /** Stored with the key so the completer knows how to resume it. */
   readonly name: string;
   /** Money-moving operations refuse a request without a key (400 idempotency_key_required). */
   readonly keyRequired: boolean;
-  /** Keyed by recovery point; `started` runs first. Every phase ends by calling `ctx.atomic`. */
-  readonly phases: Readonly<Record<string, Phase<P, R>>>;
+  /** Keyed by recovery point; `started` runs first. Every phase ends in one transaction (`ctx.atomic`, or an AtomicPhase). */
+  readonly phases: Readonly<Record<string, Phase<P, R, S>>>;
 }
 
 /**
@@ -118,8 +145,15 @@ function replayError(body: unknown): AppError {
   return new AppError(code, detail, { headers: { 'Idempotent-Replayed': 'true' } });
 }
 
+/** What a final error is stored as, and replayed from (replayError). */
+function storedError(err: AppError): { code: ErrorCode; detail: string } {
+  return { code: err.code, detail: err.message };
+}
+
+type AnyOperation = IdempotentOperation<never, unknown, unknown>;
+
 export class IdempotencyService {
-  private readonly operations = new Map<string, IdempotentOperation<never, unknown>>();
+  private readonly operations = new Map<string, AnyOperation>();
 
   constructor(
     private readonly db: Db,
@@ -127,8 +161,8 @@ export class IdempotencyService {
   ) {}
 
   /** Makes an operation resumable by the completer. */
-  register<P, R>(operation: IdempotentOperation<P, R>): IdempotentOperation<P, R> {
-    this.operations.set(operation.name, operation as unknown as IdempotentOperation<never, unknown>);
+  register<P, R, S>(operation: IdempotentOperation<P, R, S>): IdempotentOperation<P, R, S> {
+    this.operations.set(operation.name, operation as unknown as AnyOperation);
     return operation;
   }
 
@@ -141,45 +175,97 @@ export class IdempotencyService {
    * its phases need; `body` the part of the request whose change makes it a different request.
    * Returns the response (fresh or replayed); a stored error is thrown again as the same AppError.
    */
-  async execute<P, R>(operation: IdempotentOperation<P, R>, envelope: RequestEnvelope, params: P, body: unknown): Promise<IdempotentResult<R>> {
+  async execute<P, R, S>(operation: IdempotentOperation<P, R, S>, envelope: RequestEnvelope, params: P, body: unknown): Promise<IdempotentResult<R>> {
     if (operation.keyRequired) requireKey(envelope.key);
     const request: IdempotentRequest<P> = { ...envelope, params, body };
     if (request.key === undefined) return this.runUnkeyed(operation, request);
 
     const token = randomUUID();
-    const claim = await this.claim(operation, request, token);
+    const key: repo.NewKey = {
+      account_id: request.accountId,
+      key: request.key,
+      operation: operation.name,
+      fingerprint: fingerprint(request.method, request.path, request.body),
+      request_method: request.method.toUpperCase(),
+      request_path: request.path,
+      request_params: request.params,
+      request_id: request.requestId,
+    };
+    const first = firstPhase(operation);
+    if (typeof first !== 'function') {
+      const fresh = await this.startNewKey(operation, first, key, params, token);
+      if (fresh) return { ...fresh, replayed: false };
+    }
+    const claim = await this.claim(operation, key, token, typeof first === 'function');
     if (claim.kind === 'replay') {
       if (claim.status >= 400) throw replayError(claim.body);
       // Stored by this same operation when it finished: the body it answered with then.
       return { status: claim.status, body: claim.body as R, replayed: true };
     }
-    const result = await this.runPhases(operation, claim.row, request.params, token);
+    const result = await this.runPhases(operation, claim.row, params, token);
     return { ...result, replayed: false };
   }
 
-  private async claim<P, R>(
-    operation: IdempotentOperation<P, R>,
-    request: IdempotentRequest<P>,
+  /**
+   * The common case, a key never seen, for an operation whose first phase is an AtomicPhase: the
+   * key is inserted, leased to `token`, inside that phase's transaction, so the claim, the phase's
+   * changes and the recovery point it reaches commit together, one commit where a claim of its own
+   * took two. A concurrent request with the same key waits on the unique index until this
+   * transaction ends; it then finds the key held (409) or finished (replay), or, if this
+   * transaction rolled back, claims the key itself. Returns undefined when the key exists already:
+   * the caller then takes the path of a known key, which costs a replay the BEGIN and COMMIT of
+   * this attempt on top of the lookup.
+   */
+  private async startNewKey<P, R, S>(
+    operation: IdempotentOperation<P, R, S>,
+    first: AtomicPhase<P, R, S>,
+    key: repo.NewKey,
+    params: P,
     token: string,
+  ): Promise<StoredResponse<R> | undefined> {
+    let started: { row: repo.KeyRow; outcome: PhaseOutcome<R, S> } | undefined;
+    try {
+      started = await this.db.transaction(async (trx) => {
+        const row = await repo.insertLeased(trx, key, token);
+        if (!row) return undefined;
+        const outcome = await first.atomic(trx, inputOf<P, S>(row, params, undefined, undefined));
+        // Nobody else can hold a key this transaction inserted and has not committed.
+        if (!(await recordOutcome(trx, row.id, token, outcome))) throw new Error(`idempotency key ${row.id} inserted by this transaction is not leased to it`);
+        return { row, outcome };
+      });
+    } catch (err) {
+      // A 5xx or a dependency failure rolled the key back with the phase: nothing of this attempt
+      // remains, and a retry with the key starts afresh.
+      if (!isFinalError(err)) throw err;
+      // A 4xx decided by the phase is this key's answer. The rollback took the key row with it,
+      // so the key is stored anew, finished. If another request with the key inserted it in the
+      // meantime, that request's outcome is the key's: this one answers as the key now stands.
+      if (await repo.insertFinished(this.db, key, err.status, storedError(err))) throw err;
+      return undefined;
+    }
+    if (!started) return undefined;
+    const { row, outcome } = started;
+    if ('response' in outcome) return outcome.response;
+    const next = { ...row, recovery_point: outcome.next, resource_id: outcome.resourceId ?? row.resource_id };
+    return this.runPhases(operation, next, params, token, outcome.carry);
+  }
+
+  /**
+   * Claims a key for this request: a new key by inserting it leased (when `insert`; the one
+   * statement a key costs for an operation whose first phase is not an AtomicPhase), a known one
+   * by replaying its stored answer, refusing it (422 other request, 409 still running) or taking
+   * over an abandoned attempt.
+   */
+  private async claim<P, R, S>(
+    operation: IdempotentOperation<P, R, S>,
+    key: repo.NewKey,
+    token: string,
+    insert: boolean,
   ): Promise<{ kind: 'replay'; status: number; body: unknown } | { kind: 'run'; row: repo.KeyRow }> {
-    const print = fingerprint(request.method, request.path, request.body);
-    const key = request.key!;
-    // The common case, a new key, costs one statement.
-    const inserted = await repo.insertLeased(
-      this.db,
-      {
-        account_id: request.accountId,
-        key,
-        operation: operation.name,
-        fingerprint: print,
-        request_method: request.method.toUpperCase(),
-        request_path: request.path,
-        request_params: request.params,
-        request_id: request.requestId,
-      },
-      token,
-    );
-    if (inserted) return { kind: 'run', row: inserted };
+    if (insert) {
+      const inserted = await repo.insertLeased(this.db, key, token);
+      if (inserted) return { kind: 'run', row: inserted };
+    }
 
     const mismatch = (row: repo.KeyRow) =>
       new AppError(
@@ -188,12 +274,12 @@ export class IdempotencyService {
       );
     // A finished key never changes again, so a replay needs no lock: concurrent replays of one
     // key do not queue behind each other.
-    const seen = await repo.findKey(this.db, request.accountId, key);
-    if (seen && (seen.fingerprint !== print || seen.operation !== operation.name)) throw mismatch(seen);
+    const seen = await repo.findKey(this.db, key.account_id, key.key);
+    if (seen && (seen.fingerprint !== key.fingerprint || seen.operation !== operation.name)) throw mismatch(seen);
     if (seen?.recovery_point === repo.FINISHED) return { kind: 'replay', status: seen.response_status!, body: seen.response_body };
 
     return this.db.transaction(async (trx) => {
-      const row = await repo.lockKey(trx, request.accountId, key, this.options.leaseMs);
+      const row = await repo.lockKey(trx, key.account_id, key.key, this.options.leaseMs);
       // Deleted between the statements by retention: only possible for a key older than the
       // retention period, which the client should not be retrying.
       if (!row) throw new AppError('idempotency_in_flight', 'The key is being recycled; retry.', retryAfter());
@@ -219,15 +305,15 @@ export class IdempotencyService {
     }
   }
 
-  private async runPhases<P, R>(operation: IdempotentOperation<P, R>, row: repo.KeyRow, params: P, token: string): Promise<StoredResponse<R>> {
+  /**
+   * Runs the phases from the key's recovery point, under the lease `token` holds. `carried` is
+   * what the phase that reached that point handed on, when it ran just before in this process.
+   */
+  private async runPhases<P, R, S>(operation: IdempotentOperation<P, R, S>, row: repo.KeyRow, params: P, token: string, carried?: S): Promise<StoredResponse<R>> {
     try {
       return await runFrom(operation, row.recovery_point, {
-        accountId: row.account_id,
-        params,
-        resourceId: row.resource_id ?? undefined,
-        requestId: row.request_id,
-        idempotencyKey: row.key,
-        atomic: (work) => this.atomic<R>(row.id, token, work),
+        ...inputOf<P, S>(row, params, row.resource_id ?? undefined, carried),
+        atomic: (work) => this.atomic<R, S>(row.id, token, work),
       });
     } catch (err) {
       if (err instanceof LeaseLostError) {
@@ -245,17 +331,13 @@ export class IdempotencyService {
     }
   }
 
-  private async atomic<R>(keyId: number, token: string, work: (trx: Transaction) => Promise<PhaseOutcome<R>>): Promise<PhaseOutcome<R>> {
+  private async atomic<R, S>(keyId: number, token: string, work: (trx: Transaction) => Promise<PhaseOutcome<R, S>>): Promise<PhaseOutcome<R, S>> {
     try {
       return await this.db.transaction(async (trx) => {
         const outcome = await work(trx);
         // The lease is checked by the same UPDATE that records the outcome: if another attempt
         // took the key over meanwhile, this phase's changes roll back with it.
-        const held =
-          'response' in outcome
-            ? await repo.recordResponse(trx, keyId, token, outcome.response.status, outcome.response.body)
-            : await repo.recordPoint(trx, keyId, token, outcome.next, outcome.resourceId);
-        if (!held) throw new LeaseLostError();
+        if (!(await recordOutcome(trx, keyId, token, outcome))) throw new LeaseLostError();
         return outcome;
       });
     } catch (err) {
@@ -271,15 +353,16 @@ export class IdempotencyService {
 
   private async storeError(keyId: number, token: string, err: AppError): Promise<void> {
     // One UPDATE, guarded by the lease like every other write to the key.
-    await repo.recordResponse(this.db, keyId, token, err.status, { code: err.code, detail: err.message });
+    await repo.recordResponse(this.db, keyId, token, err.status, storedError(err));
   }
 
   /** `Idempotency-Key` is optional here and absent: the same phases, each in its own transaction. */
-  private async runUnkeyed<P, R>(operation: IdempotentOperation<P, R>, request: IdempotentRequest<P>): Promise<IdempotentResult<R>> {
-    const response = await runFrom(operation, 'started', {
+  private async runUnkeyed<P, R, S>(operation: IdempotentOperation<P, R, S>, request: IdempotentRequest<P>): Promise<IdempotentResult<R>> {
+    const response = await runFrom(operation, START, {
       accountId: request.accountId,
       params: request.params,
       resourceId: undefined,
+      carried: undefined,
       requestId: request.requestId,
       idempotencyKey: null,
       atomic: (work) => this.db.transaction(work),
@@ -288,16 +371,37 @@ export class IdempotencyService {
   }
 }
 
+/** The recovery point every operation starts from. */
+const START = 'started';
+
+function firstPhase<P, R, S>(operation: IdempotentOperation<P, R, S>): Phase<P, R, S> {
+  const phase = operation.phases[START];
+  if (!phase) throw new Error(`${operation.name} has no phase ${START}`);
+  return phase;
+}
+
+function inputOf<P, S>(row: repo.KeyRow, params: P, resourceId: string | undefined, carried: S | undefined): PhaseInput<P, S> {
+  return { accountId: row.account_id, params, resourceId, carried, requestId: row.request_id, idempotencyKey: row.key };
+}
+
+/** Records a phase's outcome on the key row, if `token` still holds its lease. */
+function recordOutcome<R, S>(trx: Transaction, keyId: number, token: string, outcome: PhaseOutcome<R, S>): Promise<boolean> {
+  return 'response' in outcome
+    ? repo.recordResponse(trx, keyId, token, outcome.response.status, outcome.response.body)
+    : repo.recordPoint(trx, keyId, token, outcome.next, outcome.resourceId);
+}
+
 /** Runs an operation's phases from `point` until one ends with the response. */
-async function runFrom<P, R>(operation: IdempotentOperation<P, R>, point: string, context: PhaseContext<P, R>): Promise<StoredResponse<R>> {
+async function runFrom<P, R, S>(operation: IdempotentOperation<P, R, S>, point: string, context: PhaseContext<P, R, S>): Promise<StoredResponse<R>> {
   let ctx = context;
   for (;;) {
     const phase = operation.phases[point];
     if (!phase) throw new Error(`${operation.name} has no phase ${point}`);
-    const outcome = await phase(ctx);
+    const outcome = typeof phase === 'function' ? await phase(ctx) : await ctx.atomic((trx) => phase.atomic(trx, ctx));
     if ('response' in outcome) return outcome.response;
     point = outcome.next;
-    ctx = { ...ctx, resourceId: outcome.resourceId ?? ctx.resourceId };
+    // What a phase carries is for the phase right after it only.
+    ctx = { ...ctx, resourceId: outcome.resourceId ?? ctx.resourceId, carried: outcome.carry };
   }
 }
 

@@ -30,8 +30,9 @@ export type NewKey = Pick<
 
 /**
  * Inserts the key already leased to `token`, or does nothing when the account already has it.
- * One statement, so no transaction is needed: concurrent inserts of one key wait on each other
- * inside PostgreSQL's unique index, and exactly one of them inserts.
+ * Concurrent inserts of one key wait on each other inside PostgreSQL's unique index, and exactly
+ * one of them inserts: alone, the statement is the whole claim; inside a transaction (the first
+ * phase's, see IdempotencyService.startNewKey), the others wait until that transaction ends.
  */
 export async function insertLeased(db: Knex, row: NewKey, token: string): Promise<KeyRow | undefined> {
   const [inserted] = await db('idempotency_keys')
@@ -47,6 +48,26 @@ export async function insertLeased(db: Knex, row: NewKey, token: string): Promis
     .ignore()
     .returning('*');
   return inserted as KeyRow | undefined;
+}
+
+/**
+ * Inserts the key already finished with its response, unleased; false when the account has the
+ * key already (another request inserted it first, and its outcome is the key's).
+ */
+export async function insertFinished(db: Knex, row: NewKey, status: number, body: unknown): Promise<boolean> {
+  const inserted = await db('idempotency_keys')
+    .insert({
+      ...row,
+      request_params: JSON.stringify(row.request_params),
+      recovery_point: FINISHED,
+      response_status: status,
+      response_body: JSON.stringify(body),
+      attempts: 1,
+    })
+    .onConflict(['account_id', 'key'])
+    .ignore()
+    .returning('id');
+  return inserted.length === 1;
 }
 
 /** The key row without a lock: enough to replay a finished key, whose row never changes again. */
