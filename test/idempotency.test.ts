@@ -10,8 +10,8 @@
  *   race, and a 5xx there leaves nothing behind, so the retry creates the payment;
  * - a key left at `started` by a claim of its own (an operation whose first phase is not one
  *   transaction) is resumed by a retry, which runs the first phase under the lease;
- * - the statements a new payment costs: the key claimed in the first phase's transaction, two
- *   transactions in all; and a replay's: an attempt to insert the key, and the lookup;
+ * - the statements a new payment costs: a lookup of the key, then the key claimed in the first
+ *   phase's transaction, two transactions in all; and a replay's: the lookup alone;
  * - recovery when the processor does not answer, before or after it applied the charge: a 503 with
  *   Retry-After, the payment left `processing`, and a retry with the key that completes it with one
  *   charge;
@@ -342,14 +342,14 @@ describe('idempotency keys', () => {
       return { result, transactions, outside: counted.filter((s) => s.tx === undefined).map((s) => s.kind) };
     }
 
-    it('claims the key in the first phase\'s transaction and hands the payment to the second: two transactions, nothing outside them', async () => {
+    it('looks the key up, claims it in the first phase\'s transaction and hands the payment to the second: two transactions', async () => {
       const account = await t.createAccount();
       // The first request also verifies the API key; from then on it is served from the key cache.
       expect((await pay(account, randomUUID())).status).to.equal(201);
 
       const { result: res, transactions, outside } = await statementsOf(() => pay(account, randomUUID()));
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
-      expect(outside, 'statements outside a transaction').to.deep.equal([]);
+      expect(outside, 'statements outside a transaction').to.deep.equal(['select idempotency_keys']);
       expect(transactions).to.deep.equal([
         // Phase `started`: the key, the payment, its event and the recovery point, one commit.
         ['begin', 'insert idempotency_keys', 'insert payments', 'insert events', 'update idempotency_keys', 'commit'],
@@ -358,7 +358,7 @@ describe('idempotency keys', () => {
       ]);
     });
 
-    it('replays a finished key after one attempt to insert it, writing nothing', async () => {
+    it('replays a finished key with one lookup, writing nothing and opening no transaction', async () => {
       const account = await t.createAccount();
       const key = randomUUID();
       const first = await pay(account, key);
@@ -368,9 +368,9 @@ describe('idempotency keys', () => {
       expect(res.status).to.equal(201);
       expect(res.headers['idempotent-replayed']).to.equal('true');
       expect(res.text).to.equal(first.text);
-      // The attempt to claim the key in a first phase's transaction finds it taken; the lookup
-      // that follows reads the stored answer without a lock.
-      expect(transactions).to.deep.equal([['begin', 'insert idempotency_keys', 'commit']]);
+      // The lookup before any transaction finds the key finished and reads its stored answer,
+      // without a lock.
+      expect(transactions).to.deep.equal([]);
       expect(outside).to.deep.equal(['select idempotency_keys']);
       expect(await paymentRows(account)).to.have.length(1);
       expect(applied(t.simulator, 'charge')).to.have.length(1);

@@ -192,11 +192,18 @@ export class IdempotencyService {
       request_id: request.requestId,
     };
     const first = firstPhase(operation);
+    let known: repo.KeyRow | undefined;
     if (typeof first !== 'function') {
-      const fresh = await this.startNewKey(operation, first, key, params, token);
-      if (fresh) return { ...fresh, replayed: false };
+      // The key is looked up before a transaction is opened for it: a replay, what a client's
+      // retries mostly are, then costs this one read and writes nothing; a new key costs the read
+      // (no commit) before its transaction.
+      known = await repo.findKey(this.db, key.account_id, key.key);
+      if (!known) {
+        const fresh = await this.startNewKey(operation, first, key, params, token);
+        if (fresh) return { ...fresh, replayed: false };
+      }
     }
-    const claim = await this.claim(operation, key, token, typeof first === 'function');
+    const claim = await this.claim(operation, key, token, typeof first === 'function', known);
     if (claim.kind === 'replay') {
       if (claim.status >= 400) throw replayError(claim.body);
       // Stored by this same operation when it finished: the body it answered with then.
@@ -212,9 +219,8 @@ export class IdempotencyService {
    * changes and the recovery point it reaches commit together, one commit where a claim of its own
    * took two. A concurrent request with the same key waits on the unique index until this
    * transaction ends; it then finds the key held (409) or finished (replay), or, if this
-   * transaction rolled back, claims the key itself. Returns undefined when the key exists already:
-   * the caller then takes the path of a known key, which costs a replay the BEGIN and COMMIT of
-   * this attempt on top of the lookup.
+   * transaction rolled back, claims the key itself. Returns undefined when the key was inserted by
+   * another request since the caller looked it up: the caller then takes the path of a known key.
    */
   private async startNewKey<P, R, S>(
     operation: IdempotentOperation<P, R, S>,
@@ -261,6 +267,7 @@ export class IdempotencyService {
     key: repo.NewKey,
     token: string,
     insert: boolean,
+    known?: repo.KeyRow,
   ): Promise<{ kind: 'replay'; status: number; body: unknown } | { kind: 'run'; row: repo.KeyRow }> {
     if (insert) {
       const inserted = await repo.insertLeased(this.db, key, token);
@@ -274,7 +281,7 @@ export class IdempotencyService {
       );
     // A finished key never changes again, so a replay needs no lock: concurrent replays of one
     // key do not queue behind each other.
-    const seen = await repo.findKey(this.db, key.account_id, key.key);
+    const seen = known ?? (await repo.findKey(this.db, key.account_id, key.key));
     if (seen && (seen.fingerprint !== key.fingerprint || seen.operation !== operation.name)) throw mismatch(seen);
     if (seen?.recovery_point === repo.FINISHED) return { kind: 'replay', status: seen.response_status!, body: seen.response_body };
 
