@@ -46,7 +46,7 @@ function where(frame: CallFrame): string {
   return file ? `${file}:${frame.lineNumber + 1}` : '';
 }
 
-export function summarise(profile: CpuProfile, top: number): string {
+function summarise(profile: CpuProfile, top: number): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   // A sample's time is the delta to the next sample; the last sample has none and counts nothing.
@@ -91,11 +91,9 @@ export function summarise(profile: CpuProfile, top: number): string {
   ].join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('profile-summary.ts')) {
-  const [file, top] = process.argv.slice(2);
-  if (!file) {
-    console.error('usage: tsx bench/profile-summary.ts <file.cpuprofile> [top]');
-    process.exit(2);
-  }
-  console.log(summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(top ?? 15)));
+const [file, top] = process.argv.slice(2);
+if (!file) {
+  console.error('usage: tsx bench/profile-summary.ts <file.cpuprofile> [top]');
+  process.exit(2);
 }
+console.log(summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(top ?? 15)));

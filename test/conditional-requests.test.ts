@@ -8,8 +8,7 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import request from 'supertest';
-import { operationsOf } from '../src/platform/spec.js';
-import { loadSpec } from '../src/platform/spec.js';
+import { loadSpec, operationsOf } from '../src/platform/spec.js';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
 
 const ETAG = /^"[A-Za-z0-9_-]{22}"$/;

@@ -113,13 +113,13 @@ export function preparedRead<P extends string, Row>(
   const compiled = new WeakMap<object, CompiledRead>();
   const placeholders = Object.fromEntries(params.map((p) => [p, `${PARAMETER}${p}`])) as Record<P, string>;
   const compile = (db: Knex): CompiledRead => {
-    const query = build(db, placeholders);
-    const native = query.toSQL().toNative();
+    const sql = build(db, placeholders).toSQL();
+    const native = sql.toNative();
     const slots = native.bindings.map((b) => (typeof b === 'string' && b.startsWith(PARAMETER) ? { param: b.slice(PARAMETER.length) } : { value: b }));
     const used = new Set(slots.flatMap((s) => ('param' in s ? [s.param] : [])));
     const unused = params.filter((p) => !used.has(p));
     if (unused.length > 0) throw new Error(`prepared read ${name} does not use ${unused.join(', ')}`);
-    return { native: native.sql, positional: query.toSQL().sql, slots };
+    return { native: native.sql, positional: sql.sql, slots };
   };
   return async (db, values) => {
     // One compilation serves a database and every transaction on it (they share the client).
