@@ -2,7 +2,7 @@
  * Builds the HTTP application from its dependencies. It never listens: `main.ts` does, and tests
  * hand it to supertest with a database of their own.
  */
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import { accountHandlers } from './accounts/routes.js';
 import { AccountService } from './accounts/service.js';
 import { apiKeyHandlers } from './api-keys/routes.js';
@@ -24,7 +24,7 @@ import { IdempotencyService } from './platform/idempotency/index.js';
 import { CursorCodec } from './platform/pagination.js';
 import { loadCursorKey } from './platform/server-secrets.js';
 import { IdempotencyJobs } from './platform/idempotency/jobs.js';
-import { pingDb, type Db } from './platform/db.js';
+import { pingDb, poolState, type Db } from './platform/db.js';
 import { authenticate, authorize, type Authenticator } from './platform/http/auth.js';
 import { defineHandlers } from './platform/http/handlers.js';
 import { buildApiRouter, type OpenApiDocument } from './platform/http/openapi-router.js';
@@ -35,10 +35,11 @@ import { checkResponseHeaders } from './platform/http/response-headers.js';
 import { mountPipeline } from './platform/http/pipeline.js';
 import type { RateLimits } from './platform/rate-limit.js';
 import { requestId } from './platform/http/request-id.js';
-import { requestLog } from './platform/http/request-log.js';
+import { observe, observed } from './platform/http/observe.js';
+import type { Metrics } from './platform/metrics.js';
 import type { Logger } from './platform/logger.js';
 import type { Lifecycle } from './platform/shutdown.js';
-import { loadSpec } from './platform/spec.js';
+import { loadSpec, operationsOf } from './platform/spec.js';
 import { timingSafeEqual, createHash } from 'node:crypto';
 
 export interface AppDependencies {
@@ -62,6 +63,13 @@ export interface AppDependencies {
   readonly apiKeysMaxPerAccount?: number;
   /** Verified keys remembered between requests (API_KEY_CACHE_SIZE, API_KEY_CACHE_TTL_S); 0 entries for none. */
   readonly apiKeyCache?: { readonly maxEntries: number; readonly ttlMs: number };
+  /**
+   * The instance's Prometheus metrics, shared with the processor client and the rate limits built
+   * beside the app; without them nothing is counted and `/metrics` answers 404 (`METRICS_ENABLED=false`).
+   */
+  readonly metrics?: Metrics;
+  /** The scraper's token for `/metrics`; without it `/metrics` is open (production requires one). */
+  readonly metricsToken?: string;
 }
 
 const DEFAULT_API_KEYS_PER_ACCOUNT = 100;
@@ -107,7 +115,10 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
     cache: keyCache.maxEntries > 0 ? new VerifiedKeyCache(keyCache) : undefined,
     revocations: createNotificationChannel(db, KEY_REVOCATIONS_CHANNEL, log),
   });
-  const idempotency = new IdempotencyService(db, { leaseMs: deps.idempotency.leaseMs, log });
+  const metrics = deps.metrics;
+  metrics?.watchPool(() => poolState(db));
+  metrics?.knowOperations(operationsOf(spec).flatMap((o) => (o.operationId ? [o.operationId] : [])));
+  const idempotency = new IdempotencyService(db, { leaseMs: deps.idempotency.leaseMs, log, metrics });
   const services: Services = {
     apiKeys,
     accounts: new AccountService(db, apiKeys),
@@ -121,22 +132,25 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
       retentionMs: deps.idempotency.retentionMs,
       intervalMs: deps.idempotency.jobIntervalMs,
       log,
+      metrics,
     }),
   };
 
   const adminHash = sha256(deps.adminToken);
+  const metricsHash = deps.metricsToken === undefined ? undefined : sha256(deps.metricsToken);
   const authenticator: Authenticator = {
     knownApiKey: (secret) => apiKeys.known(secret),
     verifyApiKey: (secret) => apiKeys.verify(secret),
     // Hashing both sides first makes the comparison constant-time whatever the lengths.
     verifyAdminToken: (token) => timingSafeEqual(sha256(token), adminHash),
+    verifyMetricsToken: (token) => metricsHash === undefined || (token !== null && timingSafeEqual(sha256(token), metricsHash)),
   };
 
   // The validator annotates the document it is given; /openapi.json serves an untouched copy.
   const published = structuredClone(spec);
   const handlers = defineHandlers({
     ...problemHandlers(),
-    ...opsHandlers({ lifecycle, checks: { database: () => pingDb(db) }, advisories: advisoriesOf(deps), spec: published }),
+    ...opsHandlers({ lifecycle, checks: { database: () => pingDb(db) }, advisories: advisoriesOf(deps), spec: published, metrics }),
     ...accountHandlers(services.accounts, services.apiKeys),
     ...apiKeyHandlers(services.apiKeys),
     ...customerHandlers(services.customers),
@@ -152,14 +166,18 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
   const limits = deps.rateLimits;
   const security = (spec.security ?? []) as Record<string, string[]>[];
   const countAnonymous = limits ? [limitAnonymous(limits)] : [];
+  const staticFiles: RequestHandler = (_req, res, next) => {
+    observed(res).operation = 'static';
+    next();
+  };
   mountPipeline(app, {
     app: {
       requestId: [requestId()],
       securityHeaders: [securityHeaders(), strictTransportSecurity(), [['/docs', PROBLEM_TYPES_PATH], pageSecurityPolicy([PROBLEM_PAGE_STYLE])]],
-      requestLog: [requestLog(log)],
+      observe: [observe(log, metrics)],
       pageFiles: [
-        [DOCS_ASSETS_PATH, ...countAnonymous, express.static(docsAssetsDir, { index: false, immutable: true, maxAge: '1d' })],
-        [DOCS_PAGE_PATH, ...countAnonymous, express.static(docsPageDir, { index: false, maxAge: '1h' })],
+        [DOCS_ASSETS_PATH, staticFiles, ...countAnonymous, express.static(docsAssetsDir, { index: false, immutable: true, maxAge: '1d' })],
+        [DOCS_PAGE_PATH, staticFiles, ...countAnonymous, express.static(docsPageDir, { index: false, maxAge: '1h' })],
       ],
       resourceRouter: [
         buildApiRouter({

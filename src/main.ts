@@ -9,6 +9,7 @@ import { createProcessorClient } from './processor/client.js';
 import type { ProcessorSimulator } from './processor/simulator/server.js';
 import { createApiServer } from './platform/http/server.js';
 import { createLogger } from './platform/logger.js';
+import { Metrics } from './platform/metrics.js';
 import { RateLimits } from './platform/rate-limit.js';
 import { closeRedis, createRedis, redisReady } from './platform/redis.js';
 import { exitOnSignal, Lifecycle, shutdown } from './platform/shutdown.js';
@@ -21,6 +22,8 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, config.logFormat);
   const db = createDb({ ...config.database, log });
   await migrate(db);
+  // One registry for this instance, shared by the app, the processor adapter and the rate limits.
+  const metrics = config.metrics.enabled ? new Metrics() : undefined;
 
   // Without PROCESSOR_URL, the simulator runs in this process on a loopback port of its own, so
   // the API still reaches it over HTTP through the same adapter, timeouts and breaker.
@@ -31,7 +34,7 @@ async function main(): Promise<void> {
     simulator = await startProcessorSimulator({ log: log.child({ component: 'processor-simulator' }) });
   }
   const processorUrl = config.processorUrl ?? simulator!.url;
-  const processor = createProcessorClient({ url: processorUrl, ...config.processor, log: log.child({ component: 'processor' }) });
+  const processor = createProcessorClient({ url: processorUrl, ...config.processor, log: log.child({ component: 'processor' }), metrics });
 
   // Without REDIS_URL the quotas are counted in this process's memory; with it, in Redis, shared
   // by every instance, with the in-memory limiter as insurance when Redis fails.
@@ -40,7 +43,7 @@ async function main(): Promise<void> {
     log.warn({ component: 'redis' }, 'Redis not reachable at start-up: rate limits counted per process until it is');
   }
   const rateLimits = config.rateLimits.enabled
-    ? new RateLimits({ ...config.rateLimits, redis, log })
+    ? new RateLimits({ ...config.rateLimits, redis, log, metrics })
     : undefined;
 
   const lifecycle = new Lifecycle();
@@ -58,6 +61,8 @@ async function main(): Promise<void> {
     publicUrl: config.publicUrl,
     apiKeysMaxPerAccount: config.apiKeysMaxPerAccount,
     apiKeyCache: config.apiKeyCache,
+    metrics,
+    metricsToken: config.metrics.token,
   });
   services.idempotencyJobs.start();
   const server = createApiServer(app, config.server);
@@ -74,6 +79,7 @@ async function main(): Promise<void> {
     `Remit API listening on ${url} (${storage})`,
     `  Bound to ${describeBinding(config.host)}`,
     `  API reference: ${url}/docs`,
+    `  Metrics: ${!metrics ? 'off' : config.metrics.token ? `${url}/metrics (bearer METRICS_TOKEN)` : `${url}/metrics (open: set METRICS_TOKEN to require a token)`}`,
     `  Rate limits: ${!rateLimits ? 'off' : redis ? `shared through Redis at ${new URL(config.redisUrl!).host}` : 'in memory (this process only)'}`,
     simulator
       ? `  Processor: in-process simulator at ${simulator.url}; its ledger: curl -H 'Authorization: Bearer ${simulator.controlToken}' ${simulator.url}/control/ledger`

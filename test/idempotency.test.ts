@@ -32,6 +32,7 @@ import { fingerprint } from '../src/platform/idempotency/index.js';
 import type { ProcessorSimulator } from '../src/processor/simulator/server.js';
 import { createTestApp, snapshot, type TestAccount, type TestApp } from './helpers/app.js';
 import { listen, sendJson, type JsonReply, type Listening } from './helpers/http-server.js';
+import { metricValue } from './helpers/metrics.js';
 import { expectProblem } from './helpers/problem.js';
 
 const PAYMENT = { amount: 1500, currency: 'EUR', metadata: { order: '1' } } as const;
@@ -507,7 +508,10 @@ describe('idempotency keys', () => {
       await age([young], 23);
       const paymentsBefore = await paymentRows(account);
 
+      const expired = () => metricValue(t.metrics, 'remit_idempotency_outcomes_total', { operation: 'createPayment', outcome: 'expired' });
+      const expiredBefore = await expired();
       expect(await t.services.idempotencyJobs.deleteExpired()).to.equal(1);
+      expect((await expired()) - expiredBefore).to.equal(1);
       const left = await t.db('idempotency_keys').where({ account_id: account.id }).select('key', 'recovery_point');
       expect(left.map((r) => r.key)).to.have.members([recent, young, unfinished]);
       expect(left.find((r) => r.key === unfinished)?.recovery_point).to.equal('payment_created');
@@ -563,8 +567,11 @@ describe('idempotency keys with a short lease', () => {
       await waitFor('the lease to expire', () => idleLongerThanLease(account, key, 'locked_at'));
       t.simulator.setFaults({ timeout_rate: 0 });
 
+      const resumed = () => metricValue(t.metrics, 'remit_idempotency_outcomes_total', { operation: 'createPayment', outcome: 'resumed' });
+      const resumedBefore = await resumed();
       const takeover = await payOverSocket(account, key);
       expect(takeover.status, JSON.stringify(takeover.body)).to.equal(201);
+      expect((await resumed()) - resumedBefore, 'the retry counted as resuming the abandoned attempt').to.equal(1);
       expect(takeover.body).to.include({ id: paymentId, status: 'succeeded' });
 
       const overtaken = await first;
@@ -602,7 +609,12 @@ describe('idempotency keys with a short lease', () => {
       await waitFor('the key to sit idle for longer than the lease', () => idleLongerThanLease(account, key, 'updated_at'));
       expect(applied(t.simulator, 'charge')).to.have.length(0);
 
+      const recovered = () => metricValue(t.metrics, 'remit_idempotency_outcomes_total', { operation: 'createPayment', outcome: 'recovered' });
+      const recoveredBefore = await recovered();
       expect(await t.services.idempotencyJobs.completeAbandoned()).to.deep.equal({ resumed: 1, finished: 1 });
+      // The round counted its backlog before working it off, and counted the key it finished.
+      expect(await metricValue(t.metrics, 'remit_idempotency_unfinished_keys')).to.equal(1);
+      expect((await recovered()) - recoveredBefore).to.equal(1);
       const payment = await t.db('payments').where({ id: processing.id }).first();
       expect(payment).to.include({ status: 'succeeded', amount_captured: PAYMENT.amount });
       expect(applied(t.simulator, 'charge', processing.id)).to.have.length(1);
@@ -622,6 +634,8 @@ describe('idempotency keys with a short lease', () => {
       // Nothing is left to complete, so a second round moves no money.
       expect(await t.services.idempotencyJobs.completeAbandoned()).to.deep.equal({ resumed: 0, finished: 0 });
       expect(applied(t.simulator, 'charge')).to.have.length(1);
+      expect(await metricValue(t.metrics, 'remit_idempotency_unfinished_keys')).to.equal(0);
+      expect((await recovered()) - recoveredBefore).to.equal(1);
     });
   });
 });

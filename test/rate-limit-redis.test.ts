@@ -19,6 +19,7 @@ import { expect } from 'chai';
 import { newId, randomBase62 } from '../src/platform/ids.js';
 import { createSharedStorage, spawnApi, waitFor, type ApiProcess, type SharedStorage } from './helpers/api-process.js';
 import { ADMIN_TOKEN, createTestApp, openSharedDatabase, storageUnderTest, type TestApp } from './helpers/app.js';
+import { metricValue } from './helpers/metrics.js';
 import { countStatuses, listen, sendJson, type JsonReply, type Listening } from './helpers/http-server.js';
 import { RedisProxy, testRedisUrl } from './helpers/redis.js';
 import { startProcessorSimulator, type ProcessorSimulator } from '../src/processor/simulator/server.js';
@@ -171,6 +172,11 @@ describe('rate limits shared through Redis', function () {
       // Redis up: one quota across both instances.
       const shared = await burst(instances, await newSecret(), 40);
       expect(countStatuses(shared)).to.deep.equal({ 201: QUOTA, 429: 40 - QUOTA });
+      const insuranceMode = () => Promise.all(apps.map((a) => a.metrics!.render().then((text) => /^remit_rate_limit_insurance_mode (\d)$/m.exec(text)?.[1])));
+      expect(await insuranceMode()).to.deep.equal(['0', '0']);
+      // Round trips to Redis were timed: at least the two quotas (the key's and the account's) of each request an instance counted there.
+      const timed = await Promise.all(apps.map((a) => a.metrics!.render().then((text) => Number(/^remit_redis_command_duration_seconds_count\{command="rate_limit"\} (\d+)$/m.exec(text)?.[1] ?? 0))));
+      expect(timed[0]! + timed[1]!).to.be.at.least(2 * 40);
 
       // Redis gone: connections dropped, port closed.
       const secret = await newSecret();
@@ -186,6 +192,11 @@ describe('rate limits shared through Redis', function () {
       expect(down.every((r) => quotaOf(r) === QUOTA / 2)).to.equal(true);
       expect(down.filter((r) => r.status === 429).every((r) => Number(r.headers.get('retry-after')) >= 1)).to.equal(true);
       apps.forEach((a, i) => expect(a.rateLimits!.insuranceDecisions).to.be.greaterThan(insuranceBefore[i]!));
+      // The metrics say the same: insurance mode on, and the decisions it made counted.
+      expect(await insuranceMode()).to.deep.equal(['1', '1']);
+      for (const [i, a] of apps.entries()) {
+        expect(await metricValue(a.metrics, 'remit_rate_limit_insurance_decisions_total')).to.equal(a.rateLimits!.insuranceDecisions, `instance ${i + 1}`);
+      }
       for (const { url } of instances) {
         const ready = await readiness(url);
         expect(ready.status).to.equal(200);
@@ -216,6 +227,7 @@ describe('rate limits shared through Redis', function () {
       expect(countStatuses(again)).to.deep.equal({ 201: QUOTA, 429: 40 - QUOTA });
       expect(again.every((r) => quotaOf(r) === QUOTA)).to.equal(true);
       for (const { url } of instances) expect((await readiness(url)).body.checks.redis).to.equal('up');
+      expect(await insuranceMode()).to.deep.equal(['0', '0']);
     });
 
     it('bounds a Redis that stops answering by the command timeout, and resumes when it answers again', async () => {

@@ -1,8 +1,10 @@
 /**
- * The benchmark's other processes: a server per target (`server.ts`) and one or two load generators
- * (`load.ts`). They are forked with an IPC channel, not started as the harness's project processes
- * (a banner on stdout, no channel), because the conversation goes on after start-up: the server says
- * where to send load and later answers audits, the load process takes one run request after another.
+ * The benchmark's other processes: a server per target (`server.ts`), one or two load generators
+ * (`load.ts`) and, for the metrics table, a process that times `/metrics` renders
+ * (`metrics-render.ts`). They are forked with an IPC channel, not started as the harness's project
+ * processes (a banner on stdout, no channel), because the conversation goes on after start-up: the
+ * server says where to send load and later answers audits, the load process takes one run request
+ * after another.
  * Nothing started here outlives the benchmark: stopped at the end, on failure and on Ctrl-C, and
  * killed if this process exits first.
  */
@@ -11,17 +13,34 @@ import path from 'node:path';
 import { ROOT } from '../../scripts/harness/process.js';
 import { CPU_PROF_DIR, DB_POOL_MAX, LOG_LEVEL, PAD_RESOURCES } from './knobs.js';
 import { progress } from './run.js';
-import type { AnyTargetId, AuditRequest, LimiterRequest, LoadMessage, LoadRequest, RateLimitMode, RunResult, ServerConfig, ServerMessage } from './targets.js';
+import type {
+  AnyTargetId,
+  AuditRequest,
+  CpuRequest,
+  LimiterRequest,
+  LoadMessage,
+  LoadRequest,
+  RateLimitMode,
+  RenderConfig,
+  RenderMessage,
+  RunResult,
+  ServerConfig,
+  ServerMessage,
+} from './targets.js';
 
 const SERVER_SCRIPT = path.join(import.meta.dirname, 'server.ts');
 const LOAD_SCRIPT = path.join(import.meta.dirname, 'load.ts');
+const RENDER_SCRIPT = path.join(import.meta.dirname, 'metrics-render.ts');
 
-// Several processes compile TypeScript and migrate a database at once on a small machine.
-const READY_TIMEOUT_MS = 120_000;
+// Every server of a run starts at once, each compiling TypeScript and migrating a database: the
+// whole benchmark's 23 on two cores take about two minutes before the last is ready.
+const READY_TIMEOUT_MS = 300_000;
 // A run that has not reported this long after its duration is stuck, not slow.
 const RUN_GRACE_MS = 30_000;
 // An audit counts a whole database; a limiter state is a few counters.
 const ASK_TIMEOUT_MS = 60_000;
+// Compiling, filling a registry and a few hundred renders of a few thousand series each.
+const RENDER_TIMEOUT_MS = 180_000;
 const STOP_GRACE_MS = 3_000;
 const FORCED_EXIT_AFTER_SIGNAL_MS = 15_000;
 
@@ -62,7 +81,7 @@ function nextMessage<T>(child: ChildProcess, timeoutMs: number, what: string): P
 }
 
 /** Sends `request` and waits for the answer, listening before sending so that no answer is missed. */
-function ask<T>(child: ChildProcess, request: LoadRequest | AuditRequest | LimiterRequest, timeoutMs: number, what: string): Promise<T> {
+function ask<T>(child: ChildProcess, request: LoadRequest | AuditRequest | LimiterRequest | CpuRequest, timeoutMs: number, what: string): Promise<T> {
   const answer = nextMessage<T>(child, timeoutMs, what);
   child.send(request);
   return answer;
@@ -130,7 +149,7 @@ export async function startServer(
   id: AnyTargetId,
   databaseUrl: string | undefined,
   rateLimits: RateLimitMode = { mode: 'off' },
-  { validateResponses = true, logLevel = LOG_LEVEL }: { validateResponses?: boolean; logLevel?: string } = {},
+  { validateResponses = true, logLevel = LOG_LEVEL, metrics = false }: { validateResponses?: boolean; logLevel?: string; metrics?: boolean } = {},
 ): Promise<StartedServer> {
   const config: ServerConfig = {
     target: id,
@@ -140,6 +159,7 @@ export async function startServer(
     dbPoolMax: DB_POOL_MAX,
     rateLimits,
     validateResponses,
+    metrics,
     // BENCH_CPU_PROF: each server profiles itself from ready to stopped (see bench/README.md).
     ...(CPU_PROF_DIR ? { cpuProfile: path.resolve(CPU_PROF_DIR, `${id}.cpuprofile`) } : {}),
   };
@@ -158,9 +178,24 @@ export async function startServer(
   };
 }
 
-/** What a full-app server says about itself after its load: its audit, or its limiter's state. */
-export async function askServer<T extends 'audit' | 'limiter'>(server: ChildProcess, type: T, what: string): Promise<Extract<ServerMessage, { type: T }>> {
+/** What a server says about itself: its audit or its limiter's state after its load (full-app servers), or its CPU time so far (any). */
+export async function askServer<T extends 'audit' | 'limiter' | 'cpu'>(server: ChildProcess, type: T, what: string): Promise<Extract<ServerMessage, { type: T }>> {
   const message = await ask<ServerMessage>(server, { type }, ASK_TIMEOUT_MS, what);
   if (message.type !== type) throw new Error(`${what} failed: ${message.type === 'error' ? message.message : message.type}`);
   return message as Extract<ServerMessage, { type: T }>;
+}
+
+/**
+ * The metrics table's render part, in a process of its own like every server, so that the renders
+ * are timed in an event loop that does nothing else; the process exits once it has answered.
+ */
+export async function measureRender(config: RenderConfig): Promise<Extract<RenderMessage, { type: 'result' }>> {
+  const child = spawnChild(RENDER_SCRIPT, [JSON.stringify(config)]);
+  try {
+    const message = await nextMessage<RenderMessage>(child, RENDER_TIMEOUT_MS, 'metrics render');
+    if (message.type === 'error') throw new Error(`metrics render failed:\n${message.message}`);
+    return message;
+  } finally {
+    await stopChild(child);
+  }
 }

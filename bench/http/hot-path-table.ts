@@ -10,7 +10,7 @@ import { withoutPassword } from '../../scripts/harness/storage.js';
 import { startServer } from './children.js';
 import { customerTarget, probe, readAnswer, runGet, type Target } from './customer-read.js';
 import { CONNECTIONS, DURATION_S, PROBE_TIMEOUT_MS, REDIS_URL, ROUNDS, WARMUP_S } from './knobs.js';
-import { pingRedis, REDIS_LIMITS } from './redis.js';
+import { pingRedis, redisLimitsOf } from './redis.js';
 import {
   autocannonLine,
   checkLines,
@@ -57,7 +57,7 @@ export async function startHotTarget(id: HotTargetId, databaseUrl: string | unde
   const server = await startServer(
     id,
     databaseUrl,
-    spec.app === 'full' ? REDIS_LIMITS : { mode: 'off' },
+    spec.app === 'full' ? redisLimitsOf(id) : { mode: 'off' },
     // Production defaults: response validation off unless the row says otherwise, a log line per request.
     { validateResponses: spec.validateResponses, logLevel: 'info' },
   );

@@ -7,7 +7,16 @@
 import { z } from 'zod';
 import { knob, readKnobs } from '../../scripts/harness/knobs.js';
 import { configOrExit, LOG_LEVELS } from '../../src/platform/config.js';
-import { ATTACK_TARGET_IDS, HOT_TARGET_IDS, LIMIT_TARGET_IDS, TARGET_IDS, WRITE_TARGET_IDS, type AnyTargetId } from './targets.js';
+import {
+  ATTACK_TARGET_IDS,
+  HOT_TARGET_IDS,
+  LIMIT_TARGET_IDS,
+  METRICS_RENDER_ID,
+  METRICS_TARGET_IDS,
+  TARGET_IDS,
+  WRITE_TARGET_IDS,
+  type SelectableId,
+} from './targets.js';
 
 /** A number with no upper bound: above zero, or from zero with `zero`; whole with `integer`. */
 function unbounded(fallback: number, { integer = false, zero = false } = {}) {
@@ -18,7 +27,15 @@ function unbounded(fallback: number, { integer = false, zero = false } = {}) {
 }
 
 // Any table's ids, in one list: a table with none of its ids selected is skipped.
-const ALL_TARGET_IDS = [...TARGET_IDS, ...HOT_TARGET_IDS, ...WRITE_TARGET_IDS, ...LIMIT_TARGET_IDS, ...ATTACK_TARGET_IDS] as [AnyTargetId, ...AnyTargetId[]];
+const ALL_TARGET_IDS = [
+  ...TARGET_IDS,
+  ...HOT_TARGET_IDS,
+  ...METRICS_TARGET_IDS,
+  METRICS_RENDER_ID,
+  ...WRITE_TARGET_IDS,
+  ...LIMIT_TARGET_IDS,
+  ...ATTACK_TARGET_IDS,
+] as [SelectableId, ...SelectableId[]];
 
 const SHAPE = {
   BENCH_DURATION_S: unbounded(5),
@@ -38,6 +55,10 @@ const SHAPE = {
   // 10 s), the rate a single key may send inside its quota. 0: as fast as answers come back (a flood,
   // which is what the quotas, set out of reach here, are for).
   BENCH_ATTACK_RATE: unbounded(20, { integer: true, zero: true }),
+  // The metrics table compares two servers identical but for one thing, whose cost is a few per
+  // cent at most: more rounds than the other tables, and a round's two runs side by side.
+  BENCH_METRICS_ROUNDS: unbounded(8, { integer: true }),
+  BENCH_METRICS_RENDERS: unbounded(200, { integer: true }),
   BENCH_TARGETS: knob.list(ALL_TARGET_IDS).refine((ids) => ids.length > 0, 'must name at least one target'),
   BENCH_LOG_LEVEL: knob.choice(LOG_LEVELS, 'silent'),
   // A directory: every server process writes a V8 CPU profile (<target>.cpuprofile) there when stopped.
@@ -61,6 +82,8 @@ export const {
   BENCH_ATTACK_VICTIM_CONNECTIONS: VICTIM_CONNECTIONS,
   BENCH_ATTACKERS: ATTACKERS,
   BENCH_ATTACK_RATE: ATTACK_RATE_PER_S,
+  BENCH_METRICS_ROUNDS: METRICS_ROUNDS,
+  BENCH_METRICS_RENDERS: METRICS_RENDERS,
   BENCH_LOG_LEVEL: LOG_LEVEL,
   BENCH_CPU_PROF: CPU_PROF_DIR,
   DATABASE_URL,
@@ -79,6 +102,8 @@ export const SELECTED = {
   limits: LIMIT_TARGET_IDS.filter((id) => KNOBS.BENCH_TARGETS.includes(id)),
   attack: ATTACK_TARGET_IDS.filter((id) => KNOBS.BENCH_TARGETS.includes(id)),
   hot: HOT_TARGET_IDS.filter((id) => KNOBS.BENCH_TARGETS.includes(id)),
+  metrics: METRICS_TARGET_IDS.filter((id) => KNOBS.BENCH_TARGETS.includes(id)),
+  metricsRender: KNOBS.BENCH_TARGETS.includes(METRICS_RENDER_ID),
 };
 
 // The production default of DATABASE_POOL_MAX, so the PostgreSQL rows show what a deployment gets.

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`, four tables (see bench/README.md):
+ * `npm run bench`, the tables of bench/README.md:
  *
  * - Read: requests per second and latency of `GET /v1/customers/{id}` through the full app,
  *   against bare node:http and bare Express answering the same JSON, and with the spec padded by a
@@ -18,6 +18,9 @@
  * - Hot path: the same read as a deployment serves it (Redis rate limits, logs on, response
  *   validation off; and with it on; and as a conditional request answered 304), against bare
  *   Express 5 in the same rounds.
+ * - Metrics: that deployed read with the instance's Prometheus metrics on and off, in the same
+ *   rounds; and the time `/metrics` takes to render at the series count of a busy instance, against
+ *   a fresh one.
  *
  * Every server and the load generator run in processes of their own; the targets are measured in
  * rounds, in alternating order, and the report gives each target's median over the rounds. This
@@ -29,8 +32,9 @@ import { ATTACK_LEAD_S, attackTable, probeAttack, startAttackTarget } from './at
 import { startLoad, stopAll } from './children.js';
 import { probe } from './customer-read.js';
 import { hotPathTable, hotTargetsWithRedis, probeHot, startHotTarget } from './hot-path-table.js';
-import { DATABASE_URL, DURATION_S, ROUNDS, SELECTED, WARMUP_S, WRITE_DURATION_S, WRITE_ROUNDS } from './knobs.js';
+import { DATABASE_URL, DURATION_S, METRICS_ROUNDS, ROUNDS, SELECTED, WARMUP_S, WRITE_DURATION_S, WRITE_ROUNDS } from './knobs.js';
 import { limitTable, redisForTable, startLimitTarget } from './limit-table.js';
+import { metricsLimits, metricsRenderTable, metricsTable, probeMetrics, startMetricsTarget } from './metrics-table.js';
 import { readTable, startReadTarget } from './read-table.js';
 import { clearRedisCounters, REDIS_KEY_PREFIX } from './redis.js';
 import { checkText, type Check, type Table } from './report.js';
@@ -43,16 +47,19 @@ async function main(): Promise<void> {
   const redis = await redisForTable(SELECTED.limits);
   const hot = await hotTargetsWithRedis(SELECTED.hot);
   const limits = SELECTED.limits.filter((id) => id !== 'limits-redis' || !redis.skipped);
+  const metrics = SELECTED.metrics;
+  const metricsLimit = await metricsLimits(metrics);
 
   // On PostgreSQL every full-app server gets a schema of its own; on PGlite each holds its database in memory.
-  const fullApp = [...read.filter((r) => r.startsWith('stack')), ...hot.filter((h) => HOT_TARGETS[h].app === 'full'), ...write, ...limits, ...attack];
+  const fullApp = [...read.filter((r) => r.startsWith('stack')), ...hot.filter((h) => HOT_TARGETS[h].app === 'full'), ...metrics, ...write, ...limits, ...attack];
   const attacked = attack.filter((id) => ATTACK_TARGETS[id].attackers);
   const estimateS =
     (read.length + hot.length + limits.length + attack.length) * (WARMUP_S + ROUNDS * DURATION_S) +
     attacked.length * (1 + ROUNDS) * 2 * ATTACK_LEAD_S +
+    metrics.length * (WARMUP_S + METRICS_ROUNDS * DURATION_S) +
     write.length * (WARMUP_S + WRITE_ROUNDS * WRITE_DURATION_S);
   progress(
-    `${read.length} read, ${hot.length} hot-path, ${limits.length} rate-limit, ${attack.length} validation-attack and ${write.length} write targets, ` +
+    `${read.length} read, ${hot.length} hot-path, ${metrics.length} metrics${SELECTED.metricsRender ? ' (and the render timing)' : ''}, ${limits.length} rate-limit, ${attack.length} validation-attack and ${write.length} write targets, ` +
       `about ${Math.round(estimateS)} s of load after start-up`,
   );
 
@@ -76,15 +83,17 @@ async function main(): Promise<void> {
     // answers read, beside the victim's load, not in the event loop that times the victim.
     const attackLoad = attacked.length > 0 ? startLoad() : undefined;
     // Every server starts at once (start-up is the slow part); the idle ones cost next to nothing.
-    const [targets, hotTargets, writeTargets, limitTargets, attackTargets] = await Promise.all([
+    const [targets, hotTargets, metricsTargets, writeTargets, limitTargets, attackTargets] = await Promise.all([
       Promise.all(read.map((id) => startReadTarget(id, databaseUrl(id)))),
       Promise.all(hot.map((id) => startHotTarget(id, databaseUrl(id)))),
+      Promise.all(metrics.map((id) => startMetricsTarget(id, databaseUrl(id), metricsLimit))),
       Promise.all(write.map((id) => startWriteTarget(id, databaseUrl(id)))),
       Promise.all(limits.map((id) => startLimitTarget(id, databaseUrl(id)))),
       Promise.all(attack.map((id) => startAttackTarget(id, databaseUrl(id)))),
     ]);
     for (const target of targets) await probe(target);
     for (const target of hotTargets) await probeHot(target);
+    for (const target of metricsTargets) await probeMetrics(target);
     for (const target of limitTargets) target.probePolicy = (await probe(target)).get('ratelimit-policy');
     for (const target of attackTargets) {
       await probe(target);
@@ -95,6 +104,10 @@ async function main(): Promise<void> {
 
     if (targets.length > 0) print(await readTable(load, targets));
     if (hotTargets.length > 0) printTable(await hotPathTable(load, hotTargets));
+    // Right after the hot-path table, whose deployed row it measures with metrics on and off.
+    if (metricsTargets.length > 0) printTable(await metricsTable(load, metricsTargets, metricsLimit));
+    // No server of its own: it times renders in a process that does nothing else, while the servers idle.
+    if (SELECTED.metricsRender) print(await metricsRenderTable());
     // Right after the read table, which it extends, and before the writes leave work behind them
     // (a busier PostgreSQL, bigger tables) that would fall on this table alone.
     if (limitTargets.length > 0 || redis.skipped) printTable(await limitTable(load, limitTargets, redis.line));
@@ -104,7 +117,7 @@ async function main(): Promise<void> {
   } finally {
     await stopAll();
     for (const storage of storages.values()) await storage.drop();
-    if (limits.includes('limits-redis') || hot.length > 0) {
+    if (limits.includes('limits-redis') || hot.length > 0 || metricsLimit.redis) {
       await clearRedisCounters().catch((err: unknown) => progress(`could not delete ${REDIS_KEY_PREFIX}:* from Redis (they expire within the hour): ${String(err)}`));
     }
     progress('done; every child process stopped');

@@ -18,6 +18,15 @@ export const REDIS_TIMEOUT_MS = 200;
 /** How a server counts in this run's Redis: as main.ts builds it, under this run's prefix. */
 export const REDIS_LIMITS: RateLimitMode = { mode: 'redis', url: REDIS_URL, keyPrefix: REDIS_KEY_PREFIX, commandTimeoutMs: REDIS_TIMEOUT_MS };
 
+/**
+ * The same, under a prefix of the row's own (`<run prefix>:<id>`): for the rows of the other tables
+ * that count in Redis (hot path, metrics), so that the one read counter the rate-limit table's
+ * check looks for under the run's prefix is `limits-redis`'s alone. Cleared with the rest.
+ */
+export function redisLimitsOf(id: string): RateLimitMode {
+  return { mode: 'redis', url: REDIS_URL, keyPrefix: `${REDIS_KEY_PREFIX}:${id}`, commandTimeoutMs: REDIS_TIMEOUT_MS };
+}
+
 /** The orchestrator's own connection to Redis: one attempt, no reconnecting, nothing queued. */
 async function withRedis<T>(use: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = new Redis(REDIS_URL, {

@@ -2,8 +2,10 @@
  * One benchmark target in a process of its own, listening on 127.0.0.1 on a free port. Started by
  * `children.ts` with a ServerConfig as its argument; reports where to send load over IPC, answers
  * an `audit` request with what its database and processor simulator hold and a `limiter` request
- * with what its rate limiter did (full-app targets), and exits when the orchestrator goes away. The
- * attack targets also seed a second account, whose key the attackers use.
+ * with what its rate limiter did (full-app targets), a `cpu` request with its CPU time so far (any
+ * target), and exits when the orchestrator goes away. The attack targets also seed a second
+ * account, whose key the attackers use; a full app with `metrics` on counts in one `Metrics`, wired
+ * as main.ts wires it, and serves it at `/metrics` (open: no scraper token).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type RequestListener } from 'node:http';
@@ -18,6 +20,7 @@ import { jsonBody } from '../../src/platform/http/json-body.js';
 import { buildApiRouter, createValidatorChain, operationIdsOf, type OpenApiDocument } from '../../src/platform/http/openapi-router.js';
 import { problemHandler } from '../../src/platform/http/problem.js';
 import { createLogger, type Logger } from '../../src/platform/logger.js';
+import { Metrics } from '../../src/platform/metrics.js';
 import { RateLimits } from '../../src/platform/rate-limit.js';
 import { createRedis, redisReady, type Redis } from '../../src/platform/redis.js';
 import { Lifecycle } from '../../src/platform/shutdown.js';
@@ -35,6 +38,7 @@ import {
   UNUSED_AUTHORIZATION,
   type Audit,
   type AuditRequest,
+  type CpuRequest,
   type LimiterRequest,
   type ServerConfig,
   type ServerMessage,
@@ -56,6 +60,10 @@ function send(message: ServerMessage): void {
 
 // Without the orchestrator nobody will stop this process: leave with it, whatever ended it.
 process.on('disconnect', () => process.exit());
+// Any server, asked around a run: its CPU time so far, so the orchestrator can divide a run's share by its requests.
+process.on('message', (request: CpuRequest) => {
+  if (request.type === 'cpu') send({ type: 'cpu', cpu: process.cpuUsage() });
+});
 /**
  * With BENCH_CPU_PROF, the server profiles itself (V8's sampling profiler, as `node --cpu-prof`)
  * from the moment it is ready, so start-up (module loading, schema compilation, seeding) stays out
@@ -208,22 +216,24 @@ async function connectedRedis(url: string, commandTimeoutMs: number, log: Logger
 }
 
 /** The limiter createApp gets: none, or every policy at BENCH_QUOTA, counted in memory or in Redis. */
-async function rateLimits(log: Logger): Promise<RateLimits | undefined> {
+async function rateLimits(log: Logger, metrics: Metrics | undefined): Promise<RateLimits | undefined> {
   const limits = config.rateLimits;
   if (limits.mode === 'off') return undefined;
   const policies = { read: BENCH_QUOTA, write: BENCH_QUOTA, account_read: BENCH_QUOTA, account_write: BENCH_QUOTA, admin: BENCH_QUOTA, ops: BENCH_QUOTA, auth: BENCH_QUOTA };
   const redis = limits.mode === 'redis' ? await connectedRedis(limits.url, limits.commandTimeoutMs, log) : undefined;
-  return new RateLimits({ policies, instances: 1, redis, keyPrefix: limits.mode === 'redis' ? limits.keyPrefix : undefined, log });
+  return new RateLimits({ policies, instances: 1, redis, keyPrefix: limits.mode === 'redis' ? limits.keyPrefix : undefined, log, metrics });
 }
 
 /** The real app on a fresh database, seeded through its own API as a client would. */
 async function fullApp(log: Logger): Promise<ServerMessage> {
   const db = createDb(config.databaseUrl ? { url: config.databaseUrl, poolMax: config.dbPoolMax } : {});
   await migrate(db);
-  const limits = await rateLimits(log);
+  // As main.ts wires them: one registry for the instance, shared by the app, the processor client and the rate limits.
+  const metrics = config.metrics ? new Metrics() : undefined;
+  const limits = await rateLimits(log, metrics);
   const doc = spec();
   const simulator = await startProcessorSimulator();
-  const processor = createProcessorClient({ url: simulator.url, timeoutMs: 2_000, maxRetries: 2, breakerThreshold: 5, breakerHalfOpenMs: 5_000 });
+  const processor = createProcessorClient({ url: simulator.url, timeoutMs: 2_000, maxRetries: 2, breakerThreshold: 5, breakerHalfOpenMs: 5_000, metrics });
   const { app } = createApp({
     db,
     log,
@@ -235,6 +245,7 @@ async function fullApp(log: Logger): Promise<ServerMessage> {
     processor,
     idempotency: { leaseMs: 30_000, retentionMs: 86_400_000, jobIntervalMs: 60_000 },
     rateLimits: limits,
+    metrics,
   });
   const port = await listen(app);
   const created = await postJson(port, '/admin/accounts', ADMIN_TOKEN, { name: 'Benchmark account' });
@@ -316,6 +327,8 @@ async function start(): Promise<ServerMessage> {
     case 'hot-path':
     case 'hot-path-validated':
     case 'hot-path-304':
+    case 'metrics-off':
+    case 'metrics-on':
       // The write targets send their own requests (WRITE_TARGETS); the path is the read table's.
       return fullApp(log);
   }

@@ -253,8 +253,34 @@ export const HOT_TARGET_IDS = Object.keys(HOT_TARGETS) as HotTargetId[];
 /** The row the hot-path table's ratios divide by. */
 export const HOT_BASELINE: HotTargetId = 'hot-express';
 
+/**
+ * The metrics table: the hot-path row's read (production defaults: response validation off, logs
+ * at info, rate limits in Redis when it answers) twice over, identical but for the instance's
+ * Prometheus metrics: one `Metrics` handed to createApp, the processor client and the rate limits,
+ * as main.ts does (`METRICS_ENABLED=true`, production's default), or none.
+ */
+export const METRICS_TARGETS = {
+  'metrics-off': { label: 'full app as deployed, metrics off (no `Metrics`: nothing counted, `/metrics` a 404)', metrics: false },
+  'metrics-on': { label: 'the same, metrics on (one `Metrics` shared by createApp, the processor client and RateLimits)', metrics: true },
+} as const satisfies Record<string, { label: string; metrics: boolean }>;
+
+export type MetricsTargetId = keyof typeof METRICS_TARGETS;
+export const METRICS_TARGET_IDS = Object.keys(METRICS_TARGETS) as MetricsTargetId[];
+
+/** The row the metrics table's ratio divides by. */
+export const METRICS_BASELINE: MetricsTargetId = 'metrics-off';
+
+/**
+ * The metrics table's second part, selected like a target though it starts no server: `/metrics`
+ * rendered from a `Metrics` holding every series a busy instance would, against a fresh one.
+ */
+export const METRICS_RENDER_ID = 'metrics-render';
+
 /** Any table's target. */
-export type AnyTargetId = TargetId | WriteTargetId | LimitTargetId | AttackTargetId | HotTargetId;
+export type AnyTargetId = TargetId | WriteTargetId | LimitTargetId | AttackTargetId | HotTargetId | MetricsTargetId;
+
+/** What BENCH_TARGETS may name: any table's target, or the metrics table's render part. */
+export type SelectableId = AnyTargetId | typeof METRICS_RENDER_ID;
 
 /** Handed to each server process as its only argument, as JSON. */
 export interface ServerConfig {
@@ -271,6 +297,8 @@ export interface ServerConfig {
   readonly rateLimits: RateLimitMode;
   /** Full-app targets only: response validation (on unless the target is a production-default one). */
   readonly validateResponses: boolean;
+  /** Full-app targets only: one `Metrics` for createApp, the processor client and the rate limits (on), or none. */
+  readonly metrics: boolean;
   /** Where to write a V8 CPU profile of the server from ready to stopped (BENCH_CPU_PROF). */
   readonly cpuProfile?: string;
 }
@@ -320,7 +348,14 @@ export type ServerMessage =
     }
   | { readonly type: 'error'; readonly message: string }
   | { readonly type: 'audit'; readonly audit: Audit }
-  | { readonly type: 'limiter'; readonly limiter: LimiterState };
+  | { readonly type: 'limiter'; readonly limiter: LimiterState }
+  | { readonly type: 'cpu'; readonly cpu: CpuUsage };
+
+/** `process.cpuUsage()` of a server: microseconds of CPU since it started, in user and system mode. */
+export interface CpuUsage {
+  readonly user: number;
+  readonly system: number;
+}
 
 /** Sent to a full-app server after its load; it answers with an `audit` message. */
 export interface AuditRequest {
@@ -331,6 +366,49 @@ export interface AuditRequest {
 export interface LimiterRequest {
   readonly type: 'limiter';
 }
+
+/** Sent to any server around a run; it answers with a `cpu` message, its CPU time so far. */
+export interface CpuRequest {
+  readonly type: 'cpu';
+}
+
+/** Handed to the render process (`metrics-render.ts`) as its only argument, as JSON. */
+export interface RenderConfig {
+  /** Timed renders of each registry. */
+  readonly renders: number;
+  /** Untimed renders of each registry first. */
+  readonly warmUp: number;
+  /** The timed renders are taken in this many rounds, the registries in alternating order. */
+  readonly rounds: number;
+}
+
+/** One registry's renders, as the render process timed them. */
+export interface RenderTiming {
+  /** Every timed render, in milliseconds, in the order taken. */
+  readonly ms: readonly number[];
+  /** Sample lines (neither a comment nor empty) in the text served. */
+  readonly series: number;
+  /** Of those, the instance's own (`remit_*`); the rest are prom-client's process and Node.js metrics. */
+  readonly ownSeries: number;
+  readonly bytes: number;
+}
+
+/** What the busy registry was filled with, for the table to say. */
+export interface RenderPopulation {
+  readonly operations: number;
+  /** `remit_http_requests_total` label sets: operation × method × status class × code. */
+  readonly requestLabelSets: number;
+  readonly idempotentOperations: readonly string[];
+  readonly policies: readonly string[];
+  /** Where each operation's problem codes came from. */
+  readonly codesFrom: string;
+  /** Label sets beyond the spec's operations (`unmatched`, `static`). */
+  readonly beyondSpec: string;
+}
+
+export type RenderMessage =
+  | { readonly type: 'result'; readonly busy: RenderTiming; readonly fresh: RenderTiming; readonly population: RenderPopulation; readonly orders: readonly string[][] }
+  | { readonly type: 'error'; readonly message: string };
 
 /** The Idempotency-Key on each request of a run: none, a new one per request (`prefix-n`), or always the same. */
 export type KeyMode = { readonly mode: 'none' } | { readonly mode: 'unique'; readonly prefix: string } | { readonly mode: 'fixed'; readonly key: string };

@@ -13,6 +13,7 @@ export const operations = {
   deleteCustomer: {"method":"DELETE","path":"/v1/customers/{id}","tag":"Customers","scopes":["write"],"securitySchemes":["apiKey"],"body":"none"},
   getApiReference: {"method":"GET","path":"/docs","tag":"Operations","scopes":[],"securitySchemes":[],"body":"none"},
   getHealth: {"method":"GET","path":"/health","tag":"Operations","scopes":[],"securitySchemes":[],"body":"none"},
+  getMetrics: {"method":"GET","path":"/metrics","tag":"Operations","scopes":[],"securitySchemes":["metricsToken"],"body":"none"},
   getOpenApiDocument: {"method":"GET","path":"/openapi.json","tag":"Operations","scopes":[],"securitySchemes":[],"body":"none"},
   getProblemType: {"method":"GET","path":"/problems/{code}","tag":"Operations","scopes":[],"securitySchemes":[],"body":"none"},
   getReadiness: {"method":"GET","path":"/ready","tag":"Operations","scopes":[],"securitySchemes":[],"body":"none"},

@@ -16,12 +16,14 @@ const OUTPUT_LIMIT = 1 << 20;
 export interface StartOptions {
   /** Names the process in messages. */
   readonly name: string;
-  /** Relative to the repository root, e.g. `src/main.ts`. */
-  readonly script: string;
+  /** Relative to the repository root, e.g. `src/main.ts`; or a program of the machine's, with its arguments. */
+  readonly script: string | { readonly program: string; readonly args: readonly string[] };
   /** The child's whole environment (nothing is inherited but what is listed here). */
   readonly env: Record<string, string>;
-  /** Matched against the output; its first group is the process's URL. */
+  /** Matched against the output; its first group is the process's URL, unless `url` says it. */
   readonly banner: RegExp;
+  /** The process's URL, when the banner does not name it. */
+  readonly url?: string;
   readonly startTimeoutMs?: number;
   /** How long `stop()` waits after its signal before it sends SIGKILL. */
   readonly stopGraceMs?: number;
@@ -53,7 +55,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function startProcess(options: StartOptions): Promise<ProjectProcess> {
   const { name, script, env, banner, startTimeoutMs = 60_000, stopGraceMs = 8_000 } = options;
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [program, args] = typeof script === 'string' ? [process.execPath, ['--import', 'tsx', script]] : [script.program, [...script.args]];
+  const child = spawn(program, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let out = '';
   const append = (d: Buffer) => {
@@ -91,7 +94,7 @@ export async function startProcess(options: StartOptions): Promise<ProjectProces
     }
     await sleep(50);
   }
-  return { name, url: banner.exec(out)![1]!, pid: child.pid!, output: () => out, exited: hasExited, diedEarly: () => died, stop };
+  return { name, url: options.url ?? banner.exec(out)![1]!, pid: child.pid!, output: () => out, exited: hasExited, diedEarly: () => died, stop };
 }
 
 /** The API (`src/main.ts`): its banner names the URL it listens on. */

@@ -5,6 +5,7 @@ import { AppError } from '../platform/errors.js';
 import type { HandlersFor } from '../platform/http/handlers.js';
 import { problemIndexPage, problemPageOf } from './problems.js';
 import type { Lifecycle } from '../platform/shutdown.js';
+import type { Metrics } from '../platform/metrics.js';
 
 export const DOCS_ASSETS_PATH = '/docs/assets';
 export const docsAssetsDir = swaggerUiDist.getAbsoluteFSPath();
@@ -24,6 +25,8 @@ export interface OpsDependencies {
    */
   readonly advisories?: Record<string, () => 'up' | 'degraded'>;
   readonly spec: object;
+  /** The instance's metrics; `/metrics` answers 404 without them (`METRICS_ENABLED=false`). */
+  readonly metrics?: Metrics;
 }
 
 function docsPage(): string {
@@ -32,7 +35,13 @@ function docsPage(): string {
   return template.replaceAll('{{assets}}', DOCS_ASSETS_PATH).replaceAll('{{page}}', DOCS_PAGE_PATH);
 }
 
-export function opsHandlers({ lifecycle, checks, advisories = {}, spec }: OpsDependencies): HandlersFor<'getHealth' | 'getReadiness' | 'getOpenApiDocument' | 'getApiReference'> {
+export function opsHandlers({
+  lifecycle,
+  checks,
+  advisories = {},
+  spec,
+  metrics,
+}: OpsDependencies): HandlersFor<'getHealth' | 'getReadiness' | 'getMetrics' | 'getOpenApiDocument' | 'getApiReference'> {
   const html = docsPage();
   return {
     getHealth: async () => ({ status: 200, body: { status: 'ok' } }),
@@ -52,6 +61,10 @@ export function opsHandlers({ lifecycle, checks, advisories = {}, spec }: OpsDep
         };
       }
       return { status: 200, body: { status: 'ready', checks: states } };
+    },
+    getMetrics: async () => {
+      if (!metrics) throw new AppError('resource_not_found', 'Metrics are turned off on this instance (METRICS_ENABLED=false).');
+      return { status: 200, body: await metrics.render() };
     },
     getOpenApiDocument: async () => ({ status: 200, body: spec as Record<string, unknown> }),
     getApiReference: async () => ({ status: 200, body: html }),

@@ -73,6 +73,8 @@ const schema = z.object({
   DATA_DIR: doc(z.string().trim().min(1).optional(), 'where embedded PGlite keeps its data; not with `DATABASE_URL`', 'in memory'),
   REDIS_URL: doc(optionalUrl(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'), 'Redis for the rate-limit counters shared by every instance (`redis://…`, `rediss://…`)', 'quotas in each process\'s memory'),
   ADMIN_TOKEN: doc(z.string().min(24, 'must be at least 24 characters (e.g. `openssl rand -hex 24`)').optional(), 'the operator token for `/admin`; at least 24 characters; required in production', 'generated and printed'),
+  METRICS_ENABLED: doc(booleanFlag, '`false` turns the Prometheus metrics off: nothing is counted and `/metrics` answers `404`', '`true`'),
+  METRICS_TOKEN: doc(z.string().min(24, 'must be at least 24 characters (e.g. `openssl rand -hex 24`)').optional(), 'the bearer token a scraper sends to `/metrics`; at least 24 characters; required in production (unless `METRICS_ENABLED=false`)', '`/metrics` open to anyone who can reach it'),
   PROCESSOR_URL: doc(optionalUrl(['http:', 'https:'], 'http://127.0.0.1:4010'), 'the card processor\'s base URL (`http://…`); required in production', 'the in-process simulator'),
   PUBLIC_URL: doc(optionalUrl(['http:', 'https:'], 'https://api.example.com').refine((v) => v === undefined || (!new URL(v).search && !new URL(v).hash), {
     message: 'must be a base URL without a query or fragment, e.g. https://api.example.com',
@@ -107,7 +109,7 @@ const schema = z.object({
   RATE_LIMIT_ACCOUNT_READ: doc(quota('3000/10s'), 'per account, across all its keys: GET requests per window'),
   RATE_LIMIT_ACCOUNT_WRITE: doc(quota('400/10s'), 'per account, across all its keys: POST, PATCH and DELETE requests per window'),
   RATE_LIMIT_ADMIN: doc(quota('120/1m'), 'the admin token\'s `/admin` requests per window'),
-  RATE_LIMIT_OPS: doc(quota('600/1m'), 'per client address and process: `/health`, `/ready`, `/openapi.json`, `/docs`, `/problems` and requests that match no operation'),
+  RATE_LIMIT_OPS: doc(quota('600/1m'), 'per client address and process: `/health`, `/ready`, `/metrics`, `/openapi.json`, `/docs`, `/problems` and requests that match no operation'),
   RATE_LIMIT_AUTH_FAILURES: doc(quota('30/1m'), 'per client address: failed authentications before unknown credentials from it are refused ahead of any lookup'),
   RATE_LIMIT_INSTANCES: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(1), 'how many API processes share the quotas; while Redis is down each enforces 1/N of every quota'),
   REDIS_KEY_PREFIX: doc(z.string().trim().regex(/^[\w:.-]{1,64}$/, 'must be 1-64 characters of letters, digits and _ : . -').default('remit:rl'), 'namespace of the counters in Redis, so deployments can share one Redis'),
@@ -158,6 +160,8 @@ export interface Config {
   readonly adminToken: string;
   readonly adminTokenGenerated: boolean;
   readonly processorUrl?: string;
+  /** Prometheus metrics on or off, and the scraper's token for `/metrics` (none: open). */
+  readonly metrics: { readonly enabled: boolean; readonly token?: string };
   /** The API's base URL as clients reach it (no trailing slash), for the links it gives out. */
   readonly publicUrl?: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
@@ -239,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boole
       !v.DATABASE_URL && 'DATABASE_URL is required in production (the embedded database is for development), e.g. postgres://remit@db:5432/remit',
       !v.PROCESSOR_URL && 'PROCESSOR_URL is required in production (the in-process simulator is a development tool), e.g. https://processor.example.com',
       !v.ADMIN_TOKEN && 'ADMIN_TOKEN is required in production (a generated one would be printed to the log); at least 24 characters, e.g. `openssl rand -hex 24`',
+      v.METRICS_ENABLED !== false && !v.METRICS_TOKEN && 'METRICS_TOKEN is required in production, for the scraper of /metrics (or METRICS_ENABLED=false); at least 24 characters, e.g. `openssl rand -hex 24`',
       v.DEMO_ACCOUNT === true && 'DEMO_ACCOUNT cannot be true in production (it prints a live API key)',
     ].filter((p): p is string => typeof p === 'string');
     if (missing.length > 0) throw new ConfigError(missing);
@@ -263,6 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boole
     adminToken: v.ADMIN_TOKEN ?? randomBytes(24).toString('hex'),
     adminTokenGenerated: v.ADMIN_TOKEN === undefined,
     processorUrl: v.PROCESSOR_URL,
+    metrics: { enabled: v.METRICS_ENABLED ?? true, token: v.METRICS_TOKEN },
     publicUrl: v.PUBLIC_URL?.replace(/\/+$/, ''),
     logLevel: v.LOG_LEVEL ?? (v.NODE_ENV === 'test' ? 'silent' : 'info'),
     logFormat: v.LOG_FORMAT ?? (terminal && v.NODE_ENV !== 'production' ? 'pretty' : 'json'),

@@ -78,6 +78,20 @@ export function createDb(options: DbOptions): Db {
   } as Knex.Config);
 }
 
+/** knex's connection pool (tarn), as far as the metrics read it. */
+interface PoolCounts {
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+}
+
+/** The connection pool's state: connections in use and free, and queries waiting for one. */
+export function poolState(db: Db): { used: number; free: number; pending: number } | undefined {
+  const pool = (db.client as { pool?: PoolCounts }).pool;
+  if (!pool) return undefined;
+  return { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires() };
+}
+
 /** Where a prepared read's parameters go in the query it is built from. */
 const PARAMETER = '\u0000remit-parameter:';
 

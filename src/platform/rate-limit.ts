@@ -15,6 +15,7 @@ import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, h
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Quota, RateLimitPolicies } from './config.js';
 import type { Logger } from './logger.js';
+import { secondsSince, type Metrics } from './metrics.js';
 import type { Redis } from './redis.js';
 
 export type PolicyName = keyof RateLimitPolicies;
@@ -54,6 +55,8 @@ export interface RateLimitsOptions {
   readonly keyPrefix?: string;
   readonly log: Logger;
   readonly breakerHalfOpenMs?: number;
+  /** Redis round trips, insurance mode and its decisions (`remit_redis_*`, `remit_rate_limit_insurance_*`). */
+  readonly metrics?: Metrics;
 }
 
 /** rate-limiter-flexible rejects with a RateLimiterRes when over quota and with an Error on failure. */
@@ -85,6 +88,9 @@ export class RateLimits {
   private readonly breaker?: CircuitBreakerPolicy;
   private readonly redis?: Redis;
   private readonly log: Logger;
+  private readonly metrics?: Metrics;
+  /** `remit_redis_command_duration_seconds{command="rate_limit"}`, bound once: it is observed on every request. */
+  private readonly redisRateLimit?: { observe(seconds: number): void };
   private insuranceCount = 0;
 
   constructor(options: RateLimitsOptions) {
@@ -92,6 +98,9 @@ export class RateLimits {
     const prefix = options.keyPrefix ?? 'remit:rl';
     this.redis = redis;
     this.log = log;
+    this.metrics = options.metrics;
+    this.redisRateLimit = options.metrics?.redisDuration.labels({ command: 'rate_limit' });
+    if (redis) this.metrics?.watchInsurance(() => this.redisState() === 'degraded');
     const build = (policy: PolicyName): PolicyLimiters => {
       const quota = policies[policy];
       const shared = redis !== undefined && policy !== 'ops';
@@ -146,12 +155,20 @@ export class RateLimits {
     const limiters = this.limiters[policy];
     const { shared } = limiters;
     if (shared && this.breaker) {
+      const started = performance.now();
       try {
-        return decide(policy, limiters.quota, true, await this.breaker.execute(() => settle(shared.consume(subject))));
+        const settled = await this.breaker.execute(() => settle(shared.consume(subject)));
+        this.redisRateLimit?.observe(secondsSince(started));
+        return decide(policy, limiters.quota, true, settled);
       } catch (err) {
-        // Redis failed, timed out, or the circuit is open: this decision is made in memory.
-        if (!(err instanceof BrokenCircuitError)) this.log.debug({ component: 'rate-limit', err }, 'Redis limiter failed; using insurance');
+        // Redis failed, timed out, or the circuit is open: this decision is made in memory. A
+        // failed round trip is timed too (a timeout shows as one); an open circuit sent none.
+        if (!(err instanceof BrokenCircuitError)) {
+          this.redisRateLimit?.observe(secondsSince(started));
+          this.log.debug({ component: 'rate-limit', err }, 'Redis limiter failed; using insurance');
+        }
         this.insuranceCount++;
+        this.metrics?.insuranceDecisions.inc();
       }
     }
     return decide(policy, limiters.localQuota, false, await settle(limiters.local.consume(subject)));
@@ -181,11 +198,21 @@ export class RateLimits {
     if (!redis || !breaker || redis.status !== 'ready' || breaker.state === CircuitState.Closed) return;
     const timer = setTimeout(() => {
       breaker
-        .execute(() => redis.ping())
+        .execute(() => this.timedPing(redis))
         .catch(() => {})
         .finally(() => this.probeUntilClosed(everyMs));
     }, everyMs);
     timer.unref();
+  }
+
+  /** A probe's PING, timed (`remit_redis_command_duration_seconds{command="ping"}`) whether it answers or not. */
+  private async timedPing(redis: Redis): Promise<string> {
+    const started = performance.now();
+    try {
+      return await redis.ping();
+    } finally {
+      this.metrics?.redisDuration.observe({ command: 'ping' }, secondsSince(started));
+    }
   }
 
   /** For `/ready`: undefined without Redis; `degraded` while decisions are made in memory. */

@@ -36,6 +36,7 @@ import { refusalCodeValues, type components } from '../../generated/processor.js
 import { PROCESSOR_BACKOFF_MAX_MS } from '../platform/config.js';
 import { AppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
+import { secondsSince, type CircuitStateName, type Metrics, type ProcessorAttemptOutcome, type ProcessorCall, type ProcessorCallOutcome } from '../platform/metrics.js';
 
 export interface ProcessorOptions {
   readonly url: string;
@@ -48,6 +49,8 @@ export interface ProcessorOptions {
   readonly backoffInitialMs?: number;
   readonly backoffMaxMs?: number;
   readonly log?: Logger;
+  /** Counts calls and attempts, times calls, and reports the breaker's state (`remit_processor_*`). */
+  readonly metrics?: Metrics;
 }
 
 type Schemas = components['schemas'];
@@ -119,6 +122,27 @@ class ConnectionError extends Error {
     this.name = 'ConnectionError';
   }
 }
+
+/** What one attempt ended with, for `remit_processor_attempts_total`. */
+function attemptOutcome(err: unknown): ProcessorAttemptOutcome {
+  if (err instanceof TransientHttpError) return err.status === 408 ? 'http_408' : err.status === 429 ? 'http_429' : 'http_5xx';
+  if (err instanceof ConnectionError) return 'connection';
+  if (err instanceof TaskCancelledError || (err instanceof Error && err.name === 'AbortError')) return 'timeout';
+  return 'invalid';
+}
+
+/** What a whole call ended with, retries included, for `remit_processor_calls_total`. */
+function callOutcome(err: unknown): ProcessorCallOutcome {
+  if (err instanceof BrokenCircuitError) return 'circuit_open';
+  return isTransient(err) ? 'unavailable' : 'contract_error';
+}
+
+const CIRCUIT_STATE_NAMES: Record<CircuitState, CircuitStateName> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.HalfOpen]: 'half_open',
+  [CircuitState.Open]: 'open',
+  [CircuitState.Isolated]: 'open',
+};
 
 function isTransient(err: unknown): boolean {
   if (err instanceof TransientHttpError || err instanceof TaskCancelledError || err instanceof ConnectionError) return true;
@@ -194,6 +218,8 @@ export function createProcessorClient(options: ProcessorOptions): ProcessorClien
     options.log?.warn({ halfOpenAfterMs: options.breakerHalfOpenMs }, 'processor circuit opened');
   });
   breaker.onReset(() => options.log?.info('processor circuit closed'));
+  const metrics = options.metrics;
+  metrics?.watchCircuit(() => CIRCUIT_STATE_NAMES[breaker.state]);
   const policy = wrap(
     retry(handleWhen(isTransient), {
       maxAttempts: options.maxRetries,
@@ -210,18 +236,39 @@ export function createProcessorClient(options: ProcessorOptions): ProcessorClien
     return 1;
   };
 
-  async function call<T>(path: string, key: string, body: unknown): Promise<ProcessorResult<T>> {
+  /** One attempt: a POST and its answer read as the protocol says, counted by how it ended. */
+  async function attempt<T>(kind: ProcessorCall, path: string, key: string, json: string, signal: AbortSignal, number: number): Promise<ProcessorResult<T>> {
+    let outcome: ProcessorAttemptOutcome = 'invalid';
+    try {
+      const answer = await post(origin, agent, path, key, json, signal);
+      const payload: unknown = JSON.parse(answer.text);
+      if (answer.status >= 200 && answer.status < 300) {
+        outcome = 'ok';
+        return { ok: true, value: payload as T };
+      }
+      const refusal = toRefusal(answer.status, payload);
+      outcome = 'refused';
+      return { ok: false, refusal };
+    } catch (err) {
+      outcome = attemptOutcome(err);
+      throw err;
+    } finally {
+      metrics?.processorAttempts.inc({ call: kind, attempt: String(number), outcome });
+    }
+  }
+
+  async function call<T>(kind: ProcessorCall, path: string, key: string, body: unknown): Promise<ProcessorResult<T>> {
+    const started = performance.now();
+    let outcome: ProcessorCallOutcome = 'contract_error';
     try {
       const json = JSON.stringify(body);
       // A signal per call: without one, every concurrent call hangs a listener on cockatiel's
       // single shared signal, and Node warns past ten.
-      return await policy.execute(async ({ signal }) => {
-        const answer = await post(origin, agent, path, key, json, signal);
-        const payload: unknown = JSON.parse(answer.text);
-        if (answer.status >= 200 && answer.status < 300) return { ok: true, value: payload as T } as const;
-        return { ok: false, refusal: toRefusal(answer.status, payload) } as const;
-      }, new AbortController().signal);
+      const result = await policy.execute(({ signal, attempt: retries }) => attempt<T>(kind, path, key, json, signal, retries + 1), new AbortController().signal);
+      outcome = result.ok ? 'succeeded' : 'refused';
+      return result;
     } catch (err) {
+      outcome = callOutcome(err);
       if (err instanceof BrokenCircuitError) {
         throw new ProcessorUnavailableError('The card processor is failing; calls are paused.', retryAfterS(), { cause: err });
       }
@@ -230,14 +277,19 @@ export function createProcessorClient(options: ProcessorOptions): ProcessorClien
         throw new ProcessorUnavailableError('The card processor did not answer.', retryAfterS(), { cause: err });
       }
       throw err;
+    } finally {
+      if (metrics) {
+        metrics.processorCalls.inc({ call: kind, outcome });
+        metrics.processorDuration.observe({ call: kind }, secondsSince(started));
+      }
     }
   }
 
   return {
-    createCharge: (key, input) => call('/v1/charges', key, input),
-    captureCharge: (key, chargeId) => call(`/v1/charges/${encodeURIComponent(chargeId)}/capture`, key, {}),
-    voidCharge: (key, chargeId) => call(`/v1/charges/${encodeURIComponent(chargeId)}/void`, key, {}),
-    createRefund: (key, input) => call('/v1/refunds', key, input),
+    createCharge: (key, input) => call('charge', '/v1/charges', key, input),
+    captureCharge: (key, chargeId) => call('capture', `/v1/charges/${encodeURIComponent(chargeId)}/capture`, key, {}),
+    voidCharge: (key, chargeId) => call('void', `/v1/charges/${encodeURIComponent(chargeId)}/void`, key, {}),
+    createRefund: (key, input) => call('refund', '/v1/refunds', key, input),
     health: () => (breaker.state === CircuitState.Closed ? 'up' : 'degraded'),
   };
 }

@@ -22,7 +22,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import type { Response } from 'supertest';
 import { loadSpec } from '../../src/platform/spec.js';
-import { createTestApp, snapshot, type TestApp } from '../helpers/app.js';
+import { createTestApp, METRICS_TOKEN, snapshot, type TestApp } from '../helpers/app.js';
 import { contractProblems, type Expectation } from './fuzz/checks.js';
 import { operationsOf, type OperationSpec } from './fuzz/operations.js';
 import { describeExchange, invalidRequest, send, validRequest, type FuzzRequest, type RequestContext } from './fuzz/requests.js';
@@ -96,7 +96,7 @@ describe('contract: fuzzing every operation of the spec', function () {
   before(async function () {
     this.timeout(60_000);
     console.log(`      contract fuzz: seed ${SEED} (CONTRACT_FUZZ_SEED), ${RUNS_PER_BATCH} valid + ${RUNS_PER_BATCH} invalid requests per operation (CONTRACT_FUZZ_RUNS)`);
-    t = await createTestApp({ bodyLimitBytes: BODY_LIMIT_BYTES });
+    t = await createTestApp({ bodyLimitBytes: BODY_LIMIT_BYTES, metrics: { token: METRICS_TOKEN } });
     world = await buildWorld(t, operations);
   });
 

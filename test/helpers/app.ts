@@ -18,9 +18,12 @@ import { startProcessorSimulator, type ProcessorSimulator } from '../../src/proc
 import { Lifecycle } from '../../src/platform/shutdown.js';
 import { worstProcessorCallMs, type RateLimitPolicies } from '../../src/platform/config.js';
 import { RateLimits } from '../../src/platform/rate-limit.js';
+import { Metrics } from '../../src/platform/metrics.js';
 import { closeRedis, createRedis, redisReady, type Redis } from '../../src/platform/redis.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+/** The scraper's token, for tests that build an app with `metrics: { token: METRICS_TOKEN }`. */
+export const METRICS_TOKEN = 'test-metrics-token-0123456789abcdef';
 
 export interface TestAccount {
   readonly id: string;
@@ -41,6 +44,8 @@ export interface TestApp {
   readonly rateLimits?: RateLimits;
   /** The app's own Redis connection, when its limits are shared through Redis. */
   readonly redis?: Redis;
+  /** The app's metrics registry (what its `/metrics` serves), unless metrics were turned off. */
+  readonly metrics?: Metrics;
   /** Creates an account through the admin API and returns its first key. */
   createAccount(name?: string): Promise<TestAccount>;
   /** Creates an extra key for the account through the public API. */
@@ -190,13 +195,16 @@ export interface TestAppOptions {
   readonly log?: Logger;
   /** Response validation, on unless turned off (as production does by default). */
   readonly validateResponses?: boolean;
+  /** Prometheus metrics: on unless false; `token` guards `/metrics` as METRICS_TOKEN does. */
+  readonly metrics?: false | { readonly token?: string };
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const { db, drop } = options.database ?? (await openTestDb());
   const simulator = options.simulator ?? (await startProcessorSimulator());
   const log = options.log ?? createLogger(process.env.LOG_LEVEL ?? 'silent');
-  const processor = createProcessorClient({ url: simulator.url, ...TEST_PROCESSOR_OPTIONS, ...options.processor, log });
+  const metrics = options.metrics === false ? undefined : new Metrics();
+  const processor = createProcessorClient({ url: simulator.url, ...TEST_PROCESSOR_OPTIONS, ...options.processor, log, metrics });
   const limitOptions = options.rateLimits === false ? undefined : (options.rateLimits ?? {});
   const redisUrl = limitOptions?.redisUrl === undefined ? process.env.REDIS_URL : (limitOptions.redisUrl ?? undefined);
   const redis = limitOptions && redisUrl ? createRedis({ url: redisUrl, commandTimeoutMs: limitOptions.redisTimeoutMs ?? 200, log }) : undefined;
@@ -210,6 +218,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       keyPrefix: limitOptions.keyPrefix ?? `test:${randomBase62(10)}`,
       breakerHalfOpenMs: limitOptions.breakerHalfOpenMs,
       log,
+      metrics,
     });
   const lifecycle = new Lifecycle();
   const { app, services } = createApp({
@@ -227,8 +236,11 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     publicUrl: options.publicUrl,
     apiKeysMaxPerAccount: options.apiKeysMaxPerAccount,
     apiKeyCache: options.apiKeyCache,
+    metrics,
+    metricsToken: options.metrics ? options.metrics.token : undefined,
   });
   return {
+    metrics,
     app,
     db,
     services,

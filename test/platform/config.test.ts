@@ -20,8 +20,14 @@ function problemsOf(env: NodeJS.ProcessEnv): string[] {
   throw new Error('expected a ConfigError');
 }
 
-/** What production must be given: a database, a processor and an admin token. */
-const PRODUCTION = { NODE_ENV: 'production', DATABASE_URL: 'postgres://remit@db:5432/remit', PROCESSOR_URL: 'https://processor.example.com', ADMIN_TOKEN: 'a'.repeat(32) };
+/** What production must be given: a database, a processor, an admin token and the scraper's token. */
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://remit@db:5432/remit',
+  PROCESSOR_URL: 'https://processor.example.com',
+  ADMIN_TOKEN: 'a'.repeat(32),
+  METRICS_TOKEN: 'm'.repeat(32),
+};
 
 describe('configuration', () => {
   it('starts with no variables at all: embedded database, generated admin token, demo account', () => {
@@ -51,10 +57,16 @@ describe('configuration', () => {
 
   it('refuses to start production on development defaults, naming each missing variable', () => {
     const problems = problemsOf({ NODE_ENV: 'production' });
-    expect(problems).to.have.length(3);
+    expect(problems).to.have.length(4);
     expect(problems[0]).to.match(/^DATABASE_URL is required in production/);
     expect(problems[1]).to.match(/^PROCESSOR_URL is required in production/);
     expect(problems[2]).to.match(/^ADMIN_TOKEN is required in production/);
+    expect(problems[3]).to.match(/^METRICS_TOKEN is required in production/);
+    // Metrics turned off need no token; a token too short to be a secret is refused.
+    expect(loadConfig({ ...PRODUCTION, METRICS_TOKEN: undefined, METRICS_ENABLED: 'false' }).metrics).to.deep.equal({ enabled: false, token: undefined });
+    expect(problemsOf({ ...PRODUCTION, METRICS_TOKEN: 'short' })).to.deep.equal(['METRICS_TOKEN must be at least 24 characters (e.g. `openssl rand -hex 24`)']);
+    expect(loadConfig(PRODUCTION).metrics).to.deep.equal({ enabled: true, token: 'm'.repeat(32) });
+    expect(loadConfig({}).metrics).to.deep.equal({ enabled: true, token: undefined });
     expect(problemsOf({ ...PRODUCTION, DEMO_ACCOUNT: 'true' })).to.deep.equal(['DEMO_ACCOUNT cannot be true in production (it prints a live API key)']);
     const config = loadConfig(PRODUCTION);
     expect(config.demoAccount).to.equal(false);

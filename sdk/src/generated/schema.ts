@@ -424,6 +424,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description This instance's metrics in the Prometheus text exposition format (version 0.0.4): requests
+         *     by operation, status class and problem code, latency histograms, in-flight requests,
+         *     retried requests, `429`s by quota, idempotency outcomes, the card processor's calls,
+         *     attempts and circuit breaker, the rate limiter's insurance mode, Redis and database pool
+         *     figures, and the Node.js process. Each instance exposes only what it counted itself;
+         *     Prometheus scrapes every instance and adds them up. Counters start at zero when an instance
+         *     starts. With `METRICS_TOKEN` set (required in production) the scraper sends it as a bearer
+         *     token; `404` when the server runs with `METRICS_ENABLED=false`. docs/observability.md lists
+         *     every metric and its labels.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/problems": {
         parameters: {
             query?: never;
@@ -972,6 +1000,13 @@ export interface components {
     };
     parameters: {
         /**
+         * @description How many times the client has already sent this request: `0` (or no header) on the first
+         *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+         *     nothing in the answer; the server counts retried requests per operation, so an operator can
+         *     watch retries ÷ requests and see a retry storm before it is an outage.
+         */
+        RetryCount: number;
+        /**
          * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
          *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
          *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
@@ -1084,7 +1119,15 @@ export interface operations {
     createAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1119,7 +1162,15 @@ export interface operations {
     createAccountApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
             path: {
                 /** @description The account's id. */
                 id: components["parameters"]["AccountId"];
@@ -1178,6 +1229,13 @@ export interface operations {
                  *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
                  */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
             };
             path?: never;
             cookie?: never;
@@ -1209,7 +1267,15 @@ export interface operations {
     createApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1247,7 +1313,15 @@ export interface operations {
     revokeApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
             path: {
                 /** @description The API key's id. */
                 id: components["parameters"]["ApiKeyId"];
@@ -1305,6 +1379,13 @@ export interface operations {
                  *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
                  */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
             };
             path?: never;
             cookie?: never;
@@ -1342,6 +1423,13 @@ export interface operations {
                  *     The same key with the same request replays the first response.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
             };
             path?: never;
             cookie?: never;
@@ -1388,6 +1476,13 @@ export interface operations {
                  *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
                  */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
             };
             path: {
                 /** @description The customer's id. */
@@ -1423,7 +1518,15 @@ export interface operations {
     deleteCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
             path: {
                 /** @description The customer's id. */
                 id: components["parameters"]["CustomerId"];
@@ -1456,7 +1559,15 @@ export interface operations {
     updateCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
             path: {
                 /** @description The customer's id. */
                 id: components["parameters"]["CustomerId"];
@@ -1522,6 +1633,13 @@ export interface operations {
                  *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
                  */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
             };
             path?: never;
             cookie?: never;
@@ -1563,6 +1681,13 @@ export interface operations {
                  *     `idempotency_in_flight` with `Retry-After`.
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
             };
             path?: never;
             cookie?: never;
@@ -1609,6 +1734,13 @@ export interface operations {
                  *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
                  */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
             };
             path: {
                 /** @description The payment's id. */
@@ -1654,6 +1786,13 @@ export interface operations {
                  *     `idempotency_in_flight` with `Retry-After`.
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
             };
             path: {
                 /** @description The payment's id. */
@@ -1696,6 +1835,13 @@ export interface operations {
                  *     The same key with the same request replays the first response.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
             };
             path: {
                 /** @description The payment's id. */
@@ -1757,6 +1903,13 @@ export interface operations {
                  *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
                  */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
             };
             path?: never;
             cookie?: never;
@@ -1798,6 +1951,13 @@ export interface operations {
                  *     `idempotency_in_flight` with `Retry-After`.
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
             };
             path?: never;
             cookie?: never;
@@ -1844,6 +2004,13 @@ export interface operations {
                  *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
                  */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
             };
             path: {
                 /** @description The refund's id. */
@@ -1906,6 +2073,13 @@ export interface operations {
                  *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
                  */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
             };
             path?: never;
             cookie?: never;
@@ -1944,6 +2118,13 @@ export interface operations {
                  *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
                  */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
             };
             path: {
                 /** @description The event's id. */
@@ -1979,7 +2160,15 @@ export interface operations {
     getHealth: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2005,7 +2194,15 @@ export interface operations {
     getReadiness: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2044,7 +2241,15 @@ export interface operations {
     getOpenApiDocument: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2072,7 +2277,15 @@ export interface operations {
     getApiReference: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2095,10 +2308,54 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; version=0.0.4; charset=utf-8": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     listProblemTypes: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2124,7 +2381,15 @@ export interface operations {
     getProblemType: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
             path: {
                 /** @description An error `code`, as in a problem document. */
                 code: string;

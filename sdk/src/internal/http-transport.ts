@@ -14,6 +14,9 @@ import { isRepeatable, retryDelayMs, shouldRetry, type AttemptOutcome } from './
 import type { RuntimeHooks } from './runtime.js';
 import { buildURL } from './url.js';
 
+/** The attempt number the SDK sends on every request (the spec's `Remit-Retry-Count`): 0, then 1, 2, … on retries. */
+export const RETRY_COUNT_HEADER = 'Remit-Retry-Count';
+
 export interface TransportConfig {
   readonly apiKey: string;
   readonly baseURL: string;
@@ -77,6 +80,9 @@ export class HttpTransport implements Transport {
 
     for (let retriesDone = 0; ; retriesDone++) {
       if (signal?.aborted) throw new APIUserAbortError({ cause: signal.reason });
+      // Which attempt this is (0 for the first): the server counts retries, so its operator sees a
+      // retry storm building.
+      headers.set(RETRY_COUNT_HEADER, String(retriesDone));
       const attempt = await this.#attempt(url, { method: spec.method, headers, body }, timeout, signal);
       if (attempt.kind === 'response' && attempt.response.status === 304 && kept) {
         return { response: attempt.response, body: parseSuccess({ response: attempt.response, text: kept.text }) };

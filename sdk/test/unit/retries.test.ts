@@ -89,6 +89,27 @@ describe('SDK retries (scripted server)', () => {
     });
   });
 
+  describe('Remit-Retry-Count', () => {
+    it('numbers every attempt of a call, 0 first, for safe and unsafe calls alike', async () => {
+      server.script(problem(500, 'internal_error'), { drop: true }, problem(429, 'rate_limited', { 'retry-after': '1' }), ok);
+      await testClient(server.url, { maxRetries: 3 }).customers.create({ email: 'a@example.com' });
+      const unsafe = server.requests.map((r) => r.headers['remit-retry-count']);
+      server.script(problem(503, 'service_unavailable', { 'retry-after': '1' }), ok);
+      await testClient(server.url, { maxRetries: 3 }).customers.retrieve('cus_1');
+      const safe = server.requests.map((r) => r.headers['remit-retry-count']);
+      expect(unsafe).to.deep.equal(['0', '1', '2', '3']);
+      expect(safe).to.deep.equal(['0', '1']);
+    });
+
+    it('starts again at 0 for the next call', async () => {
+      const client = testClient(server.url, { maxRetries: 1 });
+      server.script(problem(500, 'internal_error'), ok, ok);
+      await client.customers.retrieve('cus_1');
+      await client.customers.retrieve('cus_1');
+      expect(server.requests.map((r) => r.headers['remit-retry-count'])).to.deep.equal(['0', '1', '0']);
+    });
+  });
+
   describe('Idempotency-Key', () => {
     it('sends one generated key (a UUID) on every attempt of an unsafe call', async () => {
       server.script(problem(500, 'internal_error'), { drop: true }, problem(409, 'idempotency_in_flight', { 'retry-after': '1' }), ok);

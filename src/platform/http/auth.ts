@@ -1,6 +1,6 @@
 /**
  * Authentication by the matched operation's `security` requirement (the spec is the access policy):
- * `apiKey` with the scopes it lists, `adminToken`, or none. Missing or bad credentials are a 401
+ * `apiKey` with the scopes it lists, `adminToken`, `metricsToken` (for `/metrics`), or none. Missing or bad credentials are a 401
  * with `WWW-Authenticate` (RFC 6750 §3); a valid key without the scope is a 403.
  *
  * With a throttle, a client address that has failed too often is refused before its credentials
@@ -22,6 +22,11 @@ export interface Authenticator {
   verifyApiKey(secret: string): Promise<ApiKeyIdentity | null>;
   /** Constant-time comparison with the configured admin token. */
   verifyAdminToken(token: string): boolean;
+  /**
+   * For `/metrics` (`metricsToken`): whether `token` is the scraper's token (constant-time), or
+   * true whatever is sent when none is configured (outside production, `/metrics` is then open).
+   */
+  verifyMetricsToken?(token: string | null): boolean;
 }
 
 type SecurityRequirement = Record<string, string[]>;
@@ -74,6 +79,11 @@ export function authenticate(authenticator: Authenticator, defaultSecurity: Secu
     // Each requirement object is an alternative (OpenAPI: OR of ANDs); Remit's have one scheme each.
     const schemes = new Set(requirements.flatMap((r) => Object.keys(r)));
 
+    // The scraper's token, or no token at all where /metrics is configured open.
+    if (schemes.has('metricsToken') && authenticator.verifyMetricsToken?.(token)) {
+      res.locals.principal = { kind: 'anonymous' } satisfies Principal;
+      return next();
+    }
     // Credentials known to be good are checked in memory and admitted before the per-address guard:
     // a valid key or the admin token is never refused for what other clients at its address did.
     if (token && schemes.has('adminToken') && authenticator.verifyAdminToken(token)) {

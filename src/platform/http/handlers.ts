@@ -95,8 +95,11 @@ function idempotencyKeyOf(headers: IncomingHttpHeaders): string | undefined {
 }
 
 /** A handler's view of its request as use cases take it (see HandlerContext.envelope). */
-export function envelopeOf(request: { principal: Principal; headers: IncomingHttpHeaders; method: string; path: string; requestId: string }): RequestEnvelope {
-  return { accountId: accountIdOf(request.principal), key: idempotencyKeyOf(request.headers), method: request.method, path: request.path, requestId: request.requestId };
+export function envelopeOf(
+  request: { principal: Principal; headers: IncomingHttpHeaders; method: string; path: string; requestId: string },
+  observe?: RequestEnvelope['observe'],
+): RequestEnvelope {
+  return { accountId: accountIdOf(request.principal), key: idempotencyKeyOf(request.headers), method: request.method, path: request.path, requestId: request.requestId, observe };
 }
 
 /** Says whether an answer is replayed from a stored idempotent response (see the spec's header). */

@@ -12,6 +12,7 @@ import express, { type Request, type RequestHandler, type Response, type Router 
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { OperationId } from '../../../generated/server/operations.js';
 import type { Logger } from '../logger.js';
+import { observed } from './observe.js';
 import { envelopeOf, type Handlers, type Principal, type UntypedHandler } from './handlers.js';
 import type { RequestEnvelope } from '../idempotency/index.js';
 import { operationsOf, resolveRef, type OpenApiDocument } from '../spec.js';
@@ -135,7 +136,7 @@ function bind(operationId: OperationId, handler: AnyHandler, log: Logger, sendin
     const reply = await handler({
       ...base,
       get envelope() {
-        return (envelope ??= envelopeOf(base));
+        return (envelope ??= envelopeOf(base, (outcome) => (observed(res).idempotency = outcome)));
       },
       // Built only for a handler that logs: most requests log nothing but their one request line.
       get log() {

@@ -15,8 +15,8 @@ export const PIPELINE = [
   { stage: 'requestId', at: 'app' },
   // nosniff, no-referrer, no framing, CSP; HSTS over TLS.
   { stage: 'securityHeaders', at: 'app' },
-  // One JSON log line per request, keyed by the request id, without query values or credentials.
-  { stage: 'requestLog', at: 'app' },
+  // One JSON log line and the request's metrics per request, written when it ends; no query values or credentials.
+  { stage: 'observe', at: 'app' },
   // The reference page's files (Swagger UI and its own script), counted against the address's ops budget.
   { stage: 'pageFiles', at: 'app' },
   // The resource's router is picked by path prefix; HEAD is served as GET from here on.

@@ -8,6 +8,7 @@ import { AppError, DEPENDENCY_RETRY_AFTER_S, type ErrorCode, type FieldError } f
 import { isDbUnavailable } from '../db.js';
 import type { Logger } from '../logger.js';
 import { ResponseHeaderError } from './response-headers.js';
+import { observed } from './observe.js';
 
 /** Where the problem type pages are served, under the API's base URL. */
 export const PROBLEM_TYPES_PATH = '/problems';
@@ -150,6 +151,7 @@ export function routeNotFound(): RequestHandler {
 export function problemHandler(log: Logger, options: { publicUrl?: string } = {}): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const error = toAppError(err);
+    observed(res).code = error.code;
     const requestId = (res.locals.requestId as string | undefined) ?? 'unknown';
     // A 503 is a dependency answering "not now", with a Retry-After contract: worth a warning. A
     // 500 is a bug: an error, which is what alerting should page on.

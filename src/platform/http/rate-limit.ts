@@ -19,6 +19,7 @@ import ipaddr from 'ipaddr.js';
 import { AppError } from '../errors.js';
 import type { Decision, PolicyName, RateLimits } from '../rate-limit.js';
 import type { Principal } from './handlers.js';
+import { observed } from './observe.js';
 
 const WINDOW_WORDS: ReadonlyArray<[number, string]> = [
   [3600, 'hour'],
@@ -55,8 +56,9 @@ const BUDGETS: Record<PolicyName, (points: number, window: string) => string> = 
  * The 429 for a request one or more of whose quotas refused it (`decisions` are all the quotas it
  * was counted in). It may be retried once every refusing quota has reset.
  */
-function tooManyRequests(decisions: readonly Decision[], reason?: string): AppError {
+function tooManyRequests(res: Response, decisions: readonly Decision[], reason?: string): AppError {
   const refused = decisions.filter((d) => !d.allowed);
+  observed(res).rateLimitedBy = refused.map((d) => d.policy);
   const retryAfterS = Math.max(1, ...refused.map((d) => d.resetS));
   const first = refused[0] ?? decisions[0]!;
   const budget = reason ?? BUDGETS[first.policy](first.quota.points, describeWindow(first.quota.windowS));
@@ -110,10 +112,10 @@ export function authThrottle(limits: RateLimits): AuthThrottle {
     async admit(req, credential) {
       const address = clientAddress(req);
       const refused = await limits.refusedLocally('auth', address);
-      if (refused) throw tooManyRequests([refused]);
+      if (refused) throw tooManyRequests(req.res!, [refused]);
       const checks = inFlight.get(address) ?? new Map<string, number>();
       if (!checks.has(credential) && checks.size >= quota.points) {
-        throw tooManyRequests([{ policy: 'auth', quota, allowed: false, remaining: 0, resetS: 1, shared: false }], `This address has ${checks.size} credentials being checked at once`);
+        throw tooManyRequests(req.res!, [{ policy: 'auth', quota, allowed: false, remaining: 0, resetS: 1, shared: false }], `This address has ${checks.size} credentials being checked at once`);
       }
       checks.set(credential, (checks.get(credential) ?? 0) + 1);
       inFlight.set(address, checks);
@@ -159,7 +161,7 @@ export function limitRequests(limits: RateLimits): RequestHandler {
   return async (req, res, next) => {
     const budgets = budgetsFor((res.locals.principal as Principal | undefined) ?? { kind: 'anonymous' }, req.method, req);
     const decisions = await Promise.all(budgets.map(([policy, subject]) => limits.consume(policy, subject)));
-    if (decisions.some((d) => !d.allowed)) throw tooManyRequests(decisions);
+    if (decisions.some((d) => !d.allowed)) throw tooManyRequests(res, decisions);
     apply(res, decisions);
     next();
   };
@@ -174,7 +176,7 @@ export function limitRequests(limits: RateLimits): RequestHandler {
 export function limitAnonymous(limits: RateLimits): RequestHandler {
   return async (req, res, next) => {
     const decision = await limits.consume('ops', clientAddress(req));
-    if (!decision.allowed) throw tooManyRequests([decision]);
+    if (!decision.allowed) throw tooManyRequests(res, [decision]);
     apply(res, [decision]);
     next();
   };
@@ -185,7 +187,7 @@ export function limitUncountedErrors(limits: RateLimits): ErrorRequestHandler {
   return async (err, req, res, next) => {
     if (res.headersSent || res.hasHeader('RateLimit')) return next(err);
     const decision = await limits.consume('ops', clientAddress(req));
-    if (!decision.allowed) return next(tooManyRequests([decision]));
+    if (!decision.allowed) return next(tooManyRequests(res, [decision]));
     apply(res, [decision]);
     next(err);
   };

@@ -17,6 +17,7 @@ import canonicalize from 'canonicalize';
 import type { Db, Transaction } from '../db.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { IdempotencyOutcome, Metrics } from '../metrics.js';
 import * as repo from './repository.js';
 
 /** Seconds a client should wait after `idempotency_in_flight`: most requests finish well within it. */
@@ -99,6 +100,8 @@ export interface RequestEnvelope {
   readonly method: string;
   readonly path: string;
   readonly requestId: string | null;
+  /** Told what the key did for this request (for the request's log line). */
+  readonly observe?: (outcome: IdempotencyOutcome) => void;
 }
 
 /** What `execute` works from: the envelope, with the operation's params and fingerprinted body. */
@@ -125,6 +128,13 @@ export interface IdempotencyOptions {
    */
   readonly leaseMs: number;
   readonly log: Logger;
+  /** Counts what keys do (`remit_idempotency_outcomes_total`). */
+  readonly metrics?: Metrics;
+}
+
+/** What a request's key did, noted by whichever step found out, reported once when `execute` ends. */
+interface Tracked {
+  outcome?: IdempotencyOutcome;
 }
 
 /** SHA-256 of method, path and the body in RFC 8785 canonical form (key order, number format). */
@@ -177,8 +187,40 @@ export class IdempotencyService {
    */
   async execute<P, R, S>(operation: IdempotentOperation<P, R, S>, envelope: RequestEnvelope, params: P, body: unknown): Promise<IdempotentResult<R>> {
     if (operation.keyRequired) requireKey(envelope.key);
+    const tracked: Tracked = {};
+    try {
+      return await this.executeTracked(operation, envelope, params, body, tracked);
+    } finally {
+      if (tracked.outcome) {
+        this.count(operation.name, tracked.outcome);
+        envelope.observe?.(tracked.outcome);
+      }
+    }
+  }
+
+  private count(operation: string, outcome: IdempotencyOutcome, n = 1): void {
+    this.options.metrics?.idempotency.inc({ operation, outcome }, n);
+  }
+
+  /** Counts keys the retention job deleted, by the operation they were used for. */
+  countExpired(operations: readonly string[]): void {
+    const counts = new Map<string, number>();
+    for (const op of operations) counts.set(op, (counts.get(op) ?? 0) + 1);
+    for (const [op, n] of counts) this.count(op, 'expired', n);
+  }
+
+  private async executeTracked<P, R, S>(
+    operation: IdempotentOperation<P, R, S>,
+    envelope: RequestEnvelope,
+    params: P,
+    body: unknown,
+    tracked: Tracked,
+  ): Promise<IdempotentResult<R>> {
     const request: IdempotentRequest<P> = { ...envelope, params, body };
-    if (request.key === undefined) return this.runUnkeyed(operation, request);
+    if (request.key === undefined) {
+      tracked.outcome = 'unkeyed';
+      return this.runUnkeyed(operation, request);
+    }
 
     const token = randomUUID();
     const key: repo.NewKey = {
@@ -199,17 +241,17 @@ export class IdempotencyService {
       // (no commit) before its transaction.
       known = await repo.findKey(this.db, key.account_id, key.key);
       if (!known) {
-        const fresh = await this.startNewKey(operation, first, key, params, token);
+        const fresh = await this.startNewKey(operation, first, key, params, token, tracked);
         if (fresh) return { ...fresh, replayed: false };
       }
     }
-    const claim = await this.claim(operation, key, token, typeof first === 'function', known);
+    const claim = await this.claim(operation, key, token, typeof first === 'function', tracked, known);
     if (claim.kind === 'replay') {
       if (claim.status >= 400) throw replayError(claim.body);
       // Stored by this same operation when it finished: the body it answered with then.
       return { status: claim.status, body: claim.body as R, replayed: true };
     }
-    const result = await this.runPhases(operation, claim.row, params, token);
+    const result = await this.runPhases(operation, claim.row, params, token, tracked);
     return { ...result, replayed: false };
   }
 
@@ -228,12 +270,14 @@ export class IdempotencyService {
     key: repo.NewKey,
     params: P,
     token: string,
+    tracked: Tracked,
   ): Promise<StoredResponse<R> | undefined> {
     let started: { row: repo.KeyRow; outcome: PhaseOutcome<R, S> } | undefined;
     try {
       started = await this.db.transaction(async (trx) => {
         const row = await repo.insertLeased(trx, key, token);
         if (!row) return undefined;
+        tracked.outcome = 'created';
         const outcome = await first.atomic(trx, inputOf<P, S>(row, params, undefined, undefined));
         // Nobody else can hold a key this transaction inserted and has not committed.
         if (!(await recordOutcome(trx, row.id, token, outcome))) throw new Error(`idempotency key ${row.id} inserted by this transaction is not leased to it`);
@@ -242,18 +286,23 @@ export class IdempotencyService {
     } catch (err) {
       // A 5xx or a dependency failure rolled the key back with the phase: nothing of this attempt
       // remains, and a retry with the key starts afresh.
-      if (!isFinalError(err)) throw err;
+      if (!isFinalError(err)) {
+        // Rolled back: the key was never created.
+        tracked.outcome = undefined;
+        throw err;
+      }
       // A 4xx decided by the phase is this key's answer. The rollback took the key row with it,
       // so the key is stored anew, finished. If another request with the key inserted it in the
       // meantime, that request's outcome is the key's: this one answers as the key now stands.
       if (await repo.insertFinished(this.db, key, err.status, storedError(err))) throw err;
+      tracked.outcome = undefined;
       return undefined;
     }
     if (!started) return undefined;
     const { row, outcome } = started;
     if ('response' in outcome) return outcome.response;
     const next = { ...row, recovery_point: outcome.next, resource_id: outcome.resourceId ?? row.resource_id };
-    return this.runPhases(operation, next, params, token, outcome.carry);
+    return this.runPhases(operation, next, params, token, tracked, outcome.carry);
   }
 
   /**
@@ -267,11 +316,15 @@ export class IdempotencyService {
     key: repo.NewKey,
     token: string,
     insert: boolean,
+    tracked: Tracked,
     known?: repo.KeyRow,
   ): Promise<{ kind: 'replay'; status: number; body: unknown } | { kind: 'run'; row: repo.KeyRow }> {
     if (insert) {
       const inserted = await repo.insertLeased(this.db, key, token);
-      if (inserted) return { kind: 'run', row: inserted };
+      if (inserted) {
+        tracked.outcome = 'created';
+        return { kind: 'run', row: inserted };
+      }
     }
 
     const mismatch = (row: repo.KeyRow) =>
@@ -282,19 +335,33 @@ export class IdempotencyService {
     // A finished key never changes again, so a replay needs no lock: concurrent replays of one
     // key do not queue behind each other.
     const seen = known ?? (await repo.findKey(this.db, key.account_id, key.key));
-    if (seen && (seen.fingerprint !== key.fingerprint || seen.operation !== operation.name)) throw mismatch(seen);
-    if (seen?.recovery_point === repo.FINISHED) return { kind: 'replay', status: seen.response_status!, body: seen.response_body };
+    if (seen && (seen.fingerprint !== key.fingerprint || seen.operation !== operation.name)) {
+      tracked.outcome = 'key_reused';
+      throw mismatch(seen);
+    }
+    if (seen?.recovery_point === repo.FINISHED) {
+      tracked.outcome = 'replayed';
+      return { kind: 'replay', status: seen.response_status!, body: seen.response_body };
+    }
 
     return this.db.transaction(async (trx) => {
       const row = await repo.lockKey(trx, key.account_id, key.key, this.options.leaseMs);
       // Deleted between the statements by retention: only possible for a key older than the
       // retention period, which the client should not be retrying.
-      if (!row) throw new AppError('idempotency_in_flight', 'The key is being recycled; retry.', retryAfter());
-      if (row.recovery_point === repo.FINISHED) return { kind: 'replay', status: row.response_status!, body: row.response_body };
+      if (!row) {
+        tracked.outcome = 'in_flight';
+        throw new AppError('idempotency_in_flight', 'The key is being recycled; retry.', retryAfter());
+      }
+      if (row.recovery_point === repo.FINISHED) {
+        tracked.outcome = 'replayed';
+        return { kind: 'replay', status: row.response_status!, body: row.response_body };
+      }
       if (row.lease_live) {
+        tracked.outcome = 'in_flight';
         throw new AppError('idempotency_in_flight', 'A request with this Idempotency-Key is still running. Retry with the same key.', retryAfter());
       }
       // Unfinished and unheld: the earlier attempt failed or its process died. Resume it.
+      tracked.outcome = 'resumed';
       await repo.takeLease(trx, row.id, token);
       this.options.log.info({ key: row.id, recoveryPoint: row.recovery_point, attempts: row.attempts + 1 }, 'resuming idempotent request');
       return { kind: 'run', row };
@@ -305,18 +372,28 @@ export class IdempotencyService {
   async resume(row: repo.KeyRow, token: string): Promise<void> {
     const operation = this.operations.get(row.operation);
     if (!operation) throw new Error(`no operation registered as ${row.operation}`);
+    const tracked: Tracked = {};
     try {
-      await this.runPhases(operation, { ...row, request_id: null }, row.request_params as never, token);
+      await this.runPhases(operation, { ...row, request_id: null }, row.request_params as never, token, tracked);
     } catch (err) {
       if (!isFinalError(err)) throw err;
     }
+    // Finished, with a success or with a 4xx that is now the key's answer.
+    this.count(operation.name, 'recovered');
   }
 
   /**
    * Runs the phases from the key's recovery point, under the lease `token` holds. `carried` is
    * what the phase that reached that point handed on, when it ran just before in this process.
    */
-  private async runPhases<P, R, S>(operation: IdempotentOperation<P, R, S>, row: repo.KeyRow, params: P, token: string, carried?: S): Promise<StoredResponse<R>> {
+  private async runPhases<P, R, S>(
+    operation: IdempotentOperation<P, R, S>,
+    row: repo.KeyRow,
+    params: P,
+    token: string,
+    tracked: Tracked,
+    carried?: S,
+  ): Promise<StoredResponse<R>> {
     try {
       return await runFrom(operation, row.recovery_point, {
         ...inputOf<P, S>(row, params, row.resource_id ?? undefined, carried),
@@ -324,6 +401,7 @@ export class IdempotencyService {
       });
     } catch (err) {
       if (err instanceof LeaseLostError) {
+        tracked.outcome = 'in_flight';
         throw new AppError('idempotency_in_flight', 'Another attempt with this Idempotency-Key took over. Retry with the same key.', retryAfter());
       }
       if (isFinalError(err)) {

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { IdempotencyService } from './index.js';
 import * as repo from './repository.js';
 
@@ -17,6 +18,8 @@ export interface IdempotencyJobOptions {
   readonly intervalMs: number;
   readonly batchSize?: number;
   readonly log: Logger;
+  /** The backlog gauge (`remit_idempotency_unfinished_keys`), refreshed every completer round. */
+  readonly metrics?: Metrics;
 }
 
 export class IdempotencyJobs {
@@ -32,6 +35,7 @@ export class IdempotencyJobs {
   /** Resumes abandoned keys; returns how many finished. */
   async completeAbandoned(): Promise<{ resumed: number; finished: number }> {
     const token = randomUUID();
+    if (this.options.metrics) this.options.metrics.unfinishedKeys.set(await repo.countAbandoned(this.db, this.options.idleMs));
     const rows = await this.db.transaction((trx) =>
       repo.leaseAbandoned(trx, this.idempotency.registeredOperations(), this.options.idleMs, this.options.batchSize ?? 50, token),
     );
@@ -53,8 +57,9 @@ export class IdempotencyJobs {
     let total = 0;
     for (;;) {
       const deleted = await repo.deleteExpired(this.db, this.options.retentionMs, 1_000);
-      total += deleted;
-      if (deleted < 1_000) break;
+      this.idempotency.countExpired(deleted);
+      total += deleted.length;
+      if (deleted.length < 1_000) break;
     }
     if (total > 0) this.options.log.info({ deleted: total }, 'deleted expired idempotency keys');
     return total;

@@ -164,11 +164,11 @@ export async function leaseAbandoned(
   return rows;
 }
 
-/** Deletes finished keys older than the retention period, a batch at a time; returns how many. */
-export async function deleteExpired(db: Knex, retentionMs: number, batch: number): Promise<number> {
+/** Deletes finished keys older than the retention period, a batch at a time; returns the operation of each. */
+export async function deleteExpired(db: Knex, retentionMs: number, batch: number): Promise<string[]> {
   // Counted from `returning` rather than from the driver's affected-rows result, which the
   // embedded driver reports in a different shape for DELETE.
-  const deleted: { id: number }[] = await db('idempotency_keys')
+  const deleted: { operation: string }[] = await db('idempotency_keys')
     .whereIn(
       'id',
       db('idempotency_keys')
@@ -178,6 +178,15 @@ export async function deleteExpired(db: Knex, retentionMs: number, batch: number
         .limit(batch),
     )
     .delete()
-    .returning('id');
-  return deleted.length;
+    .returning('operation');
+  return deleted.map((row) => row.operation);
+}
+
+/** Unfinished keys nobody has touched for `idleMs`: the completer's backlog (the partial index on unfinished keys answers it). */
+export async function countAbandoned(db: Knex, idleMs: number): Promise<number> {
+  const [row] = await db('idempotency_keys')
+    .whereNot('recovery_point', FINISHED)
+    .where('updated_at', '<', db.raw('now() - make_interval(secs => ?)', [idleMs / 1000]))
+    .count<{ count: string | number }[]>({ count: '*' });
+  return Number(row?.count ?? 0);
 }

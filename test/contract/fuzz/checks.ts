@@ -86,7 +86,8 @@ export function contractProblems(op: OperationSpec, req: FuzzRequest, res: Respo
   else if (req.headers['Request-Id'] && requestId !== req.headers['Request-Id']) problems.push(`Request-Id ${requestId} instead of the well-formed one sent`);
 
   const type = mediaType(res.headers['content-type']);
-  if (documented && documented.contentTypes.length > 0 && !documented.contentTypes.includes(type ?? '')) {
+  // Compared by media type alone: the spec may name parameters (`text/plain; version=0.0.4`).
+  if (documented && documented.contentTypes.length > 0 && !documented.contentTypes.map(mediaType).includes(type ?? '')) {
     problems.push(`${status} answered as ${type ?? 'no media type'} (documented: ${documented.contentTypes.join(', ')})`);
   }
   const bodySchema = type && documented?.schemas.get(type);

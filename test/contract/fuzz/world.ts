@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import request from 'supertest';
-import { ADMIN_TOKEN, TEST_PROCESSOR_OPTIONS, type TestAccount, type TestApp } from '../../helpers/app.js';
+import { ADMIN_TOKEN, METRICS_TOKEN, TEST_PROCESSOR_OPTIONS, type TestAccount, type TestApp } from '../../helpers/app.js';
 import type { OperationSpec, SecuritySpec } from './operations.js';
 import type { Credentials } from './requests.js';
 import type { Gen, IdSource } from './valid-values.js';
@@ -96,6 +96,7 @@ export interface World {
 
 const ACCOUNT_SCHEME = 'apiKey';
 const ADMIN_SCHEME = 'adminToken';
+const METRICS_SCHEME = 'metricsToken';
 
 async function post(t: TestApp, secret: string, path: string, body: object, key = true): Promise<request.Response> {
   let req = request(t.app).post(path).set('Authorization', `Bearer ${secret}`);
@@ -186,11 +187,18 @@ export async function buildWorld(t: TestApp, operations: readonly OperationSpec[
     satisfying(security: SecuritySpec) {
       if (security.scheme === ACCOUNT_SCHEME) return account.secret;
       if (security.scheme === ADMIN_SCHEME) return ADMIN_TOKEN;
+      if (security.scheme === METRICS_SCHEME) return METRICS_TOKEN;
       throw new Error(`the fuzzer has no credentials for the security scheme '${security.scheme}'`);
     },
     notSatisfying(security: SecuritySpec) {
       // Credentials of the other scheme are unknown here: invalid_api_key, never insufficient_scope.
       if (security.scheme === ADMIN_SCHEME) return [{ secret: account.secret, refusal: 'invalid_api_key' }];
+      if (security.scheme === METRICS_SCHEME) {
+        return [
+          { secret: account.secret, refusal: 'invalid_api_key' },
+          { secret: ADMIN_TOKEN, refusal: 'invalid_api_key' },
+        ];
+      }
       const lacking = narrowKeys.filter((key) => security.scopes.some((scope) => !key.scopes.includes(scope)));
       return [{ secret: ADMIN_TOKEN, refusal: 'invalid_api_key' }, ...lacking.map((key) => ({ secret: key.secret, refusal: 'insufficient_scope' as const }))];
     },
