@@ -5,10 +5,10 @@ SHELL := /bin/bash
 NPM ?= npm
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help install start generate check lint-spec typecheck lint boundaries generated-fresh api-gate diff diff-evidence test test-postgres test-embedded sdk-build bench bench-pagination storm
+.PHONY: help install start generate check lint-spec typecheck lint boundaries generated-fresh api-gate diff diff-evidence versioning-evidence test test-postgres test-embedded sdk-build bench bench-pagination storm
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(PG_TEST_URL)|$(PG_TEST_URL)|g' | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(PG_TEST_URL)|$(PG_TEST_URL)|g' | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 install: ## Install dependencies exactly as locked
 	$(NPM) ci
@@ -52,6 +52,9 @@ diff: ## Breaking-change report: the spec at BASE=<git ref> against the working 
 
 diff-evidence: ## The gate both ways: an additive and a breaking change to copies of the spec, outputs in docs/evidence/
 	$(NPM) run -s api:diff:evidence
+
+versioning-evidence: ## The versioning policy through the gate: an additive v1 change, adding v2, removing v1 before and after its sunset; outputs in docs/evidence/
+	npx tsx scripts/versioning-evidence.ts
 
 test: ## The whole suite (DATABASE_URL when set, embedded PGlite otherwise)
 	$(NPM) test

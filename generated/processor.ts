@@ -212,6 +212,8 @@ export interface components {
             capture: boolean;
             /** @description The caller's own reference for the charge (Remit sends the payment id). Well-formed Unicode. */
             reference?: string;
+            /** @description What the cardholder's statement shows for this charge; the account's default when absent. */
+            statement_descriptor?: string;
         };
         RefundCreateRequest: {
             /** @description The id of the captured charge to refund. */

@@ -42,9 +42,13 @@ interface OperationObject {
   parameters?: (ParameterObject | Ref)[];
   requestBody?: { required?: boolean } | Ref;
   security?: Record<string, string[]>[];
+  deprecated?: boolean;
+  'x-deprecated-at'?: string;
+  'x-sunset'?: string;
+  'x-successor'?: string;
 }
 interface OpenApiDocument {
-  tags?: { name: string; description?: string; 'x-sdk-resource'?: string }[];
+  tags?: { name: string; description?: string; 'x-sdk-resource'?: string; 'x-sdk-version'?: string }[];
   paths: Record<string, Record<string, unknown> & { parameters?: (ParameterObject | Ref)[] }>;
   components?: {
     parameters?: Record<string, ParameterObject>;
@@ -68,6 +72,8 @@ interface OperationEntry {
   scopes: string[];
   securitySchemes: string[];
   paginated: boolean;
+  /** Present when the operation is `deprecated: true`: its dates and successor, as the spec gives them. */
+  deprecation: { since: string | undefined; sunset: string | undefined; successor: string | undefined } | undefined;
 }
 
 function deref<T>(doc: OpenApiDocument, value: T | Ref): T {
@@ -104,6 +110,9 @@ function collectOperations(doc: OpenApiDocument): OperationEntry[] {
         scopes: [...new Set(security.flatMap((req) => Object.values(req).flat()))].sort(),
         securitySchemes: [...new Set(security.flatMap((req) => Object.keys(req)))].sort(),
         paginated: queryParams.includes('cursor'),
+        deprecation: op.deprecated === true
+          ? { since: op['x-deprecated-at'], sunset: op['x-sunset'], successor: op['x-successor'] }
+          : undefined,
       });
     }
   }
@@ -159,34 +168,102 @@ function upperFirst(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
+/** Where an operation sits in the client: `client.<resource>.<method>`, or `client.<version>.<resource>.<method>`. */
+interface SdkPlacement {
+  readonly version: string | null;
+  readonly resource: string;
+  readonly method: string;
+}
+
+/** The operations of one namespace: `payments`, or `payments` under the version `v2`. */
+interface SdkNamespace {
+  readonly version: string | null;
+  readonly resource: string;
+  readonly tag: { name: string; description?: string };
+  readonly ops: OperationEntry[];
+}
+
+/** How a user calls the placed method, without the client: `payments.create`, `v2.payments.create`. */
+function sdkCall(p: SdkPlacement): string {
+  return [p.version, p.resource, p.method].filter((part): part is string => part !== null).join('.');
+}
+
+/**
+ * The `@deprecated` tag of a deprecated operation's method, from the spec's `x-successor` and
+ * `x-sunset`: what to call instead, as the user writes it, and the day the operation stops answering.
+ */
+function deprecatedTag(op: OperationEntry, placements: ReadonlyMap<string, SdkPlacement>): string | undefined {
+  if (!op.deprecation) return undefined;
+  const { successor, sunset } = op.deprecation;
+  const placed = successor ? placements.get(successor) : undefined;
+  const instead = placed ? `Use \`client.${sdkCall(placed)}()\` (\`${successor}\`)` : successor ? `Use the operation \`${successor}\`` : 'The API deprecated this operation';
+  return `@deprecated ${instead}${sunset ? `; this operation stops answering on ${sunset} (its Sunset).` : '.'}`;
+}
+
 /**
  * The SDK's generated core (`sdk/src/generated/resources.ts`): the operation table, the request and
  * response types of each operation, a named type per schema, and `RemitResources`, the typed
- * namespaces (`customers.create`, `payments.list`, …) over the `Transport` the hand-written runtime
- * implements. Only types are imported from the runtime (`sdk/src/core/`), so the generated file
- * decides the shape of the API and the runtime decides how a call travels.
+ * namespaces (`customers.create`, `payments.list`, `v2.payments.create`, …) over the `Transport`
+ * the hand-written runtime implements. Only types are imported from the runtime (`sdk/src/core/`),
+ * so the generated file decides the shape of the API and the runtime decides how a call travels.
+ *
+ * A tag with `x-sdk-resource` makes a namespace; with `x-sdk-version` too (e.g. `v2`), the
+ * namespace sits under that version (`client.v2.payments`) and its methods are named as the
+ * unversioned ones are (`createPaymentV2` → `create`). A deprecated operation's row carries its
+ * dates and successor, for the runtime's deprecation notices, and its method a `@deprecated` tag.
  */
 function renderSdkResources(doc: OpenApiDocument, ops: OperationEntry[]): string {
   const tags = (doc.tags ?? []).filter((t) => t['x-sdk-resource']);
-  const resourceByTag = new Map(tags.map((t) => [t.name, t['x-sdk-resource']!]));
-  const tagByResource = new Map(tags.map((t) => [t['x-sdk-resource']!, t]));
-  const sdkOps = ops.filter((o) => o.tag !== null && resourceByTag.has(o.tag));
-  const byResource = new Map<string, OperationEntry[]>();
+  const tagByName = new Map(tags.map((t) => [t.name, t]));
+  const sdkOps = ops.filter((o) => o.tag !== null && tagByName.has(o.tag));
+  const placements = new Map<string, SdkPlacement>();
+  // Namespaces by `<version>/<resource>`, the version empty for the unversioned ones.
+  const groups = new Map<string, SdkNamespace>();
   for (const op of sdkOps) {
-    const resource = resourceByTag.get(op.tag!)!;
-    byResource.set(resource, [...(byResource.get(resource) ?? []), op]);
+    const tag = tagByName.get(op.tag!)!;
+    const resource = tag['x-sdk-resource']!;
+    const version = tag['x-sdk-version'] ?? null;
+    const suffix = version ? upperFirst(version) : '';
+    const bare = suffix && op.operationId.endsWith(suffix) ? op.operationId.slice(0, -suffix.length) : op.operationId;
+    placements.set(op.operationId, { version, resource, method: sdkMethodName(bare, resource) });
+    const key = `${version ?? ''}/${resource}`;
+    const group = groups.get(key) ?? { version, resource, tag, ops: [] };
+    group.ops.push(op);
+    groups.set(key, group);
   }
-  const specRows = sdkOps.map((o) => `  ${o.operationId}: ${JSON.stringify({
-    operationId: o.operationId, method: o.method, path: o.path, pathParams: o.pathParams, queryParams: o.queryParams,
-    headerParams: o.headerParams, body: o.body, unsafe: UNSAFE_METHODS.has(o.method.toLowerCase()), paginated: o.paginated,
-  })},`);
+  const topLevel = new Set([...groups.values()].filter((g) => g.version === null).map((g) => g.resource));
+  for (const g of groups.values()) {
+    if (g.version !== null && topLevel.has(g.version)) throw new Error(`the SDK version ${g.version} and the resource ${g.version} would share client.${g.version}`);
+  }
+  const opIds = new Set(ops.map((o) => o.operationId));
+  for (const op of sdkOps) {
+    const successor = op.deprecation?.successor;
+    if (successor !== undefined && !opIds.has(successor)) throw new Error(`${op.operationId}: x-successor ${successor} names no operation`);
+  }
 
-  const resources = [...byResource.keys()].sort().map((resource) => {
+  const specRows = sdkOps.map((o) => {
+    const successor = o.deprecation?.successor;
+    const placed = successor ? placements.get(successor) : undefined;
+    const deprecation = o.deprecation && {
+      since: o.deprecation.since,
+      sunset: o.deprecation.sunset,
+      successor: successor ? { operationId: successor, call: placed ? sdkCall(placed) : undefined } : undefined,
+    };
+    return `  ${o.operationId}: ${JSON.stringify({
+      operationId: o.operationId, method: o.method, path: o.path, pathParams: o.pathParams, queryParams: o.queryParams,
+      headerParams: o.headerParams, body: o.body, unsafe: UNSAFE_METHODS.has(o.method.toLowerCase()), paginated: o.paginated,
+      deprecation,
+    })},`;
+  });
+
+  const renderNamespace = (group: SdkNamespace, indent: string): string => {
+    const inner = `${indent}  `;
     const seen = new Map<string, string>();
-    const methods = byResource.get(resource)!.map((o) => {
-      const name = sdkMethodName(o.operationId, resource);
+    const methods = group.ops.map((o) => {
+      const placement = placements.get(o.operationId)!;
+      const name = placement.method;
       const clash = seen.get(name);
-      if (clash) throw new Error(`${o.operationId} and ${clash} both become ${resource}.${name}`);
+      if (clash) throw new Error(`${o.operationId} and ${clash} both become ${sdkCall(placement)}`);
       seen.set(name, o.operationId);
       const args: string[] = o.pathParams.map((p) => `${p}: string`);
       const call: string[] = [o.pathParams.length > 0 ? `path: { ${o.pathParams.join(', ')} }` : 'path: {}'];
@@ -200,16 +277,25 @@ function renderSdkResources(doc: OpenApiDocument, ops: OperationEntry[]): string
       }
       args.push('options?: RequestOptions');
       call.push('options');
-      const comment = jsdoc('    ', o.summary && `${o.summary}.`, o.description, `\`${o.method} ${o.path}\` (\`${o.operationId}\`)`);
+      const comment = jsdoc(inner, o.summary && `${o.summary}.`, o.description, `\`${o.method} ${o.path}\` (\`${o.operationId}\`)`, deprecatedTag(o, placements));
       const signature = o.paginated
-        ? `PagePromise<ListItem<'${o.operationId}'>> =>\n      this.#transport.requestPage(operationSpecs.${o.operationId}, { ${call.join(', ')} })`
-        : `APIPromise<SuccessBody<'${o.operationId}'>> =>\n      this.#transport.request(operationSpecs.${o.operationId}, { ${call.join(', ')} })`;
-      return `${comment}    ${name}: (${args.join(', ')}): ${signature},`;
+        ? `PagePromise<ListItem<'${o.operationId}'>> =>\n${inner}  this.#transport.requestPage(operationSpecs.${o.operationId}, { ${call.join(', ')} })`
+        : `APIPromise<SuccessBody<'${o.operationId}'>> =>\n${inner}  this.#transport.request(operationSpecs.${o.operationId}, { ${call.join(', ')} })`;
+      return `${comment}${inner}${name}: (${args.join(', ')}): ${signature},`;
     });
-    const tag = tagByResource.get(resource)!;
-    const summary = tag.description ? `${tag.name}: ${tag.description}` : tag.name;
-    return `${jsdoc('  ', summary)}  readonly ${resource} = {\n${methods.join('\n')}\n  };`;
-  });
+    const summary = group.tag.description ? `${group.tag.name}: ${group.tag.description}` : group.tag.name;
+    return `${jsdoc(indent, summary)}${indent}${group.version === null ? `readonly ${group.resource} =` : `${group.resource}:`} {\n${methods.join('\n')}\n${indent}}${group.version === null ? ';' : ','}`;
+  };
+
+  const sorted = [...groups.values()].sort((a, b) => a.resource.localeCompare(b.resource));
+  const resources = sorted.filter((g) => g.version === null).map((g) => renderNamespace(g, '  '));
+  const versions = [...new Set(sorted.flatMap((g) => (g.version === null ? [] : [g.version])))].sort();
+  for (const version of versions) {
+    const members = sorted.filter((g) => g.version === version);
+    const names = members.map((g) => `\`${version}.${g.resource}\``).join(', ');
+    const comment = jsdoc('  ', `API ${version}: ${names}, with the same method names as the unversioned namespaces and the types of ${version}.`);
+    resources.push(`${comment}  readonly ${version} = {\n${members.map((g) => renderNamespace(g, '    ')).join('\n\n')}\n  };`);
+  }
 
   const schemaNames = Object.keys(doc.components?.schemas ?? {}).sort();
   const schemaAliases = schemaNames.map((n) => `export type ${n} = components['schemas']['${n}'];`);
@@ -235,6 +321,18 @@ export interface OperationSpec {
   readonly unsafe: boolean;
   /** Takes \`cursor\` and answers with the list envelope. */
   readonly paginated: boolean;
+  /** Present when the spec marks the operation \`deprecated\`. */
+  readonly deprecation?: OperationDeprecation;
+}
+
+/** A deprecated operation, as the spec describes it (\`x-deprecated-at\`, \`x-sunset\`, \`x-successor\`). */
+export interface OperationDeprecation {
+  /** The day it was deprecated (\`YYYY-MM-DD\`). */
+  readonly since?: string;
+  /** The day it stops answering (\`YYYY-MM-DD\`); from then on it answers \`410\` \`api_version_sunset\`. */
+  readonly sunset?: string;
+  /** The operation to use instead, and the method that calls it (\`v2.payments.create\`) when the SDK has one. */
+  readonly successor?: { readonly operationId: string; readonly call?: string };
 }
 
 /** Every operation the SDK exposes, keyed by operationId. */
@@ -276,7 +374,7 @@ ${schemaAliases.join('\n')}
 // The query parameters of each list operation.
 ${paramAliases.join('\n')}
 
-/** The typed resource namespaces (\`customers.create\`, \`payments.list\`, …) over a transport. */
+/** The typed resource namespaces (\`customers.create\`, \`payments.list\`, \`v2.payments.create\`, …) over a transport. */
 export abstract class RemitResources {
   readonly #transport: Transport;
 

@@ -16,9 +16,11 @@ import { PROBLEM_PAGE_STYLE } from './ops/problems.js';
 import { pageSecurityPolicy, securityHeaders, strictTransportSecurity } from './platform/http/security-headers.js';
 import { DOCS_ASSETS_PATH, DOCS_PAGE_PATH, docsAssetsDir, docsPageDir, opsHandlers, problemHandlers } from './ops/routes.js';
 import { paymentHandlers } from './payments/routes.js';
+import { paymentHandlersV2 } from './payments/routes-v2.js';
 import { PaymentService } from './payments/service.js';
 import type { ProcessorClient } from './processor/client.js';
 import { refundHandlers } from './refunds/routes.js';
+import { refundHandlersV2 } from './refunds/routes-v2.js';
 import { RefundService } from './refunds/service.js';
 import { IdempotencyService } from './platform/idempotency/index.js';
 import { CursorCodec } from './platform/pagination.js';
@@ -70,6 +72,8 @@ export interface AppDependencies {
   readonly metrics?: Metrics;
   /** The scraper's token for `/metrics`; without it `/metrics` is open (production requires one). */
   readonly metricsToken?: string;
+  /** The clock deprecated operations' sunset dates are read against (ms since the epoch); the system's when absent. */
+  readonly now?: () => number;
 }
 
 const DEFAULT_API_KEYS_PER_ACCOUNT = 100;
@@ -155,7 +159,9 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
     ...apiKeyHandlers(services.apiKeys),
     ...customerHandlers(services.customers),
     ...paymentHandlers(services.payments),
+    ...paymentHandlersV2(services.payments),
     ...refundHandlers(services.refunds),
+    ...refundHandlersV2(services.refunds),
     ...eventHandlers(services.events),
   });
 
@@ -188,6 +194,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
           authorize: authorize(security),
           body: jsonBody(deps.bodyLimitBytes),
           validateResponses: deps.validateResponses,
+          now: deps.now,
           // Without rate limits (a benchmarking switch) the instance sends no RateLimit fields.
           checkHeaders: deps.validateResponses ? checkResponseHeaders(published, limits ? [] : ['RateLimit', 'RateLimit-Policy']) : undefined,
           log,

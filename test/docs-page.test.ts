@@ -12,6 +12,7 @@ import { launchBrowser } from './helpers/browser.js';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
 import { listen, type Listening } from './helpers/http-server.js';
 import { operationsOf } from './contract/fuzz/operations.js';
+import { loadSpec, operationsOf as specOperations } from '../src/platform/spec.js';
 
 /** Runs in the page before its own scripts: records every Content-Security-Policy violation. */
 const COLLECT_CSP_VIOLATIONS = `
@@ -75,6 +76,16 @@ describe('GET /docs in a browser', function () {
       expect(body.data.length, `${url} answered an empty list`).to.be.greaterThan(0);
     });
   }
+
+  it('shows both versions, each v1 operation /v2 supersedes struck through as deprecated and no other', async () => {
+    const deprecated = specOperations<{ deprecated?: boolean }>(loadSpec()).filter((op) => op.operation.deprecated === true);
+    expect(deprecated.length).to.be.at.least(8);
+    for (const tag of ['Payments', 'Payments v2', 'Refunds', 'Refunds v2']) {
+      await page.locator(`.opblock-tag[data-tag="${tag}"]`).waitFor();
+    }
+    const shown = await page.locator('.opblock-deprecated').evaluateAll((blocks) => blocks.map((b) => b.id));
+    expect(shown.map((id) => id.split('-').at(-1)).sort()).to.deep.equal(deprecated.map((op) => op.operationId).sort());
+  });
 
   it('loaded nothing from any other origin', () => {
     expect(foreignRequests).to.deep.equal([]);

@@ -173,6 +173,21 @@ describe('payments', () => {
       });
     }
 
+    it('keeps a statement descriptor, shows it on v1 and v2, and refuses one the card networks would not print', async () => {
+      const payment = await createPayment({ statement_descriptor: 'REMIT COFFEE 42' });
+      expect(payment.statement_descriptor).to.equal('REMIT COFFEE 42');
+      expect((await paymentRow(payment.id)).statement_descriptor).to.equal('REMIT COFFEE 42');
+      const v2 = await request(t.app).get(`/v2/payments/${payment.id}`).set(bearer()).expect(200);
+      expect(v2.body.statement_descriptor).to.equal('REMIT COFFEE 42');
+      // Without one, the field is there and null: an additive change every client can ignore.
+      expect((await createPayment()).statement_descriptor).to.equal(null);
+      const before = await t.db('payments').count<{ n: string }[]>({ n: '*' });
+      for (const bad of ['ab', 'x'.repeat(23), '12345', 'REMIT*COFFEE', 'café latte']) {
+        expectProblem(await post('/v1/payments', { amount: 100, currency: 'EUR', statement_descriptor: bad }), 400, 'validation_failed');
+      }
+      expect(await t.db('payments').count<{ n: string }[]>({ n: '*' })).to.deep.equal(before);
+    });
+
     it('refuses a read-only key with 403 insufficient_scope and creates nothing', async () => {
       const readOnly = await t.createKey(account, ['read']);
       const paymentsBefore = await t.db('payments').count({ n: '*' }).first();

@@ -1,7 +1,7 @@
 /**
- * `Remit`: the client. Its resource namespaces (`customers`, `payments`, …) are generated from the
- * spec's tags and operations; this file only resolves the options and hands the calls to the
- * HTTP transport.
+ * `Remit`: the client. Its resource namespaces (`customers`, `payments`, …, and the versioned
+ * `v2.payments`, `v2.refunds`) are generated from the spec's tags and operations; this file only
+ * resolves the options and hands the calls to the HTTP transport.
  */
 import { RemitError } from './core/errors.js';
 import type { ClientOptions } from './core/request-options.js';
@@ -31,6 +31,9 @@ export class Remit extends RemitResources {
     checkTimeout(timeout);
     const fetchImpl = options.fetch ?? globalThis.fetch;
     if (typeof fetchImpl !== 'function') throw new RemitError('No fetch: pass one as `fetch`, or run on Node 20 or later.');
+    if (options.onDeprecation !== undefined && typeof options.onDeprecation !== 'function') {
+      throw new RemitError('onDeprecation must be a function: onDeprecation: (notice) => { … }.');
+    }
     const hooks = (options as { [runtimeHooks]?: Partial<RuntimeHooks> })[runtimeHooks];
 
     super(
@@ -43,6 +46,7 @@ export class Remit extends RemitResources {
         fetch: (url, init) => fetchImpl(url, init),
         defaultHeaders: { ...options.defaultHeaders },
         readCache: options.readCache,
+        onDeprecation: options.onDeprecation,
         hooks: { ...defaultRuntimeHooks, ...hooks },
       }),
     );

@@ -17,6 +17,7 @@ export {
   PermissionDeniedError,
   NotFoundError,
   ConflictError,
+  GoneError,
   UnprocessableEntityError,
   RateLimitError,
   InternalServerError,
@@ -28,5 +29,13 @@ export {
   type APIErrorInit,
   type KnownErrorCode,
 } from './core/errors.js';
+export {
+  parseDeprecationDate,
+  parseSunsetDate,
+  parseLinkHeader,
+  type DeprecationNotice,
+  type DeprecationHandler,
+  type LinkValue,
+} from './core/deprecation.js';
 export { VERSION } from './version.js';
 export type * from './generated/resources.js';

@@ -43,6 +43,7 @@ export function createPaymentOperation(deps: { readonly db: Db; readonly process
             currency: input.currency,
             capture_method: input.capture_method ?? 'automatic',
             description: input.description ?? null,
+            statement_descriptor: input.statement_descriptor ?? null,
             metadata: input.metadata ?? {},
           });
           await recordEvent(trx, ctx, 'payment.created', toPayment(payment));
@@ -59,6 +60,7 @@ export function createPaymentOperation(deps: { readonly db: Db; readonly process
             currency: payment.currency,
             capture: payment.capture_method === 'automatic',
             reference: payment.id,
+            ...(payment.statement_descriptor === null ? {} : { statement_descriptor: payment.statement_descriptor }),
           }),
         );
         // A decline is a charge with status `declined`, not a refusal: every refusal here is a bug.

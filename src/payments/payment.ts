@@ -31,6 +31,7 @@ export function toPayment(row: PaymentRow): Payment {
     capture_method: row.capture_method,
     customer: row.customer_id,
     description: row.description,
+    statement_descriptor: row.statement_descriptor,
     metadata: row.metadata,
     amount_captured: row.amount_captured,
     amount_refunded: row.amount_refunded,

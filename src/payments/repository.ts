@@ -14,6 +14,7 @@ export interface PaymentRow {
   capture_method: components['schemas']['CaptureMethod'];
   status: PaymentStatus;
   description: string | null;
+  statement_descriptor: string | null;
   metadata: Record<string, string>;
   amount_captured: number;
   amount_refunded: number;
@@ -38,6 +39,7 @@ const COLUMNS = [
   'capture_method',
   'status',
   'description',
+  'statement_descriptor',
   'metadata',
   'amount_captured',
   'amount_refunded',
@@ -47,7 +49,7 @@ const COLUMNS = [
   'created_at',
 ] as const;
 
-export type NewPayment = Pick<PaymentRow, 'id' | 'account_id' | 'customer_id' | 'amount' | 'currency' | 'capture_method' | 'description' | 'metadata'>;
+export type NewPayment = Pick<PaymentRow, 'id' | 'account_id' | 'customer_id' | 'amount' | 'currency' | 'capture_method' | 'description' | 'statement_descriptor' | 'metadata'>;
 
 export async function insertPayment(trx: Knex.Transaction, row: NewPayment): Promise<PaymentRow> {
   const [inserted] = await trx('payments')

@@ -147,6 +147,18 @@ export const errorCatalogue = {
     meaning: 'The database cannot serve right now.',
     action: 'Retry after `Retry-After` seconds, with the same Idempotency-Key for a write.',
   },
+  currency_mismatch: {
+    status: 422,
+    title: 'The amount is not in the payment’s currency',
+    meaning: 'A refund’s `amount.currency` differs from the currency of the payment it refunds.',
+    action: 'Refund in the payment’s currency (its `amount.currency`).',
+  },
+  api_version_sunset: {
+    status: 410,
+    title: 'This operation has passed its sunset date',
+    meaning: 'The operation was deprecated and its `Sunset` date has passed; it no longer answers.',
+    action: 'Use its successor, named in the `Link` header (`rel="successor-version"`).',
+  },
   processor_unavailable: {
     status: 503,
     title: 'The card processor is unavailable',

@@ -22,7 +22,11 @@ import { callProcessor, unhandledRefusal, type ProcessorClient } from '../proces
 import { toRefund, type Refund } from './refund.js';
 import * as repo from './repository.js';
 
-export type CreateRefundParams = { readonly body: components['schemas']['RefundCreateRequest'] };
+export type CreateRefundParams = {
+  readonly body: components['schemas']['RefundCreateRequest'];
+  /** The currency the client stated the amount in (`/v2`); refused unless it is the payment's. */
+  readonly currency?: string;
+};
 
 /** What phase 1 hands to phase 2, which otherwise reads both back. */
 type Inserted = { readonly refund: repo.RefundRow; readonly payment: RefundablePayment };
@@ -39,6 +43,9 @@ export function createRefundOperation(deps: { readonly db: Db; readonly processo
           if (!payment) throw new AppError('referenced_resource_not_found', `No payment with id '${input.payment}' exists in this account.`);
           if (payment.status !== 'succeeded') {
             throw new AppError('payment_not_refundable', `Payment '${payment.id}' is ${payment.status}; only a succeeded payment can be refunded.`);
+          }
+          if (ctx.params.currency !== undefined && ctx.params.currency !== payment.currency) {
+            throw new AppError('currency_mismatch', `Payment '${payment.id}' is in ${payment.currency}; a refund of it cannot be in ${ctx.params.currency}.`);
           }
           const remaining = payment.amount_captured - payment.amount_refunded - (await repo.pendingAmount(trx, payment.id));
           const amount = input.amount ?? remaining;

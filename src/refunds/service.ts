@@ -27,8 +27,10 @@ export class RefundService {
     this.createOp = idempotency.register(createRefundOperation({ db, processor }));
   }
 
-  create(envelope: RequestEnvelope, body: CreateInput): Promise<IdempotentResult<Refund>> {
-    return this.idempotency.execute(this.createOp, envelope, { body }, body);
+  /** `currency`: the currency the client stated the amount in (`/v2`), refused unless it is the payment's. */
+  create(envelope: RequestEnvelope, body: CreateInput, currency?: string): Promise<IdempotentResult<Refund>> {
+    const params = currency === undefined ? { body } : { body, currency };
+    return this.idempotency.execute(this.createOp, envelope, params, currency === undefined ? body : { ...body, currency });
   }
 
   async retrieve(accountId: string, id: string): Promise<Refund> {

@@ -11,6 +11,8 @@
  * - Invalid requests (fast-check mutations of valid ones that break exactly one thing) must get a
  *   documented 4xx `application/problem+json` with the code the spec gives that refusal, and change
  *   nothing: the database and the processor's ledger are compared before and after each batch.
+ *   Another list's cursor is such a mutation; the other versions of a list (linked by the spec's
+ *   `x-successor`) are views of the same list, whose cursors it takes.
  *
  * CONTRACT_FUZZ_RUNS sets the requests per batch (120 unless set; two batches per operation);
  * CONTRACT_FUZZ_SEED replays a run (the seed is printed). Each batch's seed derives from it and the
@@ -24,7 +26,7 @@ import type { Response } from 'supertest';
 import { loadSpec } from '../../src/platform/spec.js';
 import { createTestApp, METRICS_TOKEN, snapshot, type TestApp } from '../helpers/app.js';
 import { contractProblems, type Expectation } from './fuzz/checks.js';
-import { operationsOf, type OperationSpec } from './fuzz/operations.js';
+import { operationsOf, otherVersionsOf, type OperationSpec } from './fuzz/operations.js';
 import { describeExchange, invalidRequest, send, validRequest, type FuzzRequest, type RequestContext } from './fuzz/requests.js';
 import { buildWorld, type World } from './fuzz/world.js';
 
@@ -131,6 +133,7 @@ describe('contract: fuzzing every operation of the spec', function () {
       freshIdempotencyKey: () => `fuzz-${SEED}-${++keys}`,
       requestId: `fuzz.${op.operationId}.${expectation}.${n}`,
       cursors: world.cursors,
+      otherVersions: otherVersionsOf(op, operations),
       bodyLimitBytes: BODY_LIMIT_BYTES,
     };
   }

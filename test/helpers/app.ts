@@ -197,6 +197,8 @@ export interface TestAppOptions {
   readonly validateResponses?: boolean;
   /** Prometheus metrics: on unless false; `token` guards `/metrics` as METRICS_TOKEN does. */
   readonly metrics?: false | { readonly token?: string };
+  /** The app's clock for sunset dates (ms since the epoch); the system's when absent. */
+  readonly now?: () => number;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -238,6 +240,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     apiKeyCache: options.apiKeyCache,
     metrics,
     metricsToken: options.metrics ? options.metrics.token : undefined,
+    now: options.now,
   });
   return {
     metrics,

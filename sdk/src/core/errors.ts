@@ -5,6 +5,7 @@
  * a call the caller aborted is an `APIUserAbortError`.
  */
 import type { components } from '../generated/schema.js';
+import { linkTarget, parseLinkHeader, parseSunsetDate } from './deprecation.js';
 
 /** An RFC 9457 problem document, as the API sends with every error. */
 export type Problem = components['schemas']['Problem'];
@@ -68,6 +69,23 @@ export class PermissionDeniedError extends APIError {}
 export class NotFoundError extends APIError {}
 /** 409: the resource's state forbids this (`payment_not_capturable`, …), or the key is in flight. */
 export class ConflictError extends APIError {}
+/**
+ * 410: the operation is past its sunset date (`api_version_sunset`) and no longer answers. Never
+ * retried. `successor` names what to call instead (the `rel="successor-version"` link), `sunset`
+ * when the operation stopped answering.
+ */
+export class GoneError extends APIError {
+  /** The target of the `rel="successor-version"` link, as sent (e.g. `/v2/payments/pay_1`). */
+  readonly successor: string | undefined;
+  /** The `Sunset` field: when the operation stopped answering. */
+  readonly sunset: Date | undefined;
+
+  constructor(init: APIErrorInit) {
+    super(init);
+    this.successor = linkTarget(parseLinkHeader(init.headers.get('link')), 'successor-version');
+    this.sunset = parseSunsetDate(init.headers.get('sunset'));
+  }
+}
 /** 422: well-formed but refused (`idempotency_key_reused`, `amount_exceeds_refundable`, …). */
 export class UnprocessableEntityError extends APIError {}
 /** 429: over quota, after every retry the call was allowed. `Retry-After` says when to come back. */
@@ -108,6 +126,7 @@ const ERROR_CLASS_BY_STATUS: Readonly<Record<number, APIErrorClass>> = {
   403: PermissionDeniedError,
   404: NotFoundError,
   409: ConflictError,
+  410: GoneError,
   422: UnprocessableEntityError,
   429: RateLimitError,
 };

@@ -1,3 +1,4 @@
+import type { DeprecationHandler } from './deprecation.js';
 import type { ReadCache } from './read-cache.js';
 
 /** What a `fetch` must look like to carry the SDK's requests: the built-in one, or a wrapper of it. */
@@ -24,6 +25,14 @@ export interface ClientOptions {
    * returns that answer again (see ReadCache). Off by default.
    */
   readCache?: ReadCache;
+  /**
+   * Called with every answer that carries a `Deprecation` field (an operation the API has
+   * deprecated), once per call, with its sunset date and successor. Without it, the client warns
+   * once per operation per process with `console.warn`; `onDeprecation: () => {}` silences that.
+   * What the hook throws does not change the call's outcome (the API has already answered): it is
+   * reported with `console.warn`.
+   */
+  onDeprecation?: DeprecationHandler;
 }
 
 /** Per-call options: the last argument of every resource method. */

@@ -17,26 +17,46 @@ export interface OperationSpec {
   readonly unsafe: boolean;
   /** Takes `cursor` and answers with the list envelope. */
   readonly paginated: boolean;
+  /** Present when the spec marks the operation `deprecated`. */
+  readonly deprecation?: OperationDeprecation;
+}
+
+/** A deprecated operation, as the spec describes it (`x-deprecated-at`, `x-sunset`, `x-successor`). */
+export interface OperationDeprecation {
+  /** The day it was deprecated (`YYYY-MM-DD`). */
+  readonly since?: string;
+  /** The day it stops answering (`YYYY-MM-DD`); from then on it answers `410` `api_version_sunset`. */
+  readonly sunset?: string;
+  /** The operation to use instead, and the method that calls it (`v2.payments.create`) when the SDK has one. */
+  readonly successor?: { readonly operationId: string; readonly call?: string };
 }
 
 /** Every operation the SDK exposes, keyed by operationId. */
 export const operationSpecs = {
-  cancelPayment: {"operationId":"cancelPayment","method":"POST","path":"/v1/payments/{id}/cancel","pathParams":["id"],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false},
-  capturePayment: {"operationId":"capturePayment","method":"POST","path":"/v1/payments/{id}/capture","pathParams":["id"],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false},
+  cancelPayment: {"operationId":"cancelPayment","method":"POST","path":"/v1/payments/{id}/cancel","pathParams":["id"],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"cancelPaymentV2","call":"v2.payments.cancel"}}},
+  cancelPaymentV2: {"operationId":"cancelPaymentV2","method":"POST","path":"/v2/payments/{id}/cancel","pathParams":["id"],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false},
+  capturePayment: {"operationId":"capturePayment","method":"POST","path":"/v1/payments/{id}/capture","pathParams":["id"],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"capturePaymentV2","call":"v2.payments.capture"}}},
+  capturePaymentV2: {"operationId":"capturePaymentV2","method":"POST","path":"/v2/payments/{id}/capture","pathParams":["id"],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false},
   createApiKey: {"operationId":"createApiKey","method":"POST","path":"/v1/api_keys","pathParams":[],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
   createCustomer: {"operationId":"createCustomer","method":"POST","path":"/v1/customers","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
-  createPayment: {"operationId":"createPayment","method":"POST","path":"/v1/payments","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
-  createRefund: {"operationId":"createRefund","method":"POST","path":"/v1/refunds","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
+  createPayment: {"operationId":"createPayment","method":"POST","path":"/v1/payments","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"createPaymentV2","call":"v2.payments.create"}}},
+  createPaymentV2: {"operationId":"createPaymentV2","method":"POST","path":"/v2/payments","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
+  createRefund: {"operationId":"createRefund","method":"POST","path":"/v1/refunds","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"createRefundV2","call":"v2.refunds.create"}}},
+  createRefundV2: {"operationId":"createRefundV2","method":"POST","path":"/v2/refunds","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
   deleteCustomer: {"operationId":"deleteCustomer","method":"DELETE","path":"/v1/customers/{id}","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false},
   listApiKeys: {"operationId":"listApiKeys","method":"GET","path":"/v1/api_keys","pathParams":[],"queryParams":["limit","cursor"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
   listCustomers: {"operationId":"listCustomers","method":"GET","path":"/v1/customers","pathParams":[],"queryParams":["limit","cursor","email","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
   listEvents: {"operationId":"listEvents","method":"GET","path":"/v1/events","pathParams":[],"queryParams":["limit","cursor","type","object_id","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
-  listPayments: {"operationId":"listPayments","method":"GET","path":"/v1/payments","pathParams":[],"queryParams":["limit","cursor","status","customer","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
-  listRefunds: {"operationId":"listRefunds","method":"GET","path":"/v1/refunds","pathParams":[],"queryParams":["limit","cursor","payment","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
+  listPayments: {"operationId":"listPayments","method":"GET","path":"/v1/payments","pathParams":[],"queryParams":["limit","cursor","status","customer","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"listPaymentsV2","call":"v2.payments.list"}}},
+  listPaymentsV2: {"operationId":"listPaymentsV2","method":"GET","path":"/v2/payments","pathParams":[],"queryParams":["limit","cursor","status","customer","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
+  listRefunds: {"operationId":"listRefunds","method":"GET","path":"/v1/refunds","pathParams":[],"queryParams":["limit","cursor","payment","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"listRefundsV2","call":"v2.refunds.list"}}},
+  listRefundsV2: {"operationId":"listRefundsV2","method":"GET","path":"/v2/refunds","pathParams":[],"queryParams":["limit","cursor","payment","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
   retrieveCustomer: {"operationId":"retrieveCustomer","method":"GET","path":"/v1/customers/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
   retrieveEvent: {"operationId":"retrieveEvent","method":"GET","path":"/v1/events/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
-  retrievePayment: {"operationId":"retrievePayment","method":"GET","path":"/v1/payments/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
-  retrieveRefund: {"operationId":"retrieveRefund","method":"GET","path":"/v1/refunds/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
+  retrievePayment: {"operationId":"retrievePayment","method":"GET","path":"/v1/payments/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"retrievePaymentV2","call":"v2.payments.retrieve"}}},
+  retrievePaymentV2: {"operationId":"retrievePaymentV2","method":"GET","path":"/v2/payments/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
+  retrieveRefund: {"operationId":"retrieveRefund","method":"GET","path":"/v1/refunds/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"retrieveRefundV2","call":"v2.refunds.retrieve"}}},
+  retrieveRefundV2: {"operationId":"retrieveRefundV2","method":"GET","path":"/v2/refunds/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
   revokeApiKey: {"operationId":"revokeApiKey","method":"DELETE","path":"/v1/api_keys/{id}","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false},
   updateCustomer: {"operationId":"updateCustomer","method":"PATCH","path":"/v1/customers/{id}","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
 } as const satisfies Record<string, OperationSpec>;
@@ -99,13 +119,20 @@ export type FieldError = components['schemas']['FieldError'];
 export type Health = components['schemas']['Health'];
 export type ListEnvelope = components['schemas']['ListEnvelope'];
 export type Metadata = components['schemas']['Metadata'];
+export type Money = components['schemas']['Money'];
+export type MoneyRequest = components['schemas']['MoneyRequest'];
 export type Payment = components['schemas']['Payment'];
 export type PaymentCreateRequest = components['schemas']['PaymentCreateRequest'];
 export type PaymentEvent = components['schemas']['PaymentEvent'];
 export type PaymentEventType = components['schemas']['PaymentEventType'];
+export type PaymentFailure = components['schemas']['PaymentFailure'];
 export type PaymentIdValue = components['schemas']['PaymentIdValue'];
 export type PaymentList = components['schemas']['PaymentList'];
 export type PaymentStatus = components['schemas']['PaymentStatus'];
+export type PaymentV2 = components['schemas']['PaymentV2'];
+export type PaymentV2CreateRequest = components['schemas']['PaymentV2CreateRequest'];
+export type PaymentV2List = components['schemas']['PaymentV2List'];
+export type PaymentV2Status = components['schemas']['PaymentV2Status'];
 export type Problem = components['schemas']['Problem'];
 export type Readiness = components['schemas']['Readiness'];
 export type Refund = components['schemas']['Refund'];
@@ -116,6 +143,9 @@ export type RefundIdValue = components['schemas']['RefundIdValue'];
 export type RefundList = components['schemas']['RefundList'];
 export type RefundReason = components['schemas']['RefundReason'];
 export type RefundStatus = components['schemas']['RefundStatus'];
+export type RefundV2 = components['schemas']['RefundV2'];
+export type RefundV2CreateRequest = components['schemas']['RefundV2CreateRequest'];
+export type RefundV2List = components['schemas']['RefundV2List'];
 export type SupportedCurrency = components['schemas']['SupportedCurrency'];
 export type UnixTime = components['schemas']['UnixTime'];
 
@@ -124,9 +154,11 @@ export type ListApiKeysParams = QueryParams<'listApiKeys'>;
 export type ListCustomersParams = QueryParams<'listCustomers'>;
 export type ListEventsParams = QueryParams<'listEvents'>;
 export type ListPaymentsParams = QueryParams<'listPayments'>;
+export type ListPaymentsV2Params = QueryParams<'listPaymentsV2'>;
 export type ListRefundsParams = QueryParams<'listRefunds'>;
+export type ListRefundsV2Params = QueryParams<'listRefundsV2'>;
 
-/** The typed resource namespaces (`customers.create`, `payments.list`, …) over a transport. */
+/** The typed resource namespaces (`customers.create`, `payments.list`, `v2.payments.create`, …) over a transport. */
 export abstract class RemitResources {
   readonly #transport: Transport;
 
@@ -259,6 +291,8 @@ export abstract class RemitResources {
      * other status is a `409` `payment_not_cancelable`. `Idempotency-Key` is honoured.
      *
      * `POST /v1/payments/{id}/cancel` (`cancelPayment`)
+     *
+     * @deprecated Use `client.v2.payments.cancel()` (`cancelPaymentV2`); this operation stops answering on 2027-12-31 (its Sunset).
      */
     cancel: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'cancelPayment'>> =>
       this.#transport.request(operationSpecs.cancelPayment, { path: { id }, options }),
@@ -269,6 +303,8 @@ export abstract class RemitResources {
      * other status is a `409` `payment_not_capturable`. `Idempotency-Key` is required.
      *
      * `POST /v1/payments/{id}/capture` (`capturePayment`)
+     *
+     * @deprecated Use `client.v2.payments.capture()` (`capturePaymentV2`); this operation stops answering on 2027-12-31 (its Sunset).
      */
     capture: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'capturePayment'>> =>
       this.#transport.request(operationSpecs.capturePayment, { path: { id }, options }),
@@ -285,6 +321,8 @@ export abstract class RemitResources {
      * background.
      *
      * `POST /v1/payments` (`createPayment`)
+     *
+     * @deprecated Use `client.v2.payments.create()` (`createPaymentV2`); this operation stops answering on 2027-12-31 (its Sunset).
      */
     create: (body: RequestBody<'createPayment'>, options?: RequestOptions): APIPromise<SuccessBody<'createPayment'>> =>
       this.#transport.request(operationSpecs.createPayment, { path: {}, body, options }),
@@ -294,6 +332,8 @@ export abstract class RemitResources {
      * The account's payments, newest first.
      *
      * `GET /v1/payments` (`listPayments`)
+     *
+     * @deprecated Use `client.v2.payments.list()` (`listPaymentsV2`); this operation stops answering on 2027-12-31 (its Sunset).
      */
     list: (query?: QueryParams<'listPayments'>, options?: RequestOptions): PagePromise<ListItem<'listPayments'>> =>
       this.#transport.requestPage(operationSpecs.listPayments, { path: {}, query, options }),
@@ -301,6 +341,8 @@ export abstract class RemitResources {
      * Retrieve a payment.
      *
      * `GET /v1/payments/{id}` (`retrievePayment`)
+     *
+     * @deprecated Use `client.v2.payments.retrieve()` (`retrievePaymentV2`); this operation stops answering on 2027-12-31 (its Sunset).
      */
     retrieve: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'retrievePayment'>> =>
       this.#transport.request(operationSpecs.retrievePayment, { path: { id }, options }),
@@ -320,6 +362,8 @@ export abstract class RemitResources {
      * the same key or the server's background completion finishes it.
      *
      * `POST /v1/refunds` (`createRefund`)
+     *
+     * @deprecated Use `client.v2.refunds.create()` (`createRefundV2`); this operation stops answering on 2027-12-31 (its Sunset).
      */
     create: (body: RequestBody<'createRefund'>, options?: RequestOptions): APIPromise<SuccessBody<'createRefund'>> =>
       this.#transport.request(operationSpecs.createRefund, { path: {}, body, options }),
@@ -329,6 +373,8 @@ export abstract class RemitResources {
      * The account's refunds, newest first.
      *
      * `GET /v1/refunds` (`listRefunds`)
+     *
+     * @deprecated Use `client.v2.refunds.list()` (`listRefundsV2`); this operation stops answering on 2027-12-31 (its Sunset).
      */
     list: (query?: QueryParams<'listRefunds'>, options?: RequestOptions): PagePromise<ListItem<'listRefunds'>> =>
       this.#transport.requestPage(operationSpecs.listRefunds, { path: {}, query, options }),
@@ -336,8 +382,110 @@ export abstract class RemitResources {
      * Retrieve a refund.
      *
      * `GET /v1/refunds/{id}` (`retrieveRefund`)
+     *
+     * @deprecated Use `client.v2.refunds.retrieve()` (`retrieveRefundV2`); this operation stops answering on 2027-12-31 (its Sunset).
      */
     retrieve: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'retrieveRefund'>> =>
       this.#transport.request(operationSpecs.retrieveRefund, { path: { id }, options }),
+  };
+
+  /**
+   * API v2: `v2.payments`, `v2.refunds`, with the same method names as the unversioned namespaces and the types of v2.
+   */
+  readonly v2 = {
+    /**
+     * Payments v2: Payments with every amount a `Money` object and `authorized` for v1's `requires_capture`.
+     * The same payments as `/v1/payments`: one created through either is read, captured, canceled
+     * and refunded through the other. docs/versioning.md explains the move.
+     */
+    payments: {
+      /**
+       * Cancel a payment.
+       *
+       * Releases the authorization of a `requires_capture` payment, which becomes `canceled`. Any
+       * other status is a `409` `payment_not_cancelable`. `Idempotency-Key` is honoured.
+       *
+       * `POST /v2/payments/{id}/cancel` (`cancelPaymentV2`)
+       */
+      cancel: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'cancelPaymentV2'>> =>
+        this.#transport.request(operationSpecs.cancelPaymentV2, { path: { id }, options }),
+      /**
+       * Capture a payment.
+       *
+       * Captures the full amount of a `requires_capture` payment, which becomes `succeeded`. Any
+       * other status is a `409` `payment_not_capturable`. `Idempotency-Key` is required.
+       *
+       * `POST /v2/payments/{id}/capture` (`capturePaymentV2`)
+       */
+      capture: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'capturePaymentV2'>> =>
+        this.#transport.request(operationSpecs.capturePaymentV2, { path: { id }, options }),
+      /**
+       * Create a payment.
+       *
+       * Charges the amount through the card processor. With `capture_method: automatic` the
+       * payment ends `succeeded` (or `failed` when the processor declines it); with `manual` it ends
+       * `requires_capture`, and `capture` or `cancel` finishes it.
+       *
+       * `Idempotency-Key` is required. When the processor cannot be reached the answer is a `503`
+       * with `Retry-After`, and the payment, if it was recorded, stays `processing`: retrying with the
+       * same key resumes it without charging twice, and the server also finishes it in the
+       * background.
+       *
+       * `POST /v2/payments` (`createPaymentV2`)
+       */
+      create: (body: RequestBody<'createPaymentV2'>, options?: RequestOptions): APIPromise<SuccessBody<'createPaymentV2'>> =>
+        this.#transport.request(operationSpecs.createPaymentV2, { path: {}, body, options }),
+      /**
+       * List payments.
+       *
+       * The account's payments, newest first.
+       *
+       * `GET /v2/payments` (`listPaymentsV2`)
+       */
+      list: (query?: QueryParams<'listPaymentsV2'>, options?: RequestOptions): PagePromise<ListItem<'listPaymentsV2'>> =>
+        this.#transport.requestPage(operationSpecs.listPaymentsV2, { path: {}, query, options }),
+      /**
+       * Retrieve a payment.
+       *
+       * `GET /v2/payments/{id}` (`retrievePaymentV2`)
+       */
+      retrieve: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'retrievePaymentV2'>> =>
+        this.#transport.request(operationSpecs.retrievePaymentV2, { path: { id }, options }),
+    },
+
+    /**
+     * Refunds v2: Refunds with their amount a `Money` object; the same refunds as `/v1/refunds`.
+     */
+    refunds: {
+      /**
+       * Create a refund.
+       *
+       * Refunds all or part of a `succeeded` payment through the processor. The amount defaults to
+       * what remains refundable; more than that is a `422` `amount_exceeds_refundable`.
+       * `Idempotency-Key` is required. When the processor cannot be reached the answer is a `503`
+       * with `Retry-After` and the refund, if it was recorded, stays `pending` until a retry with
+       * the same key or the server's background completion finishes it.
+       *
+       * `POST /v2/refunds` (`createRefundV2`)
+       */
+      create: (body: RequestBody<'createRefundV2'>, options?: RequestOptions): APIPromise<SuccessBody<'createRefundV2'>> =>
+        this.#transport.request(operationSpecs.createRefundV2, { path: {}, body, options }),
+      /**
+       * List refunds.
+       *
+       * The account's refunds, newest first.
+       *
+       * `GET /v2/refunds` (`listRefundsV2`)
+       */
+      list: (query?: QueryParams<'listRefundsV2'>, options?: RequestOptions): PagePromise<ListItem<'listRefundsV2'>> =>
+        this.#transport.requestPage(operationSpecs.listRefundsV2, { path: {}, query, options }),
+      /**
+       * Retrieve a refund.
+       *
+       * `GET /v2/refunds/{id}` (`retrieveRefundV2`)
+       */
+      retrieve: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'retrieveRefundV2'>> =>
+        this.#transport.request(operationSpecs.retrieveRefundV2, { path: { id }, options }),
+    },
   };
 }

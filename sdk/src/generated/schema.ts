@@ -164,12 +164,14 @@ export interface paths {
         };
         /**
          * List payments
+         * @deprecated
          * @description The account's payments, newest first.
          */
         get: operations["listPayments"];
         put?: never;
         /**
          * Create a payment
+         * @deprecated
          * @description Charges the amount through the card processor. With `capture_method: automatic` the
          *     payment ends `succeeded` (or `failed` when the processor declines it); with `manual` it ends
          *     `requires_capture`, and `capture` or `cancel` finishes it.
@@ -196,7 +198,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Retrieve a payment */
+        /**
+         * Retrieve a payment
+         * @deprecated
+         */
         get: operations["retrievePayment"];
         put?: never;
         post?: never;
@@ -220,6 +225,7 @@ export interface paths {
         put?: never;
         /**
          * Capture a payment
+         * @deprecated
          * @description Captures the full amount of a `requires_capture` payment, which becomes `succeeded`. Any
          *     other status is a `409` `payment_not_capturable`. `Idempotency-Key` is required.
          */
@@ -244,6 +250,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel a payment
+         * @deprecated
          * @description Releases the authorization of a `requires_capture` payment, which becomes `canceled`. Any
          *     other status is a `409` `payment_not_cancelable`. `Idempotency-Key` is honoured.
          */
@@ -263,12 +270,14 @@ export interface paths {
         };
         /**
          * List refunds
+         * @deprecated
          * @description The account's refunds, newest first.
          */
         get: operations["listRefunds"];
         put?: never;
         /**
          * Create a refund
+         * @deprecated
          * @description Refunds all or part of a `succeeded` payment through the processor. The amount defaults to
          *     what remains refundable; more than that is a `422` `amount_exceeds_refundable`.
          *     `Idempotency-Key` is required. When the processor cannot be reached the answer is a `503`
@@ -292,8 +301,158 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Retrieve a refund */
+        /**
+         * Retrieve a refund
+         * @deprecated
+         */
         get: operations["retrieveRefund"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List payments
+         * @description The account's payments, newest first.
+         */
+        get: operations["listPaymentsV2"];
+        put?: never;
+        /**
+         * Create a payment
+         * @description Charges the amount through the card processor. With `capture_method: automatic` the
+         *     payment ends `succeeded` (or `failed` when the processor declines it); with `manual` it ends
+         *     `requires_capture`, and `capture` or `cancel` finishes it.
+         *
+         *     `Idempotency-Key` is required. When the processor cannot be reached the answer is a `503`
+         *     with `Retry-After`, and the payment, if it was recorded, stays `processing`: retrying with the
+         *     same key resumes it without charging twice, and the server also finishes it in the
+         *     background.
+         */
+        post: operations["createPaymentV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/payments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The payment's id. */
+                id: components["parameters"]["PaymentId"];
+            };
+            cookie?: never;
+        };
+        /** Retrieve a payment */
+        get: operations["retrievePaymentV2"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/payments/{id}/capture": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The payment's id. */
+                id: components["parameters"]["PaymentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Capture a payment
+         * @description Captures the full amount of a `requires_capture` payment, which becomes `succeeded`. Any
+         *     other status is a `409` `payment_not_capturable`. `Idempotency-Key` is required.
+         */
+        post: operations["capturePaymentV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/payments/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The payment's id. */
+                id: components["parameters"]["PaymentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a payment
+         * @description Releases the authorization of a `requires_capture` payment, which becomes `canceled`. Any
+         *     other status is a `409` `payment_not_cancelable`. `Idempotency-Key` is honoured.
+         */
+        post: operations["cancelPaymentV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List refunds
+         * @description The account's refunds, newest first.
+         */
+        get: operations["listRefundsV2"];
+        put?: never;
+        /**
+         * Create a refund
+         * @description Refunds all or part of a `succeeded` payment through the processor. The amount defaults to
+         *     what remains refundable; more than that is a `422` `amount_exceeds_refundable`.
+         *     `Idempotency-Key` is required. When the processor cannot be reached the answer is a `503`
+         *     with `Retry-After` and the refund, if it was recorded, stays `pending` until a retry with
+         *     the same key or the server's background completion finishes it.
+         */
+        post: operations["createRefundV2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/refunds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The refund's id. */
+                id: components["parameters"]["RefundId"];
+            };
+            cookie?: never;
+        };
+        /** Retrieve a refund */
+        get: operations["retrieveRefundV2"];
         put?: never;
         post?: never;
         delete?: never;
@@ -533,7 +692,7 @@ export interface components {
          *     unknown code by its HTTP status.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "malformed_json" | "invalid_cursor" | "idempotency_key_required" | "authentication_required" | "invalid_api_key" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "idempotency_in_flight" | "payment_not_capturable" | "payment_not_cancelable" | "payment_not_refundable" | "api_key_limit_reached" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "amount_exceeds_refundable" | "referenced_resource_not_found" | "rate_limited" | "internal_error" | "service_unavailable" | "processor_unavailable";
+        ErrorCode: "validation_failed" | "malformed_json" | "invalid_cursor" | "idempotency_key_required" | "authentication_required" | "invalid_api_key" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "idempotency_in_flight" | "payment_not_capturable" | "payment_not_cancelable" | "payment_not_refundable" | "api_key_limit_reached" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "amount_exceeds_refundable" | "referenced_resource_not_found" | "rate_limited" | "internal_error" | "service_unavailable" | "processor_unavailable" | "currency_mismatch" | "api_version_sunset";
         /**
          * @description Seconds since the Unix epoch.
          * @example 1795000000
@@ -678,6 +837,8 @@ export interface components {
             /** @description The customer charged, if one was given. */
             customer: components["schemas"]["CustomerIdValue"] | null;
             description: string | null;
+            /** @description What the cardholder's statement shows, when the payment chose it. */
+            statement_descriptor: string | null;
             metadata: components["schemas"]["Metadata"];
             /** @description How much was captured; equals `amount` once `succeeded`. */
             amount_captured: number;
@@ -697,6 +858,13 @@ export interface components {
             customer?: components["schemas"]["CustomerIdValue"];
             capture_method?: components["schemas"]["CaptureMethod"];
             description?: string;
+            /**
+             * @description What the cardholder's statement shows for this payment: 5–22 characters of letters,
+             *     digits, spaces and `. , - / & # @ +`, at least one a letter. The processor's default
+             *     (the account's name) when absent.
+             * @example REMIT COFFEE 42
+             */
+            statement_descriptor?: string;
             metadata?: components["schemas"]["Metadata"];
         };
         PaymentList: components["schemas"]["ListEnvelope"] & {
@@ -732,6 +900,101 @@ export interface components {
         };
         RefundList: components["schemas"]["ListEnvelope"] & {
             data: components["schemas"]["Refund"][];
+        };
+        /** @description An amount and its currency, together, so neither is ever read without the other. */
+        Money: {
+            /**
+             * @description In the currency's minor unit (cents for EUR, yen for JPY).
+             * @example 2500
+             */
+            value: number;
+            currency: components["schemas"]["Currency"];
+        };
+        /** @description An amount to charge or refund and its currency. */
+        MoneyRequest: {
+            value: components["schemas"]["Amount"];
+            currency: components["schemas"]["SupportedCurrency"];
+        };
+        /**
+         * @description - `processing`: recorded, waiting for the processor's answer (also while the processor is
+         *       unreachable; the payment is finished by a retry with the same key or in the background).
+         *     - `authorized`: the processor authorized it; `capture` or `cancel` it (v1's `requires_capture`).
+         *     - `succeeded`: the money moved. Final, though it can be refunded.
+         *     - `failed`: the processor declined it (`failure.code` says why). Final.
+         *     - `canceled`: the authorization was released. Final.
+         * @enum {string}
+         */
+        PaymentV2Status: "processing" | "authorized" | "succeeded" | "failed" | "canceled";
+        /** @description Why the processor declined the payment. */
+        PaymentFailure: {
+            /** @example card_declined */
+            code: string;
+            message: string | null;
+        };
+        /**
+         * @description A payment as `/v2` shows it: the same payment `/v1` shows, with every amount a `Money`
+         *     object, `authorized` for v1's `requires_capture`, and the failure as one object.
+         */
+        PaymentV2: {
+            id: components["schemas"]["PaymentIdValue"];
+            /** @constant */
+            object: "payment";
+            amount: components["schemas"]["Money"];
+            /** @description How much was captured; equals `amount` once `succeeded`. */
+            amount_captured: components["schemas"]["Money"];
+            /** @description How much has been refunded by succeeded refunds. */
+            amount_refunded: components["schemas"]["Money"];
+            status: components["schemas"]["PaymentV2Status"];
+            capture_method: components["schemas"]["CaptureMethod"];
+            /** @description The customer charged, if one was given. */
+            customer: components["schemas"]["CustomerIdValue"] | null;
+            description: string | null;
+            /** @description What the cardholder's statement shows, when the payment chose it. */
+            statement_descriptor: string | null;
+            metadata: components["schemas"]["Metadata"];
+            /** @description Why the processor declined the payment, when `status` is `failed`; else `null`. */
+            failure: components["schemas"]["PaymentFailure"] | null;
+            created: components["schemas"]["UnixTime"];
+        };
+        PaymentV2CreateRequest: {
+            amount: components["schemas"]["MoneyRequest"];
+            customer?: components["schemas"]["CustomerIdValue"];
+            capture_method?: components["schemas"]["CaptureMethod"];
+            description?: string;
+            /**
+             * @description What the cardholder's statement shows for this payment: 5–22 characters of letters,
+             *     digits, spaces and `. , - / & # @ +`, at least one a letter. The processor's default
+             *     (the account's name) when absent.
+             * @example REMIT COFFEE 42
+             */
+            statement_descriptor?: string;
+            metadata?: components["schemas"]["Metadata"];
+        };
+        PaymentV2List: components["schemas"]["ListEnvelope"] & {
+            data: components["schemas"]["PaymentV2"][];
+        };
+        /** @description A refund as `/v2` shows it; its amount is a `Money` object. */
+        RefundV2: {
+            id: components["schemas"]["RefundIdValue"];
+            /** @constant */
+            object: "refund";
+            payment: components["schemas"]["PaymentIdValue"];
+            amount: components["schemas"]["Money"];
+            status: components["schemas"]["RefundStatus"];
+            reason: components["schemas"]["RefundReason"] | null;
+            metadata: components["schemas"]["Metadata"];
+            failure_code: string | null;
+            created: components["schemas"]["UnixTime"];
+        };
+        RefundV2CreateRequest: {
+            payment: components["schemas"]["PaymentIdValue"];
+            /** @description What to refund, in the payment's currency (another currency is a `422` `currency_mismatch`); the whole refundable amount when absent. */
+            amount?: components["schemas"]["MoneyRequest"];
+            reason?: components["schemas"]["RefundReason"];
+            metadata?: components["schemas"]["Metadata"];
+        };
+        RefundV2List: components["schemas"]["ListEnvelope"] & {
+            data: components["schemas"]["RefundV2"][];
         };
         /**
          * @description What changed. New types may be added; ignore the ones you do not handle.
@@ -997,6 +1260,272 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description Gone: this deprecated operation passed its sunset date (`api_version_sunset`). `Link` names
+         *     its successor. Answered before authentication, so it counts against the address's `ops` budget.
+         */
+        Gone: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The request is malformed: a parameter or body field fails validation (`validation_failed`,
+         *     with up to 10 problems in `errors` and their number in `error_count`), the body is not valid JSON (`malformed_json`), a cursor
+         *     was not issued by this list, for this account or for these filters (`invalid_cursor`), or a money-moving
+         *     request has no `Idempotency-Key` (`idempotency_key_required`). Do not retry as is.
+         *
+         *     Answered by a deprecated operation: with `Deprecation`, `Sunset` and `Link`.
+         */
+        DeprecatedBadRequest: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The request conflicts with the current state. `idempotency_in_flight`: a request with the
+         *     same Idempotency-Key is still running; retry after `Retry-After` seconds with the same key.
+         *     `payment_not_capturable`, `payment_not_cancelable`, `payment_not_refundable`: the payment's
+         *     status does not allow this; do not retry.
+         *
+         *     Answered by a deprecated operation: with `Deprecation`, `Sunset` and `Link`.
+         */
+        DeprecatedConflict: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "Retry-After": components["headers"]["Retry-After-In-Flight"];
+                "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The API key is valid but lacks the scope this operation needs.
+         *
+         *     Answered by a deprecated operation: with `Deprecation`, `Sunset` and `Link`.
+         */
+        DeprecatedForbidden: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description An unexpected server error. Safe to retry; the body carries no internal detail.
+         *
+         *     Answered by a deprecated operation: with `Deprecation`, `Sunset` and `Link`.
+         */
+        DeprecatedInternalError: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description No such resource in the calling account.
+         *
+         *     Answered by a deprecated operation: with `Deprecation`, `Sunset` and `Link`.
+         */
+        DeprecatedNotFound: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "Idempotent-Replayed": components["headers"]["Idempotent-Replayed-If-Keyed"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description Not modified: `If-None-Match` named the current representation, which is therefore not sent again (RFC 9110
+         *     §15.4.5). Use the copy you hold.
+         *
+         *     Answered by a deprecated operation: with `Deprecation`, `Sunset` and `Link`.
+         */
+        DeprecatedNotModified: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                ETag: components["headers"]["ETag"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /**
+         * @description The request body is larger than 64 KiB (65,536 bytes, `x-request-body-max-bytes`) as sent.
+         *     The detail says the limit. Do not retry as is.
+         *
+         *     Answered by a deprecated operation: with `Deprecation`, `Sunset` and `Link`.
+         */
+        DeprecatedPayloadTooLarge: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description A dependency is unavailable: the database (`service_unavailable`) or the card processor
+         *     (`processor_unavailable`). Safe to retry after `Retry-After` seconds, with the same
+         *     Idempotency-Key for a write.
+         *
+         *     Answered by a deprecated operation: with `Deprecation`, `Sunset` and `Link`.
+         */
+        DeprecatedServiceUnavailable: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "Retry-After": components["headers"]["Retry-After"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description Over quota (`rate_limited`): nothing was done. Retry after `Retry-After` seconds; the same
+         *     `Idempotency-Key` is safe to send again. `RateLimit-Policy` names the quota that ran out.
+         *
+         *     Answered by a deprecated operation: with `Deprecation`, `Sunset` and `Link`.
+         */
+        DeprecatedTooManyRequests: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "Retry-After": components["headers"]["Retry-After"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description No credentials, or credentials that are unknown or revoked.
+         *
+         *     Answered by a deprecated operation: with `Deprecation`, `Sunset` and `Link`.
+         */
+        DeprecatedUnauthorized: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description Well-formed but not acceptable: `idempotency_key_reused` (the key was used for a different
+         *     request), `amount_exceeds_refundable`, or `referenced_resource_not_found` (a customer or
+         *     payment named in the body does not exist in this account). Do not retry as is.
+         *
+         *     Answered by a deprecated operation: with `Deprecation`, `Sunset` and `Link`.
+         */
+        DeprecatedUnprocessable: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The request body is not `application/json`.
+         *
+         *     Answered by a deprecated operation: with `Deprecation`, `Sunset` and `Link`.
+         */
+        DeprecatedUnsupportedMediaType: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /**
@@ -1019,7 +1548,8 @@ export interface components {
         /**
          * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
          *     issued it, for the same account, and with the same filters (`limit` may change between
-         *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+         *     pages). A list and its other version (`/v1/payments` and `/v2/payments`) are one list over the same rows, so a
+         *     cursor pages either. Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
          *     created or deleted (no item is returned twice, and none that existed when the walk began
          *     and still exists is skipped).
          */
@@ -1061,6 +1591,21 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /**
+         * @description When this operation was deprecated (RFC 9745): `@` and the date in seconds since the epoch.
+         *     Sent on every answer of a deprecated operation, errors included.
+         */
+        Deprecation: string;
+        /**
+         * @description When this operation stops answering (RFC 8594), an HTTP-date; never before `Deprecation`.
+         *     After it the operation answers `410` `api_version_sunset`.
+         */
+        Sunset: string;
+        /**
+         * @description Where to go instead (RFC 8288): the successor operation (`rel="successor-version"`) and the
+         *     page that explains the move (`rel="deprecation"`, RFC 9745).
+         */
+        Link: string;
         /** @description The id of this request, also in the body of every error and in the server's logs. */
         "Request-Id": string;
         /**
@@ -1216,7 +1761,8 @@ export interface operations {
                 /**
                  * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
                  *     issued it, for the same account, and with the same filters (`limit` may change between
-                 *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     pages). A list and its other version (`/v1/payments` and `/v2/payments`) are one list over the same rows, so a
+                 *     cursor pages either. Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began
                  *     and still exists is skipped).
                  */
@@ -1359,7 +1905,8 @@ export interface operations {
                 /**
                  * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
                  *     issued it, for the same account, and with the same filters (`limit` may change between
-                 *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     pages). A list and its other version (`/v1/payments` and `/v2/payments`) are one list over the same rows, so a
+                 *     cursor pages either. Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began
                  *     and still exists is skipped).
                  */
@@ -1611,7 +2158,8 @@ export interface operations {
                 /**
                  * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
                  *     issued it, for the same account, and with the same filters (`limit` may change between
-                 *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     pages). A list and its other version (`/v1/payments` and `/v2/payments`) are one list over the same rows, so a
+                 *     cursor pages either. Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began
                  *     and still exists is skipped).
                  */
@@ -1653,19 +2201,23 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaymentList"];
                 };
             };
-            304: components["responses"]["NotModified"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            304: components["responses"]["DeprecatedNotModified"];
+            400: components["responses"]["DeprecatedBadRequest"];
+            401: components["responses"]["DeprecatedUnauthorized"];
+            403: components["responses"]["DeprecatedForbidden"];
+            410: components["responses"]["Gone"];
+            429: components["responses"]["DeprecatedTooManyRequests"];
+            500: components["responses"]["DeprecatedInternalError"];
+            503: components["responses"]["DeprecatedServiceUnavailable"];
         };
     };
     createPayment: {
@@ -1706,22 +2258,26 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     Location: components["headers"]["Location"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Payment"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["Unprocessable"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["DeprecatedBadRequest"];
+            401: components["responses"]["DeprecatedUnauthorized"];
+            403: components["responses"]["DeprecatedForbidden"];
+            409: components["responses"]["DeprecatedConflict"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["DeprecatedPayloadTooLarge"];
+            415: components["responses"]["DeprecatedUnsupportedMediaType"];
+            422: components["responses"]["DeprecatedUnprocessable"];
+            429: components["responses"]["DeprecatedTooManyRequests"];
+            500: components["responses"]["DeprecatedInternalError"];
+            503: components["responses"]["DeprecatedServiceUnavailable"];
         };
     };
     retrievePayment: {
@@ -1757,20 +2313,24 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Payment"];
                 };
             };
-            304: components["responses"]["NotModified"];
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            304: components["responses"]["DeprecatedNotModified"];
+            400: components["responses"]["DeprecatedBadRequest"];
+            401: components["responses"]["DeprecatedUnauthorized"];
+            403: components["responses"]["DeprecatedForbidden"];
+            404: components["responses"]["DeprecatedNotFound"];
+            410: components["responses"]["Gone"];
+            429: components["responses"]["DeprecatedTooManyRequests"];
+            500: components["responses"]["DeprecatedInternalError"];
+            503: components["responses"]["DeprecatedServiceUnavailable"];
         };
     };
     capturePayment: {
@@ -1809,21 +2369,25 @@ export interface operations {
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Payment"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            422: components["responses"]["Unprocessable"];
-            429: components["responses"]["TooManyRequests"];
-            500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            400: components["responses"]["DeprecatedBadRequest"];
+            401: components["responses"]["DeprecatedUnauthorized"];
+            403: components["responses"]["DeprecatedForbidden"];
+            404: components["responses"]["DeprecatedNotFound"];
+            409: components["responses"]["DeprecatedConflict"];
+            410: components["responses"]["Gone"];
+            422: components["responses"]["DeprecatedUnprocessable"];
+            429: components["responses"]["DeprecatedTooManyRequests"];
+            500: components["responses"]["DeprecatedInternalError"];
+            503: components["responses"]["DeprecatedServiceUnavailable"];
         };
     };
     cancelPayment: {
@@ -1858,10 +2422,419 @@ export interface operations {
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Payment"];
+                };
+            };
+            400: components["responses"]["DeprecatedBadRequest"];
+            401: components["responses"]["DeprecatedUnauthorized"];
+            403: components["responses"]["DeprecatedForbidden"];
+            404: components["responses"]["DeprecatedNotFound"];
+            409: components["responses"]["DeprecatedConflict"];
+            410: components["responses"]["Gone"];
+            422: components["responses"]["DeprecatedUnprocessable"];
+            429: components["responses"]["DeprecatedTooManyRequests"];
+            500: components["responses"]["DeprecatedInternalError"];
+            503: components["responses"]["DeprecatedServiceUnavailable"];
+        };
+    };
+    listRefunds: {
+        parameters: {
+            query?: {
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
+                 *     issued it, for the same account, and with the same filters (`limit` may change between
+                 *     pages). A list and its other version (`/v1/payments` and `/v2/payments`) are one list over the same rows, so a
+                 *     cursor pages either. Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     created or deleted (no item is returned twice, and none that existed when the walk began
+                 *     and still exists is skipped).
+                 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only refunds of this payment. */
+                payment?: components["schemas"]["PaymentIdValue"];
+                /**
+                 * @description Only items created in this range, as Unix timestamps in seconds:
+                 *     `created[gte]`, `created[gt]`, `created[lte]`, `created[lt]`.
+                 */
+                created?: components["parameters"]["CreatedRange"];
+            };
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of refunds. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefundList"];
+                };
+            };
+            304: components["responses"]["DeprecatedNotModified"];
+            400: components["responses"]["DeprecatedBadRequest"];
+            401: components["responses"]["DeprecatedUnauthorized"];
+            403: components["responses"]["DeprecatedForbidden"];
+            410: components["responses"]["Gone"];
+            429: components["responses"]["DeprecatedTooManyRequests"];
+            500: components["responses"]["DeprecatedInternalError"];
+            503: components["responses"]["DeprecatedServiceUnavailable"];
+        };
+    };
+    createRefund: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required: a client-chosen key (1–255 visible ASCII characters, e.g. a UUID) that makes the
+                 *     request safe to retry. Keys belong to the account and are kept for at least 24 hours. The
+                 *     same key with the same request (method, path and body) replays the first response, with
+                 *     `Idempotent-Replayed: true`; with a different request it is a `422`
+                 *     `idempotency_key_reused`; while the first request is still running it is a `409`
+                 *     `idempotency_in_flight` with `Retry-After`.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The refund, `succeeded` or `failed`. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    Location: components["headers"]["Location"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            400: components["responses"]["DeprecatedBadRequest"];
+            401: components["responses"]["DeprecatedUnauthorized"];
+            403: components["responses"]["DeprecatedForbidden"];
+            409: components["responses"]["DeprecatedConflict"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["DeprecatedPayloadTooLarge"];
+            415: components["responses"]["DeprecatedUnsupportedMediaType"];
+            422: components["responses"]["DeprecatedUnprocessable"];
+            429: components["responses"]["DeprecatedTooManyRequests"];
+            500: components["responses"]["DeprecatedInternalError"];
+            503: components["responses"]["DeprecatedServiceUnavailable"];
+        };
+    };
+    retrieveRefund: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The refund's id. */
+                id: components["parameters"]["RefundId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The refund. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            304: components["responses"]["DeprecatedNotModified"];
+            400: components["responses"]["DeprecatedBadRequest"];
+            401: components["responses"]["DeprecatedUnauthorized"];
+            403: components["responses"]["DeprecatedForbidden"];
+            404: components["responses"]["DeprecatedNotFound"];
+            410: components["responses"]["Gone"];
+            429: components["responses"]["DeprecatedTooManyRequests"];
+            500: components["responses"]["DeprecatedInternalError"];
+            503: components["responses"]["DeprecatedServiceUnavailable"];
+        };
+    };
+    listPaymentsV2: {
+        parameters: {
+            query?: {
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
+                 *     issued it, for the same account, and with the same filters (`limit` may change between
+                 *     pages). A list and its other version (`/v1/payments` and `/v2/payments`) are one list over the same rows, so a
+                 *     cursor pages either. Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     created or deleted (no item is returned twice, and none that existed when the walk began
+                 *     and still exists is skipped).
+                 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only payments in this status. */
+                status?: components["schemas"]["PaymentV2Status"];
+                /** @description Only payments of this customer. */
+                customer?: components["schemas"]["CustomerIdValue"];
+                /**
+                 * @description Only items created in this range, as Unix timestamps in seconds:
+                 *     `created[gte]`, `created[gt]`, `created[lte]`, `created[lt]`.
+                 */
+                created?: components["parameters"]["CreatedRange"];
+            };
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of payments. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentV2List"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPaymentV2: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required: a client-chosen key (1–255 visible ASCII characters, e.g. a UUID) that makes the
+                 *     request safe to retry. Keys belong to the account and are kept for at least 24 hours. The
+                 *     same key with the same request (method, path and body) replays the first response, with
+                 *     `Idempotent-Replayed: true`; with a different request it is a `422`
+                 *     `idempotency_key_reused`; while the first request is still running it is a `409`
+                 *     `idempotency_in_flight` with `Retry-After`.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentV2CreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The payment, `succeeded`, `requires_capture` or `failed`. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentV2"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retrievePaymentV2: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The payment's id. */
+                id: components["parameters"]["PaymentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The payment. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentV2"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    capturePaymentV2: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Required: a client-chosen key (1–255 visible ASCII characters, e.g. a UUID) that makes the
+                 *     request safe to retry. Keys belong to the account and are kept for at least 24 hours. The
+                 *     same key with the same request (method, path and body) replays the first response, with
+                 *     `Idempotent-Replayed: true`; with a different request it is a `422`
+                 *     `idempotency_key_reused`; while the first request is still running it is a `409`
+                 *     `idempotency_in_flight` with `Retry-After`.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKeyRequired"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The payment's id. */
+                id: components["parameters"]["PaymentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The captured payment. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentV2"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1875,7 +2848,56 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    listRefunds: {
+    cancelPaymentV2: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A client-chosen key (1–255 visible ASCII characters) that makes the request safe to retry.
+                 *     The same key with the same request replays the first response.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The payment's id. */
+                id: components["parameters"]["PaymentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The canceled payment. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentV2"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRefundsV2: {
         parameters: {
             query?: {
                 /** @description How many items to return, 1 to 100. */
@@ -1883,7 +2905,8 @@ export interface operations {
                 /**
                  * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
                  *     issued it, for the same account, and with the same filters (`limit` may change between
-                 *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     pages). A list and its other version (`/v1/payments` and `/v2/payments`) are one list over the same rows, so a
+                 *     cursor pages either. Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began
                  *     and still exists is skipped).
                  */
@@ -1926,7 +2949,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RefundList"];
+                    "application/json": components["schemas"]["RefundV2List"];
                 };
             };
             304: components["responses"]["NotModified"];
@@ -1938,7 +2961,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    createRefund: {
+    createRefundV2: {
         parameters: {
             query?: never;
             header: {
@@ -1964,7 +2987,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RefundCreateRequest"];
+                "application/json": components["schemas"]["RefundV2CreateRequest"];
             };
         };
         responses: {
@@ -1979,7 +3002,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Refund"];
+                    "application/json": components["schemas"]["RefundV2"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1994,7 +3017,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    retrieveRefund: {
+    retrieveRefundV2: {
         parameters: {
             query?: never;
             header?: {
@@ -2030,7 +3053,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Refund"];
+                    "application/json": components["schemas"]["RefundV2"];
                 };
             };
             304: components["responses"]["NotModified"];
@@ -2051,7 +3074,8 @@ export interface operations {
                 /**
                  * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
                  *     issued it, for the same account, and with the same filters (`limit` may change between
-                 *     pages). Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     pages). A list and its other version (`/v1/payments` and `/v2/payments`) are one list over the same rows, so a
+                 *     cursor pages either. Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
                  *     created or deleted (no item is returned twice, and none that existed when the walk began
                  *     and still exists is skipped).
                  */

@@ -7,9 +7,11 @@ import { APIPromise } from '../core/api-promise.js';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, RemitError } from '../core/errors.js';
 import { Page, PagePromise } from '../core/pagination.js';
 import type { Fetch, RequestOptions } from '../core/request-options.js';
+import type { DeprecationHandler } from '../core/deprecation.js';
 import type { ReadCache } from '../core/read-cache.js';
 import type { CallArgs, OperationSpec, Transport } from '../generated/resources.js';
 import { VERSION } from '../version.js';
+import { deprecationNoticeOf, warnOncePerOperation } from './deprecation.js';
 import { isRepeatable, retryDelayMs, shouldRetry, type AttemptOutcome } from './retry.js';
 import type { RuntimeHooks } from './runtime.js';
 import { buildURL } from './url.js';
@@ -26,6 +28,8 @@ export interface TransportConfig {
   readonly defaultHeaders: Readonly<Record<string, string>>;
   readonly hooks: RuntimeHooks;
   readonly readCache?: ReadCache;
+  /** The caller's deprecation hook; without one, a warning once per operation per process. */
+  readonly onDeprecation?: DeprecationHandler;
 }
 
 type Attempt =
@@ -61,6 +65,32 @@ export class HttpTransport implements Transport {
   }
 
   async #call(spec: OperationSpec, args: CallArgs): Promise<Finished> {
+    const answered: { response?: Response } = {};
+    try {
+      return await this.#attempts(spec, args, answered);
+    } finally {
+      // Once per call, success or failure, from the last answer the API gave it.
+      if (answered.response) this.#noticeDeprecation(spec, answered.response);
+    }
+  }
+
+  /** Tells the caller's hook, or warns once per operation, when the answer says the operation is deprecated. */
+  #noticeDeprecation(spec: OperationSpec, response: Response): void {
+    const notice = deprecationNoticeOf(spec, response);
+    if (!notice) return;
+    const { onDeprecation, hooks } = this.#config;
+    if (!onDeprecation) {
+      warnOncePerOperation(notice, spec, hooks.warn);
+      return;
+    }
+    try {
+      onDeprecation(notice);
+    } catch (error) {
+      hooks.warn(`Remit: the onDeprecation hook threw for ${spec.operationId}; the call's outcome stands: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  async #attempts(spec: OperationSpec, args: CallArgs, answered: { response?: Response }): Promise<Finished> {
     const options = args.options ?? {};
     const maxRetries = options.maxRetries ?? this.#config.maxRetries;
     const timeout = options.timeout ?? this.#config.timeout;
@@ -84,6 +114,7 @@ export class HttpTransport implements Transport {
       // retry storm building.
       headers.set(RETRY_COUNT_HEADER, String(retriesDone));
       const attempt = await this.#attempt(url, { method: spec.method, headers, body }, timeout, signal);
+      if (attempt.kind === 'response') answered.response = attempt.response;
       if (attempt.kind === 'response' && attempt.response.status === 304 && kept) {
         return { response: attempt.response, body: parseSuccess({ response: attempt.response, text: kept.text }) };
       }

@@ -1,5 +1,5 @@
 /**
- * The clock, the waits and the random source the client uses, replaceable for tests through a
+ * The clock, the waits, the random source and the warning output the client uses, replaceable for tests through a
  * symbol-keyed client option that is not part of the public API (the package exports only its
  * entry point). With the defaults, a retry really waits.
  */
@@ -11,6 +11,8 @@ export interface RuntimeHooks {
   now(): number;
   /** A number in [0, 1), for backoff jitter. */
   random(): number;
+  /** Prints a warning for the user (the default deprecation warning). */
+  warn(message: string): void;
 }
 
 export const runtimeHooks: unique symbol = Symbol('remit.runtimeHooks');
@@ -31,4 +33,5 @@ export const defaultRuntimeHooks: RuntimeHooks = {
   sleep,
   now: () => Date.now(),
   random: () => Math.random(),
+  warn: (message) => console.warn(message),
 };

@@ -11,7 +11,10 @@ export interface RunningApi {
   readonly t: TestApp;
   readonly server: Listening;
   readonly account: TestAccount;
-  /** A client for the account's read+write key (or `apiKey`), on the running API. */
+  /**
+   * A client for the account's read+write key (or `apiKey`), on the running API. The deprecation
+   * warning is off (the tests call v1 throughout); pass `onDeprecation` to see the notices.
+   */
   client(options?: Partial<ClientOptions>): Remit;
   close(): Promise<void>;
 }
@@ -24,7 +27,7 @@ export async function startApi(options: TestAppOptions = {}): Promise<RunningApi
     t,
     server,
     account,
-    client: (clientOptions = {}) => new Remit({ apiKey: account.secret, baseURL: server.url, ...clientOptions }),
+    client: (clientOptions = {}) => new Remit({ apiKey: account.secret, baseURL: server.url, onDeprecation: () => {}, ...clientOptions }),
     async close() {
       await server.close();
       await t.close();

@@ -1,7 +1,7 @@
 /**
  * Clients for the SDK's tests, with the runtime hooks replaced: waits between attempts are recorded
- * and skipped (or held until aborted), the clock is fixed and the jitter is chosen, so a retry
- * test checks every delay exactly and never sleeps for real.
+ * and skipped (or held until aborted), the clock is fixed, the jitter is chosen and warnings are
+ * recorded instead of printed, so a retry test checks every delay exactly and never sleeps for real.
  */
 import { Remit, type ClientOptions } from '../../src/index.js';
 import { runtimeHooks, type RuntimeHooks } from '../../src/internal/runtime.js';
@@ -14,6 +14,8 @@ export interface FakeRuntime {
   readonly hooks: RuntimeHooks;
   /** Every wait the client asked for, in ms, in order. */
   readonly sleeps: number[];
+  /** Every warning the client printed, in order. */
+  readonly warnings: string[];
 }
 
 /**
@@ -22,6 +24,7 @@ export interface FakeRuntime {
  */
 export function fakeRuntime(options: { random?: number; mode?: 'instant' | 'hold' } = {}): FakeRuntime {
   const sleeps: number[] = [];
+  const warnings: string[] = [];
   const hooks: RuntimeHooks = {
     sleep(ms, _signal) {
       sleeps.push(ms);
@@ -31,8 +34,9 @@ export function fakeRuntime(options: { random?: number; mode?: 'instant' | 'hold
     },
     now: () => FAKE_NOW_MS,
     random: () => options.random ?? 0,
+    warn: (message) => warnings.push(message),
   };
-  return { hooks, sleeps };
+  return { hooks, sleeps, warnings };
 }
 
 /** A client on `baseURL` with the given runtime (fake by default). */

@@ -14,6 +14,7 @@ import {
   BadRequestError,
   ConflictError,
   errorClassForStatus,
+  GoneError,
   InternalServerError,
   NotFoundError,
   PermissionDeniedError,
@@ -34,6 +35,7 @@ const EXPECTED_CLASS: Readonly<Record<number, APIErrorClass>> = {
   403: PermissionDeniedError,
   404: NotFoundError,
   409: ConflictError,
+  410: GoneError,
   422: UnprocessableEntityError,
   429: RateLimitError,
 };

@@ -91,6 +91,38 @@ describe('SDK against the API', function () {
       expect((await remit().payments.retrieve(payment.id)).amount_refunded).to.equal(1_500);
     });
 
+    it('v2 payments: create (automatic and manual), retrieve, capture, cancel, list', async () => {
+      const customer = await remit().customers.create({ email: 'payer-v2@example.com' });
+      const automatic = await remit().v2.payments.create({ amount: { value: 2_500, currency: 'EUR' }, customer: customer.id });
+      expect(automatic).to.include({ status: 'succeeded', customer: customer.id, failure: null });
+      expect(automatic.amount_captured).to.deep.equal({ value: 2_500, currency: 'EUR' });
+
+      const toCapture = await remit().v2.payments.create({ amount: { value: 1_000, currency: 'GBP' }, capture_method: 'manual' });
+      expect(toCapture.status).to.equal('authorized');
+      expect((await remit().v2.payments.capture(toCapture.id)).status).to.equal('succeeded');
+      const toCancel = await remit().v2.payments.create({ amount: { value: 700, currency: 'USD' }, capture_method: 'manual' });
+      expect((await remit().v2.payments.cancel(toCancel.id)).status).to.equal('canceled');
+
+      const declined = await remit().v2.payments.create({ amount: { value: 1_402, currency: 'EUR' } });
+      expect(declined.status).to.equal('failed');
+      expect(declined.failure?.code).to.be.a('string');
+
+      expect(await remit().v2.payments.retrieve(automatic.id)).to.deep.equal(automatic);
+      const mine = await remit().v2.payments.list({ customer: customer.id });
+      expect(mine.data.map((p) => p.id)).to.deep.equal([automatic.id]);
+    });
+
+    it('v2 refunds: create, retrieve, list', async () => {
+      const payment = await remit().v2.payments.create({ amount: { value: 5_000, currency: 'EUR' } });
+      const refund = await remit().v2.refunds.create({ payment: payment.id, amount: { value: 1_500, currency: 'EUR' }, reason: 'requested_by_customer' });
+      expect(refund).to.include({ object: 'refund', payment: payment.id, status: 'succeeded', reason: 'requested_by_customer' });
+      expect(refund.amount).to.deep.equal({ value: 1_500, currency: 'EUR' });
+      expect(await remit().v2.refunds.retrieve(refund.id)).to.deep.equal(refund);
+      const page = await remit().v2.refunds.list({ payment: payment.id });
+      expect(page.data.map((r) => r.id)).to.deep.equal([refund.id]);
+      expect((await remit().v2.payments.retrieve(payment.id)).amount_refunded).to.deep.equal({ value: 1_500, currency: 'EUR' });
+    });
+
     it('events: list with filters, retrieve', async () => {
       const payment = await remit().payments.create({ amount: 900, currency: 'EUR' });
       const page = await remit().events.list({ object_id: payment.id });

@@ -14,6 +14,9 @@ import {
   type ListPaymentsParams,
   type Payment,
   type PaymentStatus,
+  type PaymentV2,
+  type PaymentV2Status,
+  type RefundV2,
   type WithResponse,
 } from '../../src/index.js';
 
@@ -73,6 +76,36 @@ export async function misuse(remit: Remit): Promise<void> {
   // @ts-expect-error a page's items are payments
   const wrong: Customer[] = (await remit.payments.list()).data;
   void wrong;
+
+  // v2: the amount is a money object, `{ value, currency }`.
+  // @ts-expect-error v1's flat amount and currency are not a v2 body
+  await remit.v2.payments.create({ amount: 100, currency: 'EUR' });
+  // @ts-expect-error the currency goes inside the amount
+  await remit.v2.payments.create({ amount: { value: 100 }, currency: 'EUR' });
+  // @ts-expect-error the amount needs its value
+  await remit.v2.payments.create({ amount: { currency: 'EUR' } });
+  // @ts-expect-error the amount is required
+  await remit.v2.payments.create({ capture_method: 'manual' });
+  // @ts-expect-error not a supported currency
+  await remit.v2.payments.create({ amount: { value: 100, currency: 'XXX' } });
+  // @ts-expect-error a refund's amount is a money object too
+  await remit.v2.refunds.create({ payment: 'pay_1', amount: 100 });
+  // @ts-expect-error v2 says authorized, not requires_capture
+  await remit.v2.payments.list({ status: 'requires_capture' });
+  // @ts-expect-error the v2 methods have the v1 names, without a version suffix
+  await remit.v2.payments.createV2({ amount: { value: 100, currency: 'EUR' } });
+  // @ts-expect-error v2 is not folded into the v1 namespace
+  await remit.payments.createV2({ amount: { value: 100, currency: 'EUR' } });
+  // @ts-expect-error events have no v2
+  await remit.v2.events.list();
+  const v2 = await remit.v2.payments.retrieve('pay_1');
+  // @ts-expect-error a v2 amount is a money object, not a number
+  void (v2.amount satisfies number);
+  // @ts-expect-error v2 has the failure object, not v1's failure_code
+  void v2.failure_code;
+  // @ts-expect-error a v2 page's items are v2 payments
+  const v1Items: Payment[] = (await remit.v2.payments.list()).data;
+  void v1Items;
 }
 
 export async function use(remit: Remit): Promise<void> {
@@ -100,6 +133,14 @@ export async function use(remit: Remit): Promise<void> {
     // @ts-expect-error a refund event's object is a refund: no capture_method
     void event.data.object.capture_method;
   }
+
+  const v2: PaymentV2 = await remit.v2.payments.create({ amount: { value: 2_500, currency: 'EUR' }, capture_method: 'manual' }, { idempotencyKey: 'order-43' });
+  const v2Status: PaymentV2Status = v2.status;
+  const value: number = v2.amount.value;
+  const failure: string | undefined = v2.failure?.code;
+  for await (const p of remit.v2.payments.list({ status: 'authorized' })) void (p satisfies PaymentV2);
+  const refund: RefundV2 = await remit.v2.refunds.create({ payment: v2.id, amount: { value: 500, currency: 'EUR' } });
+  void [v2Status, value, failure, refund.amount.currency];
 
   const raw: WithResponse<Customer> = await remit.customers.retrieve(customer.id).withResponse();
   const requestId: string | null = raw.requestId;

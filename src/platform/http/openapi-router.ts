@@ -17,6 +17,7 @@ import { envelopeOf, type Handlers, type Principal, type UntypedHandler } from '
 import type { RequestEnvelope } from '../idempotency/index.js';
 import { operationsOf, resolveRef, type OpenApiDocument } from '../spec.js';
 import { boundBodies } from './body-bounds.js';
+import { deprecation } from './deprecation.js';
 import { assertValidatorChain, orderOperationStages } from './pipeline.js';
 import { rejectUnstorableStrings } from './string-guard.js';
 import { noneMatchNames, strongEtag } from './conditional.js';
@@ -67,6 +68,8 @@ export interface ApiRouterOptions {
   /** Checks every answer's headers against the spec; given when responses are validated. */
   readonly checkHeaders?: RequestHandler;
   readonly log: Logger;
+  /** The clock deprecated operations' sunsets are read against (ms since the epoch); the system's when absent. */
+  readonly now?: () => number;
 }
 
 type AnyHandler = UntypedHandler;
@@ -188,6 +191,8 @@ function markReplayable(doc: OpenApiDocument): RequestHandler {
 
 export interface ChainStages {
   readonly validateResponses: boolean;
+  /** The fields of a deprecated operation's answers, and its 410 after the sunset (see deprecation.ts). */
+  readonly deprecation?: RequestHandler;
   /** Checks each answer's headers against the spec (see response-headers.ts); with response validation. */
   readonly checkHeaders?: RequestHandler;
   readonly authenticate: RequestHandler;
@@ -225,6 +230,7 @@ export function createValidatorChain(doc: OpenApiDocument, options: ChainStages)
   // pipeline declares (src/platform/http/pipeline.ts, where each stage says why it is there).
   const at = assertValidatorChain(chain.map((mw) => mw.name), { validateResponses: options.validateResponses });
   const stages = orderOperationStages({
+    deprecation: options.deprecation,
     checkHeaders: options.checkHeaders,
     replayFlag: markReplayable(doc),
     authenticate: options.authenticate,
@@ -241,12 +247,15 @@ export function createValidatorChain(doc: OpenApiDocument, options: ChainStages)
 export function buildApiRouter(options: ApiRouterOptions): Router {
   const { spec, handlers, authenticate, limit, authorize, body, validateResponses, checkHeaders, log } = options;
   const boundBody = boundBodies(spec);
+  // Built from the whole document: a deprecated operation's successor may live in another resource.
+  const sunsetting = deprecation(spec, options.now);
   const conditional = conditionalOperations(spec);
   const routers = new Map<string, Router>();
 
   for (const [prefix, subDoc] of splitByResource(spec)) {
     const chain = createValidatorChain(subDoc, {
       validateResponses,
+      deprecation: sunsetting,
       checkHeaders,
       authenticate,
       limit,

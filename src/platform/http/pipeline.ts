@@ -23,6 +23,8 @@ export const PIPELINE = [
   { stage: 'resourceRouter', at: 'app' },
   // The validator finds the operation (or answers 404/405) and annotates the request with it.
   { stage: 'operationMatch', at: 'validator', middleware: 'metadataMiddleware' },
+  // A deprecated operation's answers carry Deprecation, Sunset and Link, errors included; from its sunset on it answers 410.
+  { stage: 'deprecation', at: 'operation' },
   // Wraps the response so every answer's headers are checked against the spec (with response validation).
   { stage: 'checkHeaders', at: 'operation' },
   // Idempotent-Replayed: false on every answer of an operation that takes a key, until a replay says true.

@@ -3,6 +3,7 @@ import * as initial from './001-initial.js';
 import * as payments from './002-payments.js';
 import * as serverSecrets from './003-server-secrets.js';
 import * as replayBytes from './004-replay-bytes.js';
+import * as statementDescriptor from './005-statement-descriptor.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -16,6 +17,7 @@ const migrations: [name: string, migration: Migration][] = [
   ['002-payments', payments],
   ['003-server-secrets', serverSecrets],
   ['004-replay-bytes', replayBytes],
+  ['005-statement-descriptor', statementDescriptor],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -92,6 +92,11 @@ export function contractProblems(op: OperationSpec, req: FuzzRequest, res: Respo
   }
   const bodySchema = type && documented?.schemas.get(type);
   if (bodySchema && type?.endsWith('json')) problems.push(...shapeProblems(bodySchema, res.body));
+  // A deprecation notice on an answer that does not document one would tell clients to move off
+  // an operation that is not deprecated.
+  for (const name of ['deprecation', 'sunset']) {
+    if (documented && res.headers[name] !== undefined && !documented.headers.has(name)) problems.push(`header ${name} on a ${status} answer that does not document it`);
+  }
   for (const [name, schema] of documented?.headers ?? []) {
     const value = res.headers[name];
     if (typeof value === 'string' && !headerMatches(schema, value)) problems.push(`header ${name}: '${value}' does not match its documented schema`);

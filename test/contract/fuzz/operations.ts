@@ -74,6 +74,8 @@ export interface OperationSpec {
   readonly requestBody?: { readonly required: boolean; readonly contentType: string; readonly schema: Schema };
   /** By status code. */
   readonly responses: ReadonlyMap<number, ResponseSpec>;
+  /** The operation that supersedes this deprecated one (`x-successor`), if any. */
+  readonly successor?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -136,8 +138,30 @@ export function operationsOf(document: Json = loadSpec() as unknown as Json): Op
         parameters,
         requestBody: contentType && media ? { required: body?.required === true, contentType, schema: media.schema ?? {} } : undefined,
         responses,
+        successor: typeof op['x-successor'] === 'string' ? op['x-successor'] : undefined,
       });
     }
   }
   return operations;
+}
+
+/**
+ * The other versions of `op` (its `x-successor` chain, both ways): views of the same resources,
+ * so a list's cursor pages its other versions too.
+ */
+export function otherVersionsOf(op: OperationSpec, operations: readonly OperationSpec[]): Set<string> {
+  const related = new Set([op.operationId]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const o of operations) {
+      if (o.successor === undefined) continue;
+      if (related.has(o.operationId) !== related.has(o.successor)) {
+        related.add(o.operationId);
+        related.add(o.successor);
+        grew = true;
+      }
+    }
+  }
+  related.delete(op.operationId);
+  return related;
 }

@@ -56,6 +56,8 @@ export interface RequestContext {
   readonly requestId: string;
   /** Cursors really issued (with no filters) by each list operation, by operationId. */
   readonly cursors: ReadonlyMap<string, string>;
+  /** The operation's other versions (see otherVersionsOf): the same list, whose cursors it takes. */
+  readonly otherVersions: ReadonlySet<string>;
   readonly bodyLimitBytes: number;
 }
 
@@ -259,7 +261,7 @@ const mutateCursor: Mutation = (op, req, g, ctx) => {
   const cursorParam = op.parameters.find(isCursor);
   if (!cursorParam) return undefined;
   const issued = ctx.cursors.get(op.operationId);
-  const others = [...ctx.cursors].filter(([id]) => id !== op.operationId).map(([, c]) => c);
+  const others = [...ctx.cursors].filter(([id]) => id !== op.operationId && !ctx.otherVersions.has(id)).map(([, c]) => c);
   const scalarFilters = op.parameters.filter((p) => isFilter(p) && p.style !== 'deepObject');
   const forged = fc
     .tuple(fc.uint8Array({ minLength: 0, maxLength: 16 }), fc.jsonValue({ maxDepth: 2 }))

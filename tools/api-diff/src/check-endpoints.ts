@@ -1,11 +1,18 @@
 /**
- * Operations removed, added, deprecated or renamed (operationId). A removed path is reported per
- * operation it had, so each finding names the method a client calls.
+ * Operations removed, added, deprecated (and their sunset dates changed) or renamed (operationId).
+ * A removed path is reported per operation it had, so each finding names the method a client calls.
  */
 import { at, type DiffContext } from './context.js';
 import { sunsetOf, type Operation } from './operations.js';
-import { ruleId } from './rules.js';
-import { judgeRemoval } from './sunset.js';
+import { ruleId, type RuleId } from './rules.js';
+import { judgeRemoval, judgeSunsetChange, type SunsetChange } from './sunset.js';
+
+function sunsetRule(change: SunsetChange): RuleId {
+  if (change === 'deprecated') return 'endpoint-deprecated';
+  // oasdiff names this one without the `api-` prefix.
+  if (change === 'sunset-deleted') return 'sunset-deleted';
+  return ruleId(`api-${change}`);
+}
 
 export function checkEndpoints(ctx: DiffContext, before: ReadonlyMap<string, Operation>, after: ReadonlyMap<string, Operation>): void {
   const pathsAfter = new Set([...after.values()].map((op) => op.normalizedPath));
@@ -30,12 +37,14 @@ export function checkEndpoints(ctx: DiffContext, before: ReadonlyMap<string, Ope
     const location = at(next, { pointer: next.node.pointer, document: 'revision' });
     const wasDeprecated = previous.node.value.deprecated === true;
     const isDeprecated = next.node.value.deprecated === true;
-    if (!wasDeprecated && isDeprecated) {
-      const sunset = sunsetOf(next.node.value);
-      ctx.findings.add('endpoint-deprecated', location, sunset ? `the operation was deprecated, with sunset date ${sunset}` : 'the operation was deprecated');
-    } else if (wasDeprecated && !isDeprecated) {
-      ctx.findings.add('endpoint-reactivated', location, 'the operation is no longer deprecated');
-    }
+    const verdict = judgeSunsetChange(
+      'the operation',
+      { deprecated: wasDeprecated, sunset: sunsetOf(previous.node.value) },
+      { deprecated: isDeprecated, sunset: sunsetOf(next.node.value) },
+      { now: ctx.now, minNoticeDays: ctx.minSunsetNoticeDays },
+    );
+    if (verdict) ctx.findings.add(sunsetRule(verdict.change), location, verdict.message);
+    if (wasDeprecated && !isDeprecated) ctx.findings.add('endpoint-reactivated', location, 'the operation is no longer deprecated');
     const oldId = previous.node.value.operationId;
     const newId = next.node.value.operationId;
     if (typeof oldId === 'string' && oldId !== newId) {

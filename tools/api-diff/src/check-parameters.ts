@@ -2,13 +2,15 @@
  * Parameters of an operation present on both sides. A parameter is identified by `in` and name, so
  * a rename is a removal plus an addition (that is what a client sees); when the two have identical
  * schemas an extra hint says it may be a rename. A parameter that keeps its name but moves (query
- * to header) is one finding, not two.
+ * to header) is one finding, not two. A parameter's deprecation and sunset date are judged as an
+ * operation's are.
  */
 import { at, operationLocation, type DiffContext } from './context.js';
 import type { Node } from './json.js';
 import type { Operation, Parameter } from './operations.js';
+import { ruleId } from './rules.js';
 import type { SchemaUse } from './schema-compare.js';
-import { judgeRemoval } from './sunset.js';
+import { judgeRemoval, judgeSunsetChange } from './sunset.js';
 
 function describe(parameter: Parameter): string {
   return `${parameter.in} parameter \`${parameter.name}\``;
@@ -61,6 +63,8 @@ export function checkParameters(ctx: DiffContext, before: Operation, after: Oper
     const previous = before.parameters.get(key);
     if (!previous) continue;
     const parameter = { in: next.in, name: next.name };
+    const verdict = judgeSunsetChange(describe(next), previous, next, { now: ctx.now, minNoticeDays: ctx.minSunsetNoticeDays });
+    if (verdict) ctx.findings.add(ruleId(`request-parameter-${verdict.change}`), at(after, { parameter, pointer: next.node.pointer, document: 'revision' }), verdict.message);
     if (previous.required !== next.required) {
       const location = at(after, { parameter, pointer: next.node.pointer, document: 'revision' });
       const id = next.required ? 'request-parameter-became-required' : 'request-parameter-became-optional';

@@ -2,6 +2,7 @@
  * The command line, as a function of its arguments so tests run it in-process:
  *
  *   api-diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning]
+ *            [--min-sunset-notice-days N]
  *
  * Exit status: 0 when nothing reaches the fail level, 1 when something does, 2 when the command
  * cannot give a verdict (bad arguments, an input unreadable, not parseable, not OpenAPI 3).
@@ -14,6 +15,7 @@ import { loadSpec } from './load.js';
 import type { OpenApiDocument } from './parse.js';
 import type { Level } from './rules.js';
 import { SpecError } from './spec-error.js';
+import { DEFAULT_MIN_SUNSET_NOTICE_DAYS } from './sunset.js';
 
 export const EXIT_PASS = 0;
 export const EXIT_FAIL = 1;
@@ -22,12 +24,15 @@ export const EXIT_ERROR = 2;
 const FAIL_LEVELS: readonly Level[] = ['breaking', 'warning'];
 
 export const USAGE = `usage: api-diff <base> <revision> [--format text|json|markdown] [--fail-on breaking|warning]
+                [--min-sunset-notice-days N]
        api-diff --rules
 
-  <base>, <revision>  a file (YAML or JSON), or git-ref:path (e.g. origin/main:spec/openapi.yaml)
-  --format            text (default), json ({ summary, findings }) or markdown (a PR comment)
-  --fail-on           exit 1 when a finding is at this level or above (default: breaking)
-  --rules             print the rule catalogue as a markdown table
+  <base>, <revision>        a file (YAML or JSON), or git-ref:path (e.g. origin/main:spec/openapi.yaml)
+  --format                  text (default), json ({ summary, findings }) or markdown (a PR comment)
+  --fail-on                 exit 1 when a finding is at this level or above (default: breaking)
+  --min-sunset-notice-days  the fewest days from now a new or changed x-sunset date may be
+                            (default: ${DEFAULT_MIN_SUNSET_NOTICE_DAYS}; 0: no minimum)
+  --rules                   print the rule catalogue as a markdown table
 
 exit status: 0 nothing at or above the fail level, 1 something is, 2 an input could not be read
 `;
@@ -44,12 +49,13 @@ interface Options {
   readonly sources: string[];
   format: Format;
   failOn: Level;
+  minSunsetNoticeDays: number;
   rules: boolean;
   help: boolean;
 }
 
 function parseArguments(argv: readonly string[]): Options | string {
-  const options: Options = { sources: [], format: 'text', failOn: 'breaking', rules: false, help: false };
+  const options: Options = { sources: [], format: 'text', failOn: 'breaking', minSunsetNoticeDays: DEFAULT_MIN_SUNSET_NOTICE_DAYS, rules: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -64,6 +70,10 @@ function parseArguments(argv: readonly string[]): Options | string {
       const level = value();
       if (!FAIL_LEVELS.includes(level as Level)) return `--fail-on must be one of ${FAIL_LEVELS.join(', ')}, not ${JSON.stringify(level ?? '')}`;
       options.failOn = level as Level;
+    } else if (flag === '--min-sunset-notice-days') {
+      const days = value();
+      if (days === undefined || !/^\d+$/.test(days) || !Number.isSafeInteger(Number(days))) return `--min-sunset-notice-days must be a whole number of days, 0 or more, not ${JSON.stringify(days ?? '')}`;
+      options.minSunsetNoticeDays = Number(days);
     } else if (flag.startsWith('-') && flag !== '-') return `unknown option ${flag}`;
     else options.sources.push(arg);
   }
@@ -101,7 +111,7 @@ export function runCli(argv: readonly string[], io: CliIo): number {
     }
   }
 
-  const findings = diff(documents[0], documents[1], { now: io.now });
+  const findings = diff(documents[0], documents[1], { now: io.now, minSunsetNoticeDays: options.minSunsetNoticeDays });
   io.out(formatFindings(findings, options.format, { base: baseSource, revision: revisionSource }));
   const threshold = levelRank(options.failOn);
   return findings.some((f) => levelRank(f.level) <= threshold) ? EXIT_FAIL : EXIT_PASS;

@@ -1,7 +1,7 @@
 /**
  * What every check needs: both documents, the shared schema machinery (so equality and views are
- * memoized across the whole comparison), where findings go, and the clock sunset dates are read
- * against.
+ * memoized across the whole comparison), where findings go, the clock sunset dates are read
+ * against, and the notice a new sunset date must give.
  */
 import type { Doc } from './document.js';
 import type { FindingList, Location } from './finding.js';
@@ -16,6 +16,8 @@ export interface DiffContext {
   readonly schemas: SchemaComparer;
   readonly equality: SchemaEquality;
   readonly now: Date;
+  /** The fewest days after `now` a new or changed sunset date may be (0: no minimum). */
+  readonly minSunsetNoticeDays: number;
 }
 
 export function operationLocation(operation: Operation): { method: string; path: string } {

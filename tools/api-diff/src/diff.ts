@@ -15,19 +15,29 @@ import { assertOpenApi3 } from './parse.js';
 import { SchemaComparer } from './schema-compare.js';
 import { SchemaEquality } from './schema-equal.js';
 import { SchemaViews } from './schema-view.js';
+import { DEFAULT_MIN_SUNSET_NOTICE_DAYS } from './sunset.js';
 
 export interface DiffOptions {
-  /** The time sunset dates are compared with; now by default. */
+  /** The time sunset dates are compared with, and notice is counted from; now by default. */
   readonly now?: Date;
+  /**
+   * The fewest days after `now` a sunset date may be when an operation or parameter is deprecated
+   * or its sunset date is set or changed; 90 by default, 0 for no minimum.
+   */
+  readonly minSunsetNoticeDays?: number;
 }
 
 export function diff(base: unknown, revision: unknown, options: DiffOptions = {}): Finding[] {
+  const minSunsetNoticeDays = options.minSunsetNoticeDays ?? DEFAULT_MIN_SUNSET_NOTICE_DAYS;
+  if (!Number.isSafeInteger(minSunsetNoticeDays) || minSunsetNoticeDays < 0) {
+    throw new RangeError(`api-diff: minSunsetNoticeDays must be a whole number of days, 0 or more, not ${String(minSunsetNoticeDays)}`);
+  }
   const baseDoc = new Doc(assertOpenApi3(base, 'base'), 'base');
   const revisionDoc = new Doc(assertOpenApi3(revision, 'revision'), 'revision');
   const findings = new FindingList();
   const equality = new SchemaEquality(baseDoc, revisionDoc);
   const schemas = new SchemaComparer({ base: new SchemaViews(baseDoc), revision: new SchemaViews(revisionDoc) }, equality, findings);
-  const ctx: DiffContext = { base: baseDoc, revision: revisionDoc, findings, schemas, equality, now: options.now ?? new Date() };
+  const ctx: DiffContext = { base: baseDoc, revision: revisionDoc, findings, schemas, equality, now: options.now ?? new Date(), minSunsetNoticeDays };
 
   const before = collectOperations(baseDoc);
   const after = collectOperations(revisionDoc);

@@ -5,6 +5,7 @@
  *   const findings = diff(loadSpec('origin/main:spec/openapi.yaml'), loadSpec('spec/openapi.yaml'));
  */
 export { diff, type DiffOptions } from './diff.js';
+export { DEFAULT_MIN_SUNSET_NOTICE_DAYS } from './sunset.js';
 export { loadSpec, type LoadOptions } from './load.js';
 export { parseSpec, type OpenApiDocument } from './parse.js';
 export { SpecError } from './spec-error.js';

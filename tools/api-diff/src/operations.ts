@@ -36,11 +36,14 @@ export function normalizePath(path: string): string {
   return path.replace(/\{[^}/]*\}/g, '{}');
 }
 
-/** The `x-sunset` (or `sunset`) extension of a deprecated operation or parameter, as written. */
+/**
+ * The `x-sunset` (or `sunset`) extension of a deprecated operation or parameter, as written; a
+ * value that is not a string (a number, an object) as its JSON text, which no date reading accepts.
+ */
 export function sunsetOf(value: JsonObject): string | undefined {
   const raw = value['x-sunset'] ?? value.sunset;
-  if (typeof raw === 'string') return raw;
-  return undefined;
+  if (raw === undefined || raw === null) return undefined;
+  return typeof raw === 'string' ? raw : JSON.stringify(raw);
 }
 
 function parameterOf(doc: Doc, node: Node): Parameter | undefined {

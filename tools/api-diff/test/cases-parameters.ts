@@ -1,4 +1,8 @@
-/** Parameters: added, removed, moved, required, and every constraint on their schemas. */
+/**
+ * Parameters: added, removed, moved, required, deprecated (the sunset policy, as for operations:
+ * NOW is 2025-06-01, so 2025-08-30 is the first date 90 days' notice allows), and every
+ * constraint on their schemas.
+ */
 import type { JsonObject } from '../src/json.js';
 import type { Level, RuleId } from '../src/index.js';
 import { getThings, INTEGER, QUERY_Q, STRING, withQuery } from './build.js';
@@ -18,6 +22,13 @@ function constraint(rule: RuleId, level: Level, base: JsonObject, keyword: strin
 }
 
 const ARRAY: JsonObject = { type: 'array', items: STRING };
+
+/** GET /things with the query parameter `q`, deprecated with this sunset date (none when undefined). */
+function deprecatedQuery(sunset?: string): JsonObject {
+  return withQuery(STRING, { deprecated: true, ...(sunset ? { 'x-sunset': sunset } : {}) });
+}
+
+const AT_Q = { ...QUERY_Q, document: 'revision' } as const;
 
 export const PARAMETER_CASES: RuleCase[] = [
   {
@@ -56,6 +67,54 @@ export const PARAMETER_CASES: RuleCase[] = [
     at: QUERY_Q,
     additive: { change: 'it is removed after the date', base: withQuery(STRING, { deprecated: true, 'x-sunset': '2024-01-01' }), revision: NONE, expect: 'request-parameter-removed-with-deprecation' },
   },
+  { rule: 'request-parameter-deprecated', level: 'info', change: 'a query parameter is deprecated with a sunset 90 days away', base: withQuery(STRING), revision: deprecatedQuery('2025-08-30'), at: AT_Q },
+  { rule: 'request-parameter-deprecated-sunset-missing', level: 'warning', change: 'a query parameter is deprecated without a sunset date', base: withQuery(STRING), revision: deprecatedQuery(), at: AT_Q },
+  {
+    rule: 'request-parameter-deprecated-sunset-parse',
+    level: 'breaking',
+    change: 'a query parameter is deprecated with x-sunset "soon"',
+    base: withQuery(STRING),
+    revision: deprecatedQuery('soon'),
+    at: AT_Q,
+    additive: { change: 'it is deprecated with a readable date far enough away', base: withQuery(STRING), revision: deprecatedQuery('2026-01-01'), expect: 'request-parameter-deprecated' },
+  },
+  {
+    rule: 'request-parameter-sunset-date-too-small',
+    level: 'breaking',
+    change: 'a query parameter is deprecated with a sunset 89 days away',
+    base: withQuery(STRING),
+    revision: deprecatedQuery('2025-08-29'),
+    at: AT_Q,
+    additive: { change: 'the sunset is 90 days away', base: withQuery(STRING), revision: deprecatedQuery('2025-08-30'), expect: 'request-parameter-deprecated' },
+  },
+  {
+    rule: 'request-parameter-sunset-date-changed-too-small',
+    level: 'breaking',
+    change: "a deprecated parameter's sunset date a year away is moved to 30 days away",
+    base: deprecatedQuery('2026-06-01'),
+    revision: deprecatedQuery('2025-07-01'),
+    at: AT_Q,
+    additive: { change: 'a sunset date is moved later, far enough away', base: deprecatedQuery('2026-01-01'), revision: deprecatedQuery('2026-06-01'), expect: 'request-parameter-sunset-date-changed' },
+  },
+  {
+    rule: 'request-parameter-sunset-date-moved-earlier',
+    level: 'breaking',
+    change: "a deprecated parameter's sunset date is moved from 2026-06-01 to 2026-01-01",
+    base: deprecatedQuery('2026-06-01'),
+    revision: deprecatedQuery('2026-01-01'),
+    at: AT_Q,
+    additive: { change: 'it is moved later', expect: 'request-parameter-sunset-date-changed' },
+  },
+  {
+    rule: 'request-parameter-sunset-deleted',
+    level: 'breaking',
+    change: 'a deprecated parameter loses its sunset date before it passed',
+    base: deprecatedQuery('2026-01-01'),
+    revision: deprecatedQuery(),
+    at: AT_Q,
+    additive: { change: 'it loses a sunset date that had passed', base: deprecatedQuery('2025-01-01'), revision: deprecatedQuery(), expect: 'request-parameter-sunset-date-changed' },
+  },
+  { rule: 'request-parameter-sunset-date-changed', level: 'info', change: 'a deprecated parameter with no sunset date is given one far enough away', base: deprecatedQuery(), revision: deprecatedQuery('2026-01-01'), at: AT_Q },
   {
     rule: 'request-parameter-possibly-renamed',
     level: 'info',

@@ -1,6 +1,6 @@
 /**
- * The command line: formats, the fail level, exit statuses 0/1/2 with the reason on stderr, and
- * `git-ref:path` inputs read from a real repository made for the test.
+ * The command line: formats, the fail level, the minimum sunset notice, exit statuses 0/1/2 with
+ * the reason on stderr, and `git-ref:path` inputs read from a real repository made for the test.
  */
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { EXIT_ERROR, EXIT_FAIL, EXIT_PASS, runCli } from '../src/cli-run.js';
 import type { JsonObject } from '../src/json.js';
 import { formatRuleTable } from '../src/format-rules.js';
-import { NOW, object, STRING, withQuery, withRequest, withResponse } from './build.js';
+import { getThings, NOW, object, STRING, withQuery, withRequest, withResponse } from './build.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
@@ -41,6 +41,9 @@ describe('cli', () => {
     write('query.yaml', withQuery(STRING));
     write('response-a.yaml', withResponse(object({ id: STRING }, ['id'])));
     write('response-b.yaml', withResponse(object({ id: STRING, note: STRING }, ['id'])));
+    write('things.yaml', getThings());
+    // NOW is 2025-06-01: a sunset 60 days later.
+    write('sunset-60-days.yaml', getThings({ deprecated: true, 'x-sunset': '2025-07-31' }));
   });
 
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,6 +69,15 @@ describe('cli', () => {
     expect(run(dir, 'base.yaml', 'warning.yaml').code).to.equal(EXIT_PASS);
     expect(run(dir, 'base.yaml', 'warning.yaml', '--fail-on', 'warning').code).to.equal(EXIT_FAIL);
     expect(run(dir, 'base.yaml', 'warning.yaml', '--fail-on=warning').code).to.equal(EXIT_FAIL);
+  });
+
+  it('fails on a sunset sooner than the minimum notice, which --min-sunset-notice-days sets', () => {
+    const strict = run(dir, 'things.yaml', 'sunset-60-days.yaml');
+    expect(strict.code).to.equal(EXIT_FAIL);
+    expect(strict.out).to.contain("breaking  api-sunset-date-too-small: the operation was deprecated with sunset date 2025-07-31, 60 days away: less than the 90 days' notice required");
+    expect(run(dir, 'things.yaml', 'sunset-60-days.yaml', '--min-sunset-notice-days', '60').code).to.equal(EXIT_PASS);
+    expect(run(dir, 'things.yaml', 'sunset-60-days.yaml', '--min-sunset-notice-days=61').code).to.equal(EXIT_FAIL);
+    expect(run(dir, 'things.yaml', 'sunset-60-days.yaml', '--min-sunset-notice-days=0').code).to.equal(EXIT_PASS);
   });
 
   it('prints { summary, findings } with --format json', () => {
@@ -113,6 +125,12 @@ describe('cli', () => {
     expect(run(dir, 'base.yaml', 'same.json', '--format', 'html').err).to.contain('--format must be one of text, json, markdown');
     expect(run(dir, 'base.yaml', 'same.json', '--fail-on', 'info').code).to.equal(EXIT_ERROR);
     expect(run(dir, 'base.yaml', 'same.json', '--frobnicate').err).to.contain('unknown option --frobnicate');
+    for (const days of ['-1', '1.5', 'ninety', '']) {
+      const result = run(dir, 'base.yaml', 'same.json', `--min-sunset-notice-days=${days}`);
+      expect(result.code, days).to.equal(EXIT_ERROR);
+      expect(result.err).to.contain('--min-sunset-notice-days must be a whole number of days, 0 or more');
+    }
+    expect(run(dir, 'base.yaml', 'same.json', '--min-sunset-notice-days').code).to.equal(EXIT_ERROR);
   });
 
   describe('git-ref:path inputs', () => {

@@ -4,14 +4,16 @@
  * exclusiveMaximum the OpenAPI 3.0 way or the 3.1 way, changed descriptions, examples and
  * extensions); an endpoint matched across a renamed path parameter; termination on recursive
  * schemas (self-referencing, mutually recursive, an allOf that includes itself, a looping reference
- * chain); direction per use; the repo's own shared response headers; and a stable order.
+ * chain); direction per use; the repo's own shared response headers; the sunset policy's clock and
+ * minimum notice; and a stable order.
  */
 import { expect } from 'chai';
 import path from 'node:path';
 import type { JsonObject } from '../src/json.js';
 import { mutate } from '../bench-mutations.js';
 import { diff, formatFindings, loadSpec } from '../src/index.js';
-import { INTEGER, NOW, object, spec, STRING, withQuery, withRequest, withResponse } from './build.js';
+import { HTTP_METHODS } from '../src/operations.js';
+import { INTEGER, NOW, OK, object, spec, STRING, withQuery, withRequest, withResponse } from './build.js';
 import { expectCatalogued, render } from './rule-case.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -149,7 +151,8 @@ describe("diff: the repo's own response headers", () => {
     const base = loadSpec(REPO_SPEC);
     const revision = structuredClone(base);
     const responses = (revision.components as JsonObject).responses as Record<string, { headers: Record<string, unknown> }>;
-    delete responses.TooManyRequests!.headers['Retry-After'];
+    // The 429 every operation shares, and its twin for deprecated operations (which adds their fields).
+    for (const name of ['TooManyRequests', 'DeprecatedTooManyRequests']) if (responses[name]) delete responses[name].headers['Retry-After'];
     const findings = diff(base, revision, { now: NOW });
     expectCatalogued(findings);
     const removed = findings.filter((f) => f.id === 'required-response-header-removed');
@@ -169,6 +172,84 @@ describe("diff: the repo's own response headers", () => {
     const findings = diff(base, revision, { now: NOW });
     expect(findings.filter((f) => f.id === 'response-header-became-optional').length).to.be.greaterThan(50);
     expect(findings.every((f) => f.id === 'response-header-became-optional')).to.equal(true);
+  });
+});
+
+describe('diff: the sunset policy', () => {
+  const things = (operation: JsonObject = {}) => spec({ '/things': { get: { responses: OK, ...operation } } });
+  const deprecated = (sunset?: string, extra: JsonObject = {}) => things({ deprecated: true, ...(sunset ? { 'x-sunset': sunset } : {}), ...extra });
+  const judged = (base: JsonObject, revision: JsonObject, options: { now?: Date; minSunsetNoticeDays?: number } = {}) => {
+    const findings = diff(base, revision, { now: NOW, ...options });
+    expectCatalogued(findings);
+    return findings.map((f) => `${f.level} ${f.id}`);
+  };
+
+  it('takes the minimum notice as an option: 90 days by default, 0 for none', () => {
+    const sixtyDays = deprecated('2025-07-31');
+    expect(judged(things(), sixtyDays)).to.deep.equal(['breaking api-sunset-date-too-small']);
+    expect(judged(things(), sixtyDays, { minSunsetNoticeDays: 60 })).to.deep.equal(['info endpoint-deprecated']);
+    expect(judged(things(), sixtyDays, { minSunsetNoticeDays: 61 })).to.deep.equal(['breaking api-sunset-date-too-small']);
+    expect(judged(things(), deprecated('2025-01-01'), { minSunsetNoticeDays: 0 })).to.deep.equal(['info endpoint-deprecated']);
+    expect(judged(deprecated('2025-08-01'), deprecated('2025-07-01'), { minSunsetNoticeDays: 0 })).to.deep.equal(['breaking api-sunset-date-moved-earlier']);
+    expect(judged(things(), deprecated(), { minSunsetNoticeDays: 0 })).to.deep.equal(['warning api-deprecated-sunset-missing']);
+  });
+
+  it('rejects a minimum notice that is not a whole number of days', () => {
+    for (const days of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => diff(things(), deprecated('2026-01-01'), { now: NOW, minSunsetNoticeDays: days }), String(days)).to.throw(RangeError, /minSunsetNoticeDays/);
+    }
+  });
+
+  it('counts notice in whole UTC calendar days from the comparison time, whatever its time of day', () => {
+    const lateInTheDay = new Date('2025-06-01T23:59:59Z');
+    expect(judged(things(), deprecated('2025-08-30'), { now: lateInTheDay })).to.deep.equal(['info endpoint-deprecated']);
+    expect(judged(things(), deprecated('2025-08-30'), { now: new Date('2025-06-02T00:00:00Z') })).to.deep.equal(['breaking api-sunset-date-too-small']);
+  });
+
+  it('counts notice from the comparison time, not from x-deprecated-at', () => {
+    // Backdating the deprecation does not give clients notice they never had, and a deprecation
+    // dated later than the change does not take notice away.
+    expect(judged(things(), deprecated('2025-07-01', { 'x-deprecated-at': '2025-01-01' }))).to.deep.equal(['breaking api-sunset-date-too-small']);
+    expect(judged(things(), deprecated('2025-08-30', { 'x-deprecated-at': '2025-07-01' }))).to.deep.equal(['info endpoint-deprecated']);
+    expect(judged(deprecated('2026-01-01', { 'x-deprecated-at': '2025-01-01' }), deprecated('2026-01-01', { 'x-deprecated-at': '2025-05-01' }))).to.deep.equal([]);
+  });
+
+  it('does not judge a sunset date again when nothing about the deprecation changed, however close it is', () => {
+    expect(judged(deprecated('2025-06-10'), deprecated('2025-06-10'))).to.deep.equal([]);
+    expect(judged(deprecated(), deprecated())).to.deep.equal([]);
+    expect(judged(withQuery(STRING, { deprecated: true, 'x-sunset': '2025-06-10' }), withQuery(STRING, { deprecated: true, 'x-sunset': '2025-06-10' }))).to.deep.equal([]);
+  });
+
+  it('reads the same instant written as a date, a date-time or an HTTP-date as one date', () => {
+    for (const same of ['2026-01-01T00:00:00Z', '2026-01-01T01:00:00+01:00', '2025-12-31T19:00:00-05:00', 'Thu, 01 Jan 2026 00:00:00 GMT']) {
+      expect(judged(deprecated('2026-01-01'), deprecated(same)), same).to.deep.equal([]);
+    }
+  });
+
+  it('reads only RFC 3339 and HTTP-dates, for removals as for new dates', () => {
+    for (const unreadable of ['2026-01-01T00:00:00', '01/02/2026', '2026-02-30', 'Thu, 1 Jan 2026 00:00:00 GMT', 'January 1, 2026']) {
+      expect(judged(things(), deprecated(unreadable)), unreadable).to.deep.equal(['breaking api-deprecated-sunset-parse']);
+      expect(judged(deprecated(unreadable), spec({ '/other': { get: { responses: OK } } })).slice(0, 1), unreadable).to.deep.equal(['breaking api-path-removed-before-sunset']);
+    }
+  });
+
+  it('does not judge a sunset on an operation that is added already deprecated, or on one that is no longer deprecated', () => {
+    expect(judged(spec({}), deprecated('2025-06-10'))).to.deep.equal(['info endpoint-added']);
+    expect(judged(deprecated('2026-01-01'), things({ 'x-sunset': '2025-06-10' }))).to.deep.equal(['info endpoint-reactivated']);
+  });
+
+  it("reports deprecating one of the repo's operations without a sunset as one warning, and with a year's notice as one info", () => {
+    const base = loadSpec(REPO_SPEC);
+    const operation = (doc: JsonObject, path: string, method: string) => (doc.paths as Record<string, Record<string, JsonObject>>)[path]![method]!;
+    const [path, method] = Object.entries(base.paths as Record<string, Record<string, JsonObject>>).flatMap(([p, item]) =>
+      HTTP_METHODS.filter((m) => item[m] && item[m].deprecated !== true).map((m) => [p, m] as const),
+    )[0]!;
+    const withoutSunset = structuredClone(base);
+    operation(withoutSunset, path, method).deprecated = true;
+    expect(judged(base, withoutSunset)).to.deep.equal(['warning api-deprecated-sunset-missing']);
+    const withSunset = structuredClone(withoutSunset);
+    operation(withSunset, path, method)['x-sunset'] = '2026-06-01';
+    expect(judged(base, withSunset)).to.deep.equal(['info endpoint-deprecated']);
   });
 });
 
