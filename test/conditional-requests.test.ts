@@ -47,6 +47,10 @@ for (const validateResponses of [true, false]) {
         retrieveRefund: `/v1/refunds/${refund.id}`,
         listEvents: '/v1/events?limit=3',
         retrieveEvent: `/v1/events/${(events.body.data[0] as { id: string }).id}`,
+        listPaymentsV2: '/v2/payments',
+        retrievePaymentV2: `/v2/payments/${payment.id}`,
+        listRefundsV2: `/v2/refunds?payment=${payment.id}`,
+        retrieveRefundV2: `/v2/refunds/${refund.id}`,
       });
     });
     after(() => t.close());

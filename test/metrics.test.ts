@@ -159,7 +159,7 @@ describe('metrics', () => {
       expect(offending).to.deep.equal([]);
       // Operations are operationIds (or `unmatched`, `static`): identifiers, never paths.
       const operations = new Set([...samples(res.text).keys()].flatMap((series) => [...series.matchAll(/operation="([^"]*)"/g)].map((m) => m[1]!)));
-      for (const op of operations) expect(op).to.match(/^[a-z][A-Za-z]*$/);
+      for (const op of operations) expect(op).to.match(/^[a-z][A-Za-z0-9]*$/);
     });
   });
 
