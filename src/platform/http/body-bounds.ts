@@ -12,6 +12,7 @@
 import type { Request, RequestHandler } from 'express';
 import { AppError, type FieldError } from '../errors.js';
 import { operationsOf, resolveRef, type OpenApiDocument } from '../spec.js';
+import { matchedOperationId } from './matched.js';
 
 interface Schema {
   type?: string | string[];
@@ -93,7 +94,7 @@ function bodySchemas(doc: OpenApiDocument): Map<string, unknown> {
 export function boundBodies(doc: OpenApiDocument): RequestHandler {
   const schemas = bodySchemas(doc);
   return (req: Request, _res, next) => {
-    const operationId = (req as Request & { openapi?: { schema?: { operationId?: string } } }).openapi?.schema?.operationId;
+    const operationId = matchedOperationId(req);
     const schema = operationId ? schemas.get(operationId) : undefined;
     const errors = schema === undefined || req.body === undefined ? undefined : beyondBounds(doc, schema, req.body, '/body');
     if (!errors) return next();

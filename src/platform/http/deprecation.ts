@@ -16,6 +16,7 @@
 import type { Request, RequestHandler } from 'express';
 import { AppError } from '../errors.js';
 import { operationsOf, type OpenApiDocument } from '../spec.js';
+import { matchedOperationId, matchedPathParams } from './matched.js';
 
 interface Notice {
   readonly sunsetMs: number;
@@ -66,7 +67,7 @@ export function deprecationNotices(doc: OpenApiDocument): Map<string, Notice> {
 }
 
 function successorUrl(template: string, req: Request): string {
-  const params = (req as Request & { openapi?: { pathParams?: Record<string, string> } }).openapi?.pathParams ?? {};
+  const params = matchedPathParams(req);
   return template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name] ?? `{${name}}`));
 }
 
@@ -75,7 +76,7 @@ export function deprecation(doc: OpenApiDocument, now: () => number = Date.now):
   const notices = deprecationNotices(doc);
   if (notices.size === 0) return undefined;
   return (req, res, next) => {
-    const operationId = (req as Request & { openapi?: { schema?: { operationId?: string } } }).openapi?.schema?.operationId;
+    const operationId = matchedOperationId(req);
     const notice = operationId ? notices.get(operationId) : undefined;
     if (!notice) return next();
     const headers = {

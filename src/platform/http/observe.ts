@@ -18,6 +18,7 @@ import type { Logger } from '../logger.js';
 import { statusClass, type IdempotencyOutcome, type Metrics } from '../metrics.js';
 import type { PolicyName } from '../rate-limit.js';
 import type { Principal } from './handlers.js';
+import { matchedOperationId } from './matched.js';
 
 /** What the stages of a request learn about it, for its log line and its metrics. */
 export interface Observed {
@@ -63,11 +64,6 @@ export function retryCountOf(req: Request): number | null {
   return typeof value === 'string' && /^[0-9]{1,3}$/.test(value) ? Number(value) : null;
 }
 
-/** The operationId the validator matched, if it matched one. */
-function operationIdOf(req: Request): string | undefined {
-  return (req as Request & { openapi?: { schema?: { operationId?: string } } }).openapi?.schema?.operationId;
-}
-
 function accountOf(res: Response): string | null {
   const principal = res.locals.principal as Principal | undefined;
   if (!principal) return null;
@@ -91,7 +87,7 @@ export function observe(log: Logger, metrics?: Metrics): RequestHandler {
       const elapsedMs = performance.now() - started;
       const status = res.statusCode;
       const seen = (res.locals.observed as Observed | undefined) ?? {};
-      const operation = operationIdOf(req) ?? seen.operation ?? 'unmatched';
+      const operation = matchedOperationId(req) ?? seen.operation ?? 'unmatched';
       const retryCount = retryCountOf(req);
       if (metrics) {
         metrics.httpInFlight.dec();

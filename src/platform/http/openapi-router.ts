@@ -21,6 +21,7 @@ import { deprecation } from './deprecation.js';
 import { assertValidatorChain, orderOperationStages } from './pipeline.js';
 import { rejectUnstorableStrings } from './string-guard.js';
 import { noneMatchNames, strongEtag } from './conditional.js';
+import { matchedOperationId } from './matched.js';
 
 export type { OpenApiDocument };
 
@@ -183,7 +184,7 @@ function idempotentOperations(doc: OpenApiDocument): Set<string> {
 function markReplayable(doc: OpenApiDocument): RequestHandler {
   const idempotent = idempotentOperations(doc);
   return (req, res, next) => {
-    const operationId = (req as Request & { openapi?: { schema?: { operationId?: string } } }).openapi?.schema?.operationId;
+    const operationId = matchedOperationId(req);
     if (operationId && idempotent.has(operationId)) res.setHeader('Idempotent-Replayed', 'false');
     next();
   };

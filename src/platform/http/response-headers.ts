@@ -12,6 +12,7 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { operationsOf, resolveRef, type OpenApiDocument } from '../spec.js';
+import { matchedOperationId } from './matched.js';
 
 interface HeaderRule {
   readonly name: string;
@@ -82,7 +83,7 @@ export function checkResponseHeaders(doc: OpenApiDocument, notSent: readonly str
   const table = headerTable(doc);
   const skipped = new Set(notSent.map((n) => n.toLowerCase()));
   return (req: Request, res: Response, next) => {
-    const operationId = (req as Request & { openapi?: { schema?: { operationId?: string } } }).openapi?.schema?.operationId;
+    const operationId = matchedOperationId(req);
     const byStatus = operationId ? table.get(operationId) : undefined;
     if (!byStatus) return next();
     const writeHead = res.writeHead;

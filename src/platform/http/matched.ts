@@ -1,0 +1,17 @@
+/**
+ * What express-openapi-validator's operation match (the pipeline's `operationMatch`) leaves on a
+ * request, read in one place: the matched operation's id and the path's parameters.
+ */
+import type { Request } from 'express';
+
+type Matched = Request & { openapi?: { schema?: { operationId?: string }; pathParams?: Record<string, string> } };
+
+/** The operationId the validator matched, if it matched one. */
+export function matchedOperationId(req: Request): string | undefined {
+  return (req as Matched).openapi?.schema?.operationId;
+}
+
+/** The matched path's parameters by name (`{ id: 'pay_…' }`); empty before a match. */
+export function matchedPathParams(req: Request): Record<string, string> {
+  return (req as Matched).openapi?.pathParams ?? {};
+}
