@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NPM ?= npm
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help install start generate check lint-spec typecheck lint boundaries generated-fresh api-gate diff diff-evidence versioning-evidence test test-postgres test-embedded sdk-build bench bench-pagination storm
+.PHONY: help install start generate check lint-spec typecheck lint boundaries generated-fresh api-gate diff diff-evidence versioning-evidence test test-postgres test-embedded sdk-build bench bench-pagination bench-webhooks storm
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(PG_TEST_URL)|$(PG_TEST_URL)|g' | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ bench: ## HTTP benchmarks: reads (full stack vs bare Express 5 vs node:http), th
 
 bench-pagination: ## Deep-page benchmark: page 1 vs the page after row 900,000 (keyset and OFFSET)
 	$(NPM) run -s bench:pagination
+
+bench-webhooks: ## Webhook latency: commit to first delivery attempt (p50, p99) at a steady event rate, relay polling every 200 ms (default) vs 50 ms vs 1 s
+	$(NPM) run -s bench:webhooks
 
 storm: ## Retry storm: 2 API processes, one Redis, a faulty processor; checks no duplicate charges
 	$(NPM) run -s storm

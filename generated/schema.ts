@@ -502,6 +502,195 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhook_endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description The account's webhook endpoints, newest first. Secrets are never listed.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Registers a URL to receive the account's events from now on. The `secret` that signs every
+         *     delivery appears in this response only (the server keeps it encrypted to sign with). The URL
+         *     must be `https` and resolve to public addresses only; it is checked again at every delivery.
+         *     An account has at most a configured number of endpoints (`409`
+         *     `webhook_endpoint_limit_reached`; 16 by default). Like creating an API key, this takes no
+         *     `Idempotency-Key`: its answer holds a secret that is never stored as sent.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        /** Retrieve a webhook endpoint */
+        get: operations["retrieveWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Deletes the endpoint, its secrets and its delivery history. Deliveries in flight at that
+         *     moment may still arrive once.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a webhook endpoint
+         * @description Sets the fields present in the body and leaves the others alone; `null` clears
+         *     `description`. `status: enabled` turns a disabled endpoint back on (its failure streak starts
+         *     afresh, and deliveries left pending while it was off resume); `status: disabled` stops
+         *     delivery until it is enabled again. A new `url` is checked as at creation.
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}/rotate_secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook endpoint's secret
+         * @description Issues a new signing secret, shown in this response only. For `overlap_seconds` (default a
+         *     day, at most 7 days) every delivery carries two signatures in `webhook-signature`, one per
+         *     secret, so a receiver can switch at its own pace; after that only the new one signs. A
+         *     secret still inside an earlier overlap stops signing at once. Takes no `Idempotency-Key`,
+         *     for the same reason as creation.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an endpoint's deliveries
+         * @description One delivery per event sent to this endpoint, newest first, each with its attempts (status,
+         *     latency, the first bytes of the response) and when the next one is due.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookEndpointId"];
+                /** @description The delivery's id. */
+                delivery_id: components["parameters"]["WebhookDeliveryId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a delivery now
+         * @description Sends the delivery again as soon as a relay picks it up (normally within a second), whatever
+         *     its status, with the same `webhook-id`; a delivery that had `failed` starts the retry schedule
+         *     afresh. A disabled endpoint answers `409` `webhook_endpoint_disabled`. `Idempotency-Key` is
+         *     honoured.
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}/replays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay a range of events
+         * @description Sends again, in the background, every event created in `[since, until]` (whole seconds,
+         *     both included) that the endpoint subscribes to, each with its original `webhook-id`, whether
+         *     or not it was delivered before. Poll the replay for its status and how many events it
+         *     queued. `until` before `since` is a `422` `replay_window_invalid`; a disabled endpoint answers
+         *     `409` `webhook_endpoint_disabled`. `Idempotency-Key` is honoured.
+         */
+        post: operations["createWebhookReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}/replays/{replay_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookEndpointId"];
+                /** @description The replay's id. */
+                replay_id: components["parameters"]["WebhookReplayId"];
+            };
+            cookie?: never;
+        };
+        /** Retrieve a replay */
+        get: operations["retrieveWebhookReplay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -653,7 +842,168 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "payment.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * payment.created
+         * @description Sent when a payment is created. `data.object` is the payment right after the change, in the endpoint's `api_version`.
+         */
+        post: operations["paymentCreatedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.requires_capture": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * payment.requires_capture
+         * @description Sent when a payment is authorized and waits for capture. `data.object` is the payment right after the change, in the endpoint's `api_version`.
+         */
+        post: operations["paymentRequiresCaptureWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.succeeded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * payment.succeeded
+         * @description Sent when a payment succeeds (captured). `data.object` is the payment right after the change, in the endpoint's `api_version`.
+         */
+        post: operations["paymentSucceededWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * payment.failed
+         * @description Sent when a payment fails. `data.object` is the payment right after the change, in the endpoint's `api_version`.
+         */
+        post: operations["paymentFailedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.canceled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * payment.canceled
+         * @description Sent when a payment is canceled. `data.object` is the payment right after the change, in the endpoint's `api_version`.
+         */
+        post: operations["paymentCanceledWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "refund.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * refund.created
+         * @description Sent when a refund is created. `data.object` is the refund right after the change, in the endpoint's `api_version`.
+         */
+        post: operations["refundCreatedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "refund.succeeded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * refund.succeeded
+         * @description Sent when a refund succeeds. `data.object` is the refund right after the change, in the endpoint's `api_version`.
+         */
+        post: operations["refundSucceededWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "refund.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * refund.failed
+         * @description Sent when a refund fails. `data.object` is the refund right after the change, in the endpoint's `api_version`.
+         */
+        post: operations["refundFailedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @description An RFC 9457 problem details document. */
@@ -692,7 +1042,7 @@ export interface components {
          *     unknown code by its HTTP status.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "malformed_json" | "invalid_cursor" | "idempotency_key_required" | "authentication_required" | "invalid_api_key" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "idempotency_in_flight" | "payment_not_capturable" | "payment_not_cancelable" | "payment_not_refundable" | "api_key_limit_reached" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "amount_exceeds_refundable" | "referenced_resource_not_found" | "rate_limited" | "internal_error" | "service_unavailable" | "processor_unavailable" | "currency_mismatch" | "api_version_sunset";
+        ErrorCode: "validation_failed" | "malformed_json" | "invalid_cursor" | "idempotency_key_required" | "authentication_required" | "invalid_api_key" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "idempotency_in_flight" | "payment_not_capturable" | "payment_not_cancelable" | "payment_not_refundable" | "api_key_limit_reached" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "amount_exceeds_refundable" | "referenced_resource_not_found" | "rate_limited" | "internal_error" | "service_unavailable" | "processor_unavailable" | "currency_mismatch" | "api_version_sunset" | "webhook_endpoint_limit_reached" | "webhook_endpoint_disabled" | "webhook_url_not_allowed" | "replay_window_invalid";
         /**
          * @description Seconds since the Unix epoch.
          * @example 1795000000
@@ -1027,6 +1377,7 @@ export interface components {
             created: components["schemas"]["UnixTime"];
             data: {
                 object: components["schemas"]["Payment"];
+                sequence: components["schemas"]["WebhookSequence"];
             };
             request: components["schemas"]["EventRequest"];
         };
@@ -1039,6 +1390,7 @@ export interface components {
             created: components["schemas"]["UnixTime"];
             data: {
                 object: components["schemas"]["Refund"];
+                sequence: components["schemas"]["WebhookSequence"];
             };
             request: components["schemas"]["EventRequest"];
         };
@@ -1050,6 +1402,227 @@ export interface components {
         EventList: components["schemas"]["ListEnvelope"] & {
             data: components["schemas"]["Event"][];
         };
+        /** @example we_3bT9kR2mXv8QwL5nPz1cY7 */
+        WebhookEndpointIdValue: string;
+        /** @example whd_7pX2nR9kLm4QvT8bWz3cY1 */
+        WebhookDeliveryIdValue: string;
+        /** @example whr_5mK8qT2xWn9RbL3vPz7cY4 */
+        WebhookReplayIdValue: string;
+        /**
+         * @description The version of the resources in an endpoint's payloads (`data.object`), as in the paths `/v1` and `/v2`.
+         * @enum {string}
+         */
+        WebhookApiVersion: "v1" | "v2";
+        /** @description An event type, or `*` for every type, those added later included. */
+        WebhookEventSelector: "*" | components["schemas"]["EventType"];
+        /**
+         * Format: uri
+         * @description Where deliveries are POSTed: `https`, at most 2,048 characters, resolving to public addresses
+         *     only (an operator may allow plain `http` and private addresses for development). Redirects
+         *     are never followed.
+         * @example https://example.com/hooks/remit
+         */
+        WebhookEndpointUrl: string;
+        /**
+         * @description `enabled`: events are delivered. `disabled`: nothing is sent; `disabled_reason` says why.
+         * @enum {string}
+         */
+        WebhookEndpointStatus: "enabled" | "disabled";
+        /**
+         * @description Why an endpoint is disabled: `requested` (through this API), `gone` (it answered `410 Gone`),
+         *     `failing` (every attempt failed for longer than the operator's window, 5 days by default).
+         * @enum {string}
+         */
+        WebhookDisabledReason: "requested" | "gone" | "failing";
+        WebhookEndpoint: {
+            id: components["schemas"]["WebhookEndpointIdValue"];
+            /** @constant */
+            object: "webhook_endpoint";
+            url: components["schemas"]["WebhookEndpointUrl"];
+            description: string | null;
+            enabled_events: components["schemas"]["WebhookEventSelector"][];
+            api_version: components["schemas"]["WebhookApiVersion"];
+            status: components["schemas"]["WebhookEndpointStatus"];
+            /** @description Why the endpoint is disabled; `null` while it is enabled. */
+            disabled_reason: components["schemas"]["WebhookDisabledReason"] | null;
+            /**
+             * @description `true` once every attempt has failed for longer than the operator's warning window (an
+             *     hour by default): the endpoint is still sent to, and will be disabled (`failing`) if the
+             *     failures go on.
+             */
+            degraded: boolean;
+            /** @description When the current run of failed attempts began; `null` after a success. */
+            failing_since: components["schemas"]["UnixTime"] | null;
+            created: components["schemas"]["UnixTime"];
+        };
+        WebhookEndpointWithSecret: components["schemas"]["WebhookEndpoint"] & {
+            /**
+             * @description The signing secret, `whsec_` and the base64 of 32 random bytes (Standard Webhooks). Shown
+             *     only in the response that creates or rotates it.
+             */
+            secret: string;
+            /** @description After a rotation, when the previous secret stops signing; `null` when it stopped at once. */
+            previous_secret_expires?: components["schemas"]["UnixTime"] | null;
+        };
+        WebhookEndpointCreateRequest: {
+            url: components["schemas"]["WebhookEndpointUrl"];
+            description?: string;
+            enabled_events: components["schemas"]["WebhookEventSelector"][];
+            /** @description The version of the resources in the endpoint's payloads; `v2` when absent. */
+            api_version?: components["schemas"]["WebhookApiVersion"];
+        };
+        WebhookEndpointUpdateRequest: {
+            url?: components["schemas"]["WebhookEndpointUrl"];
+            description?: string | null;
+            enabled_events?: components["schemas"]["WebhookEventSelector"][];
+            api_version?: components["schemas"]["WebhookApiVersion"];
+            status?: components["schemas"]["WebhookEndpointStatus"];
+        };
+        WebhookSecretRotateRequest: {
+            /** @description How long the previous secret keeps signing beside the new one, in seconds; a day (`86400`) when absent, `0` stops it at once. */
+            overlap_seconds?: number;
+        };
+        DeletedWebhookEndpoint: {
+            id: components["schemas"]["WebhookEndpointIdValue"];
+            /** @constant */
+            object: "webhook_endpoint";
+            /** @constant */
+            deleted: true;
+        };
+        WebhookEndpointList: components["schemas"]["ListEnvelope"] & {
+            data: components["schemas"]["WebhookEndpoint"][];
+        };
+        /**
+         * @description `pending`: an attempt is due at `next_attempt` (or running). `delivered`: the endpoint answered
+         *     `2xx`. `failed`: every attempt of the schedule failed, or the endpoint answered `410`.
+         * @enum {string}
+         */
+        WebhookDeliveryStatus: "pending" | "delivered" | "failed";
+        WebhookAttempt: {
+            attempted: components["schemas"]["UnixTime"];
+            /** @description The endpoint's HTTP status; `null` when no response came. */
+            response_status: number | null;
+            latency_ms: number;
+            /** @description The first bytes of the response body (at most 1 KiB, as text), `null` when there was none. */
+            response_body: string | null;
+            /**
+             * @description Why no usable response came: `timeout`, `connection_failed`, or `address_not_allowed` (the
+             *     URL resolved to a private address). `null` when the endpoint answered.
+             */
+            error: ("timeout" | "connection_failed" | "address_not_allowed") | null;
+        };
+        WebhookDelivery: {
+            id: components["schemas"]["WebhookDeliveryIdValue"];
+            /** @constant */
+            object: "webhook_delivery";
+            endpoint: components["schemas"]["WebhookEndpointIdValue"];
+            event: {
+                id: components["schemas"]["EventId"];
+                type: components["schemas"]["EventType"];
+            };
+            status: components["schemas"]["WebhookDeliveryStatus"];
+            /** @description Attempts made so far, retries and replays included. */
+            attempt_count: number;
+            /** @description When the next attempt is due; `null` once the delivery is `delivered` or `failed`. */
+            next_attempt: components["schemas"]["UnixTime"] | null;
+            created: components["schemas"]["UnixTime"];
+            /** @description The latest attempts, oldest first (at most 20). */
+            attempts: components["schemas"]["WebhookAttempt"][];
+        };
+        WebhookDeliveryList: components["schemas"]["ListEnvelope"] & {
+            data: components["schemas"]["WebhookDelivery"][];
+        };
+        WebhookReplayCreateRequest: {
+            since: components["schemas"]["UnixTime"];
+            until: components["schemas"]["UnixTime"];
+        };
+        WebhookReplay: {
+            id: components["schemas"]["WebhookReplayIdValue"];
+            /** @constant */
+            object: "webhook_replay";
+            endpoint: components["schemas"]["WebhookEndpointIdValue"];
+            since: components["schemas"]["UnixTime"];
+            until: components["schemas"]["UnixTime"];
+            /**
+             * @description `queued`, then `succeeded` once every event in the range is due for delivery again.
+             * @enum {string}
+             */
+            status: "queued" | "succeeded";
+            /** @description How many events the replay queued; `null` until it has run. */
+            event_count: number | null;
+            created: components["schemas"]["UnixTime"];
+            completed: components["schemas"]["UnixTime"] | null;
+        };
+        /**
+         * @description The object's own change counter: `1` for its first event, one more for each later one. A
+         *     receiver that has already applied a higher sequence for `data.object.id` can ignore this one
+         *     (deliveries are not ordered).
+         */
+        WebhookSequence: number;
+        /** @description A payment event as delivered to an endpoint with `api_version` `v1`. */
+        PaymentWebhookV1: {
+            id: components["schemas"]["EventId"];
+            /** @constant */
+            object: "event";
+            /** @constant */
+            api_version: "v1";
+            type: components["schemas"]["PaymentEventType"];
+            created: components["schemas"]["UnixTime"];
+            data: {
+                object: components["schemas"]["Payment"];
+                sequence: components["schemas"]["WebhookSequence"];
+            };
+            request: components["schemas"]["EventRequest"];
+        };
+        /** @description A payment event as delivered to an endpoint with `api_version` `v2`. */
+        PaymentWebhookV2: {
+            id: components["schemas"]["EventId"];
+            /** @constant */
+            object: "event";
+            /** @constant */
+            api_version: "v2";
+            type: components["schemas"]["PaymentEventType"];
+            created: components["schemas"]["UnixTime"];
+            data: {
+                object: components["schemas"]["PaymentV2"];
+                sequence: components["schemas"]["WebhookSequence"];
+            };
+            request: components["schemas"]["EventRequest"];
+        };
+        /** @description A refund event as delivered to an endpoint with `api_version` `v1`. */
+        RefundWebhookV1: {
+            id: components["schemas"]["EventId"];
+            /** @constant */
+            object: "event";
+            /** @constant */
+            api_version: "v1";
+            type: components["schemas"]["RefundEventType"];
+            created: components["schemas"]["UnixTime"];
+            data: {
+                object: components["schemas"]["Refund"];
+                sequence: components["schemas"]["WebhookSequence"];
+            };
+            request: components["schemas"]["EventRequest"];
+        };
+        /** @description A refund event as delivered to an endpoint with `api_version` `v2`. */
+        RefundWebhookV2: {
+            id: components["schemas"]["EventId"];
+            /** @constant */
+            object: "event";
+            /** @constant */
+            api_version: "v2";
+            type: components["schemas"]["RefundEventType"];
+            created: components["schemas"]["UnixTime"];
+            data: {
+                object: components["schemas"]["RefundV2"];
+                sequence: components["schemas"]["WebhookSequence"];
+            };
+            request: components["schemas"]["EventRequest"];
+        };
+        /** @description A payment event as delivered, in the endpoint's `api_version`. */
+        PaymentWebhook: components["schemas"]["PaymentWebhookV1"] | components["schemas"]["PaymentWebhookV2"];
+        /** @description A refund event as delivered, in the endpoint's `api_version`. */
+        RefundWebhook: components["schemas"]["RefundWebhookV1"] | components["schemas"]["RefundWebhookV2"];
         Health: {
             /** @constant */
             status: "ok";
@@ -1245,8 +1818,10 @@ export interface components {
         };
         /**
          * @description Well-formed but not acceptable: `idempotency_key_reused` (the key was used for a different
-         *     request), `amount_exceeds_refundable`, or `referenced_resource_not_found` (a customer or
-         *     payment named in the body does not exist in this account). Do not retry as is.
+         *     request), `amount_exceeds_refundable`, `referenced_resource_not_found` (a customer or
+         *     payment named in the body does not exist in this account), `webhook_url_not_allowed` (a
+         *     webhook URL that is not https or resolves to a private address), or `replay_window_invalid`
+         *     (a replay's `until` before its `since`). Do not retry as is.
          */
         Unprocessable: {
             headers: {
@@ -1272,6 +1847,41 @@ export interface components {
                 Deprecation: components["headers"]["Deprecation"];
                 Sunset: components["headers"]["Sunset"];
                 Link: components["headers"]["Link"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The request conflicts with the endpoint's state. `webhook_endpoint_limit_reached`: the account
+         *     has as many endpoints as it may; delete one first. `webhook_endpoint_disabled`: enable the
+         *     endpoint first. `idempotency_in_flight`: a request with the same Idempotency-Key is still
+         *     running; retry after `Retry-After` seconds with the same key.
+         */
+        WebhookConflict: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "Retry-After": components["headers"]["Retry-After-In-Flight"];
+                "Idempotent-Replayed": components["headers"]["Idempotent-Replayed-If-Keyed"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The webhook URL cannot be sent to (`webhook_url_not_allowed`): it is not https, carries
+         *     credentials, does not resolve, or resolves to a private or reserved address. The detail says
+         *     which. Do not retry as is.
+         */
+        WebhookUrlNotAllowed: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
                 [name: string]: unknown;
             };
             content: {
@@ -1588,6 +2198,18 @@ export interface components {
         RefundId: components["schemas"]["RefundIdValue"];
         /** @description The event's id. */
         EventId: string;
+        /** @description The webhook endpoint's id. */
+        WebhookEndpointId: components["schemas"]["WebhookEndpointIdValue"];
+        /** @description The delivery's id. */
+        WebhookDeliveryId: components["schemas"]["WebhookDeliveryIdValue"];
+        /** @description The replay's id. */
+        WebhookReplayId: components["schemas"]["WebhookReplayIdValue"];
+        /** @description The event's id: the same on every retry and replay of it, so a receiver can ignore one it has processed (Standard Webhooks). */
+        WebhookIdHeader: components["schemas"]["EventId"];
+        /** @description When this attempt was signed, in seconds since the epoch. Refuse a delivery more than 5 minutes away from your clock (a replayed capture). */
+        WebhookTimestampHeader: string;
+        /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}` with the base64-decoded part of the secret after `whsec_`: one per active secret, two during a rotation's overlap. Accept the delivery if any one matches. */
+        WebhookSignatureHeader: string;
     };
     requestBodies: never;
     headers: {
@@ -3181,6 +3803,518 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: {
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
+                 *     issued it, for the same account, and with the same filters (`limit` may change between
+                 *     pages). A list and its other version (`/v1/payments` and `/v2/payments`) are one list over the same rows, so a
+                 *     cursor pages either. Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     created or deleted (no item is returned twice, and none that existed when the walk began
+                 *     and still exists is skipped).
+                 */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of webhook endpoints. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new endpoint, with its signing secret. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Location: components["headers"]["Location"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["WebhookConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["WebhookUrlNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retrieveWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Confirmation of the deletion. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedWebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated endpoint. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["WebhookUrlNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WebhookSecretRotateRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its new secret and when the previous one stops signing. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
+                 *     issued it, for the same account, and with the same filters (`limit` may change between
+                 *     pages). A list and its other version (`/v1/payments` and `/v2/payments`) are one list over the same rows, so a
+                 *     cursor pages either. Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     created or deleted (no item is returned twice, and none that existed when the walk began
+                 *     and still exists is skipped).
+                 */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only deliveries in this status. */
+                status?: components["schemas"]["WebhookDeliveryStatus"];
+                /** @description Only the delivery of this event. */
+                event?: components["schemas"]["EventId"];
+            };
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A client-chosen key (1–255 visible ASCII characters) that makes the request safe to retry.
+                 *     The same key with the same request replays the first response.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookEndpointId"];
+                /** @description The delivery's id. */
+                delivery_id: components["parameters"]["WebhookDeliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, due now. */
+            202: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["WebhookConflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhookReplay: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A client-chosen key (1–255 visible ASCII characters) that makes the request safe to retry.
+                 *     The same key with the same request replays the first response.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookEndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookReplayCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The replay, queued. */
+            202: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReplay"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["WebhookConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retrieveWebhookReplay: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookEndpointId"];
+                /** @description The replay's id. */
+                replay_id: components["parameters"]["WebhookReplayId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The replay. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReplay"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;
@@ -3438,6 +4572,350 @@ export interface operations {
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    paymentCreatedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay of it, so a receiver can ignore one it has processed (Standard Webhooks). */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /** @description When this attempt was signed, in seconds since the epoch. Refuse a delivery more than 5 minutes away from your clock (a replayed capture). */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}` with the base64-decoded part of the secret after `whsec_`: one per active secret, two during a rotation's overlap. Accept the delivery if any one matches. */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentWebhook"];
+            };
+        };
+        responses: {
+            /** @description Any `2xx` means received: the delivery is done. Answer quickly (within 10 s) and do the work afterwards. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `410 Gone` disables the endpoint at once: nothing more is sent to it until it is enabled again. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `429` (or `503`) with `Retry-After` in seconds: the next attempt waits at least that long. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    paymentRequiresCaptureWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay of it, so a receiver can ignore one it has processed (Standard Webhooks). */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /** @description When this attempt was signed, in seconds since the epoch. Refuse a delivery more than 5 minutes away from your clock (a replayed capture). */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}` with the base64-decoded part of the secret after `whsec_`: one per active secret, two during a rotation's overlap. Accept the delivery if any one matches. */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentWebhook"];
+            };
+        };
+        responses: {
+            /** @description Any `2xx` means received: the delivery is done. Answer quickly (within 10 s) and do the work afterwards. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `410 Gone` disables the endpoint at once: nothing more is sent to it until it is enabled again. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `429` (or `503`) with `Retry-After` in seconds: the next attempt waits at least that long. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    paymentSucceededWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay of it, so a receiver can ignore one it has processed (Standard Webhooks). */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /** @description When this attempt was signed, in seconds since the epoch. Refuse a delivery more than 5 minutes away from your clock (a replayed capture). */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}` with the base64-decoded part of the secret after `whsec_`: one per active secret, two during a rotation's overlap. Accept the delivery if any one matches. */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentWebhook"];
+            };
+        };
+        responses: {
+            /** @description Any `2xx` means received: the delivery is done. Answer quickly (within 10 s) and do the work afterwards. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `410 Gone` disables the endpoint at once: nothing more is sent to it until it is enabled again. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `429` (or `503`) with `Retry-After` in seconds: the next attempt waits at least that long. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    paymentFailedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay of it, so a receiver can ignore one it has processed (Standard Webhooks). */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /** @description When this attempt was signed, in seconds since the epoch. Refuse a delivery more than 5 minutes away from your clock (a replayed capture). */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}` with the base64-decoded part of the secret after `whsec_`: one per active secret, two during a rotation's overlap. Accept the delivery if any one matches. */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentWebhook"];
+            };
+        };
+        responses: {
+            /** @description Any `2xx` means received: the delivery is done. Answer quickly (within 10 s) and do the work afterwards. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `410 Gone` disables the endpoint at once: nothing more is sent to it until it is enabled again. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `429` (or `503`) with `Retry-After` in seconds: the next attempt waits at least that long. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    paymentCanceledWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay of it, so a receiver can ignore one it has processed (Standard Webhooks). */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /** @description When this attempt was signed, in seconds since the epoch. Refuse a delivery more than 5 minutes away from your clock (a replayed capture). */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}` with the base64-decoded part of the secret after `whsec_`: one per active secret, two during a rotation's overlap. Accept the delivery if any one matches. */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentWebhook"];
+            };
+        };
+        responses: {
+            /** @description Any `2xx` means received: the delivery is done. Answer quickly (within 10 s) and do the work afterwards. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `410 Gone` disables the endpoint at once: nothing more is sent to it until it is enabled again. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `429` (or `503`) with `Retry-After` in seconds: the next attempt waits at least that long. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    refundCreatedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay of it, so a receiver can ignore one it has processed (Standard Webhooks). */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /** @description When this attempt was signed, in seconds since the epoch. Refuse a delivery more than 5 minutes away from your clock (a replayed capture). */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}` with the base64-decoded part of the secret after `whsec_`: one per active secret, two during a rotation's overlap. Accept the delivery if any one matches. */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundWebhook"];
+            };
+        };
+        responses: {
+            /** @description Any `2xx` means received: the delivery is done. Answer quickly (within 10 s) and do the work afterwards. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `410 Gone` disables the endpoint at once: nothing more is sent to it until it is enabled again. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `429` (or `503`) with `Retry-After` in seconds: the next attempt waits at least that long. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    refundSucceededWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay of it, so a receiver can ignore one it has processed (Standard Webhooks). */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /** @description When this attempt was signed, in seconds since the epoch. Refuse a delivery more than 5 minutes away from your clock (a replayed capture). */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}` with the base64-decoded part of the secret after `whsec_`: one per active secret, two during a rotation's overlap. Accept the delivery if any one matches. */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundWebhook"];
+            };
+        };
+        responses: {
+            /** @description Any `2xx` means received: the delivery is done. Answer quickly (within 10 s) and do the work afterwards. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `410 Gone` disables the endpoint at once: nothing more is sent to it until it is enabled again. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `429` (or `503`) with `Retry-After` in seconds: the next attempt waits at least that long. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    refundFailedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every retry and replay of it, so a receiver can ignore one it has processed (Standard Webhooks). */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /** @description When this attempt was signed, in seconds since the epoch. Refuse a delivery more than 5 minutes away from your clock (a replayed capture). */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures of `{webhook-id}.{webhook-timestamp}.{body}` with the base64-decoded part of the secret after `whsec_`: one per active secret, two during a rotation's overlap. Accept the delivery if any one matches. */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundWebhook"];
+            };
+        };
+        responses: {
+            /** @description Any `2xx` means received: the delivery is done. Answer quickly (within 10 s) and do the work afterwards. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `410 Gone` disables the endpoint at once: nothing more is sent to it until it is enabled again. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `429` (or `503`) with `Retry-After` in seconds: the next attempt waits at least that long. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }

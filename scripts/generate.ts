@@ -46,6 +46,8 @@ interface OperationObject {
   'x-deprecated-at'?: string;
   'x-sunset'?: string;
   'x-successor'?: string;
+  /** The SDK method's name, where the one derived from the operationId would read badly. */
+  'x-sdk-method'?: string;
 }
 interface OpenApiDocument {
   tags?: { name: string; description?: string; 'x-sdk-resource'?: string; 'x-sdk-version'?: string }[];
@@ -72,6 +74,8 @@ interface OperationEntry {
   scopes: string[];
   securitySchemes: string[];
   paginated: boolean;
+  /** The operation's `x-sdk-method`, when it names its SDK method itself. */
+  sdkMethod: string | undefined;
   /** Present when the operation is `deprecated: true`: its dates and successor, as the spec gives them. */
   deprecation: { since: string | undefined; sunset: string | undefined; successor: string | undefined } | undefined;
 }
@@ -110,6 +114,7 @@ function collectOperations(doc: OpenApiDocument): OperationEntry[] {
         scopes: [...new Set(security.flatMap((req) => Object.values(req).flat()))].sort(),
         securitySchemes: [...new Set(security.flatMap((req) => Object.keys(req)))].sort(),
         paginated: queryParams.includes('cursor'),
+        sdkMethod: op['x-sdk-method'],
         deprecation: op.deprecated === true
           ? { since: op['x-deprecated-at'], sunset: op['x-sunset'], successor: op['x-successor'] }
           : undefined,
@@ -225,7 +230,7 @@ function renderSdkResources(doc: OpenApiDocument, ops: OperationEntry[]): string
     const version = tag['x-sdk-version'] ?? null;
     const suffix = version ? upperFirst(version) : '';
     const bare = suffix && op.operationId.endsWith(suffix) ? op.operationId.slice(0, -suffix.length) : op.operationId;
-    placements.set(op.operationId, { version, resource, method: sdkMethodName(bare, resource) });
+    placements.set(op.operationId, { version, resource, method: op.sdkMethod ?? sdkMethodName(bare, resource) });
     const key = `${version ?? ''}/${resource}`;
     const group = groups.get(key) ?? { version, resource, tag, ops: [] };
     group.ops.push(op);

@@ -24,7 +24,9 @@ import { refundHandlersV2 } from './refunds/routes-v2.js';
 import { RefundService } from './refunds/service.js';
 import { IdempotencyService } from './platform/idempotency/index.js';
 import { CursorCodec } from './platform/pagination.js';
-import { loadCursorKey } from './platform/server-secrets.js';
+import { loadCursorKey, loadWebhookSecretsKey } from './platform/server-secrets.js';
+import { SecretBox, WebhookRelay, WebhookSender, WebhookService } from './webhooks/index.js';
+import { webhookHandlers } from './webhooks/routes.js';
 import { IdempotencyJobs } from './platform/idempotency/jobs.js';
 import { pingDb, poolState, type Db } from './platform/db.js';
 import { authenticate, authorize, type Authenticator } from './platform/http/auth.js';
@@ -72,9 +74,38 @@ export interface AppDependencies {
   readonly metrics?: Metrics;
   /** The scraper's token for `/metrics`; without it `/metrics` is open (production requires one). */
   readonly metricsToken?: string;
-  /** The clock deprecated operations' sunset dates are read against (ms since the epoch); the system's when absent. */
+  /**
+   * The clock deprecated operations' sunset dates are read against, and webhook deliveries are
+   * scheduled by (ms since the epoch); the system's when absent.
+   */
   readonly now?: () => number;
+  /** Webhook delivery settings (WEBHOOK_*); the defaults below when absent. */
+  readonly webhooks?: Partial<AppWebhookOptions>;
 }
+
+export interface AppWebhookOptions {
+  /** The key signing secrets are sealed under; the database's own when absent (development). */
+  readonly secretsKey?: Buffer;
+  readonly allowPrivateTargets: boolean;
+  readonly timeoutMs: number;
+  readonly relay: { readonly intervalMs: number; readonly concurrency: number };
+  readonly degradedAfterMs: number;
+  readonly disableAfterMs: number;
+  readonly maxEndpointsPerAccount: number;
+  /** Randomness for the retry schedule's jitter (tests fix it). */
+  readonly random?: () => number;
+  /** Name resolution for the URL check at creation (tests point names where they like). */
+  readonly lookup?: (host: string) => Promise<string[]>;
+}
+
+const DEFAULT_WEBHOOKS: AppWebhookOptions = {
+  allowPrivateTargets: false,
+  timeoutMs: 10_000,
+  relay: { intervalMs: 200, concurrency: 32 },
+  degradedAfterMs: 3_600_000,
+  disableAfterMs: 5 * 86_400_000,
+  maxEndpointsPerAccount: 16,
+};
 
 const DEFAULT_API_KEYS_PER_ACCOUNT = 100;
 const DEFAULT_API_KEY_CACHE = { maxEntries: 10_000, ttlMs: 60_000 };
@@ -91,6 +122,11 @@ export interface Services {
   readonly idempotency: IdempotencyService;
   /** The completer and retention jobs; `main.ts` starts them, tests run them by hand. */
   readonly idempotencyJobs: IdempotencyJobs;
+  readonly webhooks: WebhookService;
+  /** Delivers the outbox; `main.ts` starts it, tests run its rounds by hand (`runOnce`). */
+  readonly webhookRelay: WebhookRelay;
+  /** The relay's HTTP client: its keep-alive connections close with `close()`. */
+  readonly webhookSender: WebhookSender;
 }
 
 function sha256(value: string): Buffer {
@@ -123,6 +159,11 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
   metrics?.watchPool(() => poolState(db));
   metrics?.knowOperations(operationsOf(spec).flatMap((o) => (o.operationId ? [o.operationId] : [])));
   const idempotency = new IdempotencyService(db, { leaseMs: deps.idempotency.leaseMs, log, metrics });
+  const hooks: AppWebhookOptions = { ...DEFAULT_WEBHOOKS, ...deps.webhooks };
+  const now = deps.now ?? Date.now;
+  const secretsKey = hooks.secretsKey;
+  const secretBox = new SecretBox(secretsKey ? async () => secretsKey : () => loadWebhookSecretsKey(db));
+  const webhookSender = new WebhookSender({ timeoutMs: hooks.timeoutMs, allowPrivate: hooks.allowPrivateTargets });
   const services: Services = {
     apiKeys,
     accounts: new AccountService(db, apiKeys),
@@ -138,6 +179,25 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
       log,
       metrics,
     }),
+    webhooks: new WebhookService(db, idempotency, cursors, {
+      secrets: secretBox,
+      allowPrivateTargets: hooks.allowPrivateTargets,
+      maxEndpointsPerAccount: hooks.maxEndpointsPerAccount,
+      degradedAfterMs: hooks.degradedAfterMs,
+      now,
+      lookup: hooks.lookup,
+    }),
+    webhookRelay: new WebhookRelay(db, webhookSender, secretBox, {
+      ...hooks.relay,
+      timeoutMs: hooks.timeoutMs,
+      degradedAfterMs: hooks.degradedAfterMs,
+      disableAfterMs: hooks.disableAfterMs,
+      log: log.child({ component: 'webhook-relay' }),
+      metrics,
+      now,
+      random: hooks.random,
+    }),
+    webhookSender,
   };
 
   const adminHash = sha256(deps.adminToken);
@@ -163,6 +223,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
     ...refundHandlers(services.refunds),
     ...refundHandlersV2(services.refunds),
     ...eventHandlers(services.events),
+    ...webhookHandlers(services.webhooks),
   });
 
   const app = express();

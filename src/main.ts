@@ -63,8 +63,10 @@ async function main(): Promise<void> {
     apiKeyCache: config.apiKeyCache,
     metrics,
     metricsToken: config.metrics.token,
+    webhooks: config.webhooks,
   });
   services.idempotencyJobs.start();
+  if (config.webhooks.relay.enabled) services.webhookRelay.start();
   const server = createApiServer(app, config.server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
     `  Bound to ${describeBinding(config.host)}`,
     `  API reference: ${url}/docs`,
     `  Metrics: ${!metrics ? 'off' : config.metrics.token ? `${url}/metrics (bearer METRICS_TOKEN)` : `${url}/metrics (open: set METRICS_TOKEN to require a token)`}`,
+    `  Webhooks: ${config.webhooks.relay.enabled ? 'delivered by this instance' : 'not delivered by this instance (WEBHOOK_RELAY_ENABLED=false)'}${config.webhooks.allowPrivateTargets ? '; private and http targets allowed' : ''}`,
     `  Rate limits: ${!rateLimits ? 'off' : redis ? `shared through Redis at ${new URL(config.redisUrl!).host}` : 'in memory (this process only)'}`,
     simulator
       ? `  Processor: in-process simulator at ${simulator.url}; its ledger: curl -H 'Authorization: Bearer ${simulator.controlToken}' ${simulator.url}/control/ledger`
@@ -103,6 +106,8 @@ async function main(): Promise<void> {
       timeoutMs: config.shutdownTimeoutMs,
       close: async () => {
         await services.idempotencyJobs.stop();
+        await services.webhookRelay.stop();
+        services.webhookSender.close();
         await services.apiKeys.close();
         await simulator?.close();
         if (redis) await closeRedis(redis);

@@ -37,6 +37,10 @@ for (const validateResponses of [true, false]) {
       const payment = await post('/v1/payments', { amount: 1500, currency: 'EUR', customer: customer.id });
       const refund = await post('/v1/refunds', { payment: payment.id, amount: 500 });
       const events = await request(t.app).get('/v1/events?limit=1').set(auth());
+      const endpoint = await post('/v1/webhook_endpoints', { url: 'http://127.0.0.1:9/hooks', enabled_events: ['*'] });
+      await t.services.webhookRelay.fanOut();
+      const replay = await request(t.app).post(`/v1/webhook_endpoints/${endpoint.id}/replays`).set(auth()).send({ since: 0, until: 1 });
+      expect(replay.status).to.equal(202);
       Object.assign(paths, {
         listApiKeys: '/v1/api_keys',
         listCustomers: '/v1/customers?limit=5',
@@ -51,6 +55,10 @@ for (const validateResponses of [true, false]) {
         retrievePaymentV2: `/v2/payments/${payment.id}`,
         listRefundsV2: `/v2/refunds?payment=${payment.id}`,
         retrieveRefundV2: `/v2/refunds/${refund.id}`,
+        listWebhookEndpoints: '/v1/webhook_endpoints',
+        retrieveWebhookEndpoint: `/v1/webhook_endpoints/${endpoint.id}`,
+        listWebhookDeliveries: `/v1/webhook_endpoints/${endpoint.id}/deliveries`,
+        retrieveWebhookReplay: `/v1/webhook_endpoints/${endpoint.id}/replays/${(replay.body as { id: string }).id}`,
       });
     });
     after(() => t.close());

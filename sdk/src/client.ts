@@ -5,6 +5,7 @@
  */
 import { RemitError } from './core/errors.js';
 import type { ClientOptions } from './core/request-options.js';
+import { webhooks, type Webhooks } from './core/webhooks.js';
 import { RemitResources } from './generated/resources.js';
 import { checkMaxRetries, checkTimeout, HttpTransport } from './internal/http-transport.js';
 import { defaultRuntimeHooks, runtimeHooks, type RuntimeHooks } from './internal/runtime.js';
@@ -19,6 +20,8 @@ export class Remit extends RemitResources {
   /** Milliseconds per attempt. */
   readonly timeout: number;
   readonly #options: ClientOptions;
+  /** Verifies the deliveries Remit sends to a webhook endpoint (`verify`) and signs test ones (`sign`), offline: no API key or request is used. */
+  readonly webhooks: Webhooks = webhooks;
 
   constructor(options: ClientOptions) {
     if (typeof options?.apiKey !== 'string' || options.apiKey === '') {

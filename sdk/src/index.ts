@@ -37,5 +37,24 @@ export {
   type DeprecationHandler,
   type LinkValue,
 } from './core/deprecation.js';
+export {
+  webhooks,
+  WebhookVerificationError,
+  WebhookHeadersError,
+  WebhookSignatureError,
+  WebhookTimestampError,
+  WebhookTimestampTooOldError,
+  WebhookTimestampTooNewError,
+  WebhookSecretError,
+  WebhookBodyError,
+  DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
+  type Webhooks,
+  type WebhookEvent,
+  type WebhookHeaders,
+  type WebhookVerifyOptions,
+  type WebhookSignInput,
+  type WebhookSignedHeaders,
+  type WebhookVerificationErrorCode,
+} from './core/webhooks.js';
 export { VERSION } from './version.js';
 export type * from './generated/resources.js';

@@ -22,9 +22,9 @@ function toResource(row: repo.EventRow): Event {
     request: { id: row.request_id, idempotency_key: row.idempotency_key },
   };
   if (row.type.startsWith('payment.')) {
-    return { ...common, type: row.type as PaymentEvent['type'], data: { object: row.data as PaymentEvent['data']['object'] } };
+    return { ...common, type: row.type as PaymentEvent['type'], data: { object: row.data as PaymentEvent['data']['object'], sequence: row.object_seq } };
   }
-  return { ...common, type: row.type as RefundEvent['type'], data: { object: row.data as RefundEvent['data']['object'] } };
+  return { ...common, type: row.type as RefundEvent['type'], data: { object: row.data as RefundEvent['data']['object'], sequence: row.object_seq } };
 }
 
 export class EventService {

@@ -22,3 +22,7 @@ export function findRefundablePayment(db: Db, accountId: string, id: string): Pr
 export async function recordRefunded(trx: Transaction, paymentId: string, amount: number): Promise<void> {
   await addRefunded(trx, paymentId, amount);
 }
+
+/** A payment as `/v2` shows it, from the `/v1` snapshot an event stored (webhook payloads in `v2`). */
+export { toPaymentV2 } from './payment-v2.js';
+export type { Payment } from './payment.js';

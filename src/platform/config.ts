@@ -114,6 +114,26 @@ const schema = z.object({
   RATE_LIMIT_INSTANCES: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(1), 'how many API processes share the quotas; while Redis is down each enforces 1/N of every quota'),
   REDIS_KEY_PREFIX: doc(z.string().trim().regex(/^[\w:.-]{1,64}$/, 'must be 1-64 characters of letters, digits and _ : . -').default('remit:rl'), 'namespace of the counters in Redis, so deployments can share one Redis'),
   REDIS_TIMEOUT_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(5).max(10_000).default(200), 'the bound on one Redis command; past it the in-memory insurance limiter decides'),
+  WEBHOOK_SECRETS_KEY: doc(
+    z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v === '' ? undefined : v))
+      .refine((v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v) || /^[A-Za-z0-9+/]{43}=$/.test(v), {
+        message: 'must be 32 random bytes as 64 hex digits or 44 base64 characters (e.g. `openssl rand -base64 32`)',
+      }),
+    'the key webhook signing secrets are encrypted under in the database (32 bytes, hex or base64); every instance needs the same one; required in production',
+    'a key generated into the database (development only)',
+  ),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: doc(booleanFlag, '`true` lets webhook URLs use plain `http` and private, loopback and link-local addresses: for development and tests only', '`false`'),
+  WEBHOOK_TIMEOUT_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(30_000).default(10_000), 'one delivery attempt\'s timeout: connecting, the answer and its first KiB'),
+  WEBHOOK_RELAY_ENABLED: doc(booleanFlag, '`false` stops this instance from delivering webhooks (another instance on the database still does)', '`true`'),
+  WEBHOOK_RELAY_INTERVAL_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(10).max(60_000).default(200), 'how often an idle relay looks for new events and due deliveries'),
+  WEBHOOK_RELAY_CONCURRENCY: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(32), 'delivery attempts one instance runs at once'),
+  WEBHOOK_DEGRADED_AFTER_S: doc(z.coerce.number({ message: 'must be a number of seconds' }).int().min(1).max(30 * 86_400).default(3_600), 'an endpoint whose every attempt has failed for this long is marked `degraded`'),
+  WEBHOOK_DISABLE_AFTER_S: doc(z.coerce.number({ message: 'must be a number of seconds' }).int().min(1).max(90 * 86_400).default(5 * 86_400), 'an endpoint whose every attempt has failed for this long is disabled (`failing`)'),
+  WEBHOOK_ENDPOINTS_MAX_PER_ACCOUNT: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(16), 'webhook endpoints an account may register (`409 webhook_endpoint_limit_reached` beyond)'),
   TRUST_PROXY: doc(trustProxy, 'Express `trust proxy`: a hop count (`1`) or proxy addresses/subnets (`10.0.0.0/8,loopback`) whose `X-Forwarded-For` names the client; never "any"', 'none'),
 });
 
@@ -198,6 +218,18 @@ export interface Config {
   readonly redisTimeoutMs: number;
   /** Express `trust proxy`: whose X-Forwarded-For to believe when finding the client's address. */
   readonly trustProxy: false | number | string;
+  readonly webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** The key signing secrets are sealed under; absent outside production, where one is kept in the database. */
+  readonly secretsKey?: Buffer;
+  readonly allowPrivateTargets: boolean;
+  readonly timeoutMs: number;
+  readonly relay: { readonly enabled: boolean; readonly intervalMs: number; readonly concurrency: number };
+  readonly degradedAfterMs: number;
+  readonly disableAfterMs: number;
+  readonly maxEndpointsPerAccount: number;
 }
 
 export class ConfigError extends Error {
@@ -233,6 +265,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boole
   if (v.SERVER_HEADERS_TIMEOUT_MS > v.SERVER_REQUEST_TIMEOUT_MS) {
     throw new ConfigError(['SERVER_HEADERS_TIMEOUT_MS must not be more than SERVER_REQUEST_TIMEOUT_MS (the headers are part of the request)']);
   }
+  if (v.WEBHOOK_DEGRADED_AFTER_S >= v.WEBHOOK_DISABLE_AFTER_S) {
+    throw new ConfigError(['WEBHOOK_DEGRADED_AFTER_S must be less than WEBHOOK_DISABLE_AFTER_S (an endpoint is marked degraded before it is disabled)']);
+  }
   if (v.DATABASE_URL && v.DATA_DIR) {
     throw new ConfigError(['DATA_DIR applies only to the embedded database: unset it or unset DATABASE_URL']);
   }
@@ -245,6 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boole
       !v.ADMIN_TOKEN && 'ADMIN_TOKEN is required in production (a generated one would be printed to the log); at least 24 characters, e.g. `openssl rand -hex 24`',
       v.METRICS_ENABLED !== false && !v.METRICS_TOKEN && 'METRICS_TOKEN is required in production, for the scraper of /metrics (or METRICS_ENABLED=false); at least 24 characters, e.g. `openssl rand -hex 24`',
       v.DEMO_ACCOUNT === true && 'DEMO_ACCOUNT cannot be true in production (it prints a live API key)',
+      !v.WEBHOOK_SECRETS_KEY && 'WEBHOOK_SECRETS_KEY is required in production (webhook signing secrets are encrypted under it; every instance needs the same), e.g. `openssl rand -base64 32`',
     ].filter((p): p is string => typeof p === 'string');
     if (missing.length > 0) throw new ConfigError(missing);
   }
@@ -306,6 +342,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boole
     },
     redisTimeoutMs: v.REDIS_TIMEOUT_MS,
     trustProxy: v.TRUST_PROXY,
+    webhooks: {
+      secretsKey: v.WEBHOOK_SECRETS_KEY === undefined ? undefined : Buffer.from(v.WEBHOOK_SECRETS_KEY, v.WEBHOOK_SECRETS_KEY.length === 64 ? 'hex' : 'base64'),
+      allowPrivateTargets: v.WEBHOOK_ALLOW_PRIVATE_TARGETS ?? false,
+      timeoutMs: v.WEBHOOK_TIMEOUT_MS,
+      relay: { enabled: v.WEBHOOK_RELAY_ENABLED ?? true, intervalMs: v.WEBHOOK_RELAY_INTERVAL_MS, concurrency: v.WEBHOOK_RELAY_CONCURRENCY },
+      degradedAfterMs: v.WEBHOOK_DEGRADED_AFTER_S * 1000,
+      disableAfterMs: v.WEBHOOK_DISABLE_AFTER_S * 1000,
+      maxEndpointsPerAccount: v.WEBHOOK_ENDPOINTS_MAX_PER_ACCOUNT,
+    },
   };
 }
 

@@ -165,6 +165,30 @@ export const errorCatalogue = {
     meaning: 'The card processor did not answer, or its circuit is open. A payment stays `processing` and is finished by a retry or in the background; it is never charged twice.',
     action: 'Retry after `Retry-After` seconds with the same Idempotency-Key.',
   },
+  webhook_endpoint_limit_reached: {
+    status: 409,
+    title: 'The account has as many webhook endpoints as it may',
+    meaning: 'An account may register a limited number of webhook endpoints (16 unless its operator set WEBHOOK_ENDPOINTS_MAX_PER_ACCOUNT); it has that many.',
+    action: 'Delete an endpoint you no longer use, or subscribe an existing one to more event types.',
+  },
+  webhook_endpoint_disabled: {
+    status: 409,
+    title: 'The webhook endpoint is disabled',
+    meaning: 'Nothing is sent to a disabled endpoint, so a delivery cannot be retried or a range replayed to it. `disabled_reason` on the endpoint says why it was disabled.',
+    action: 'Fix the receiver, enable the endpoint (`PATCH` with `status: enabled`), then retry or replay.',
+  },
+  webhook_url_not_allowed: {
+    status: 422,
+    title: 'The webhook URL cannot be sent to',
+    meaning: 'Webhook URLs must use https and resolve to public addresses only, so that deliveries cannot be aimed at the network Remit runs in. The detail says which rule the URL broke.',
+    action: 'Use a public https URL. For development against a local receiver, the operator can set WEBHOOK_ALLOW_PRIVATE_TARGETS=true.',
+  },
+  replay_window_invalid: {
+    status: 422,
+    title: 'The replay window ends before it begins',
+    meaning: 'A replay resends the events created from `since` to `until`, both included; `until` is before `since`, so the window holds nothing.',
+    action: 'Send `since` at or before `until` (Unix seconds).',
+  },
 } as const satisfies Record<SpecErrorCode, { status: number; title: string; meaning: string; action: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

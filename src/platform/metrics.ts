@@ -127,6 +127,47 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly webhookAttempts = new Counter({
+    name: 'remit_webhook_attempts_total',
+    help: 'Webhook delivery attempts, by result: delivered (2xx), gone (410), http_error (any other status, redirects included), timeout, connection_failed, address_not_allowed.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookDeliveries = new Counter({
+    name: 'remit_webhook_deliveries_total',
+    help: 'Webhook deliveries settled, by outcome: delivered, or failed (the schedule ran out, or the endpoint answered 410).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookAttemptDuration = new Histogram({
+    name: 'remit_webhook_attempt_duration_seconds',
+    help: 'Time a webhook delivery attempt took, from connecting to the end of the (capped) answer.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly webhookBacklog = new Gauge({
+    name: 'remit_webhook_backlog',
+    help: 'Webhook work waiting, by stage: fan_out (events not yet turned into deliveries), pending (deliveries not yet settled), due (pending deliveries whose attempt is due now). Shared by every instance; as the relay last read it.',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookOldestPending = new Gauge({
+    name: 'remit_webhook_oldest_pending_delivery_age_seconds',
+    help: 'Age of the oldest webhook delivery not yet delivered or failed (0 with none), as the relay last read it.',
+    registers: [this.registry],
+  });
+
+  readonly webhookEndpoints = new Gauge({
+    name: 'remit_webhook_endpoints',
+    help: 'Webhook endpoints by state: enabled, degraded (enabled, every attempt failing past the warning window), disabled.',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
   readonly unfinishedKeys = new Gauge({
     name: 'remit_idempotency_unfinished_keys',
     help: 'Idempotency keys left unfinished past their lease: the completer\'s backlog, as its last round found it.',

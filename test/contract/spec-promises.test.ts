@@ -5,12 +5,15 @@
  *   default, and the server cannot be configured below it;
  * - every string a request may carry (parameter or body member, at any depth) states its shape: a
  *   `pattern`, `format`, `enum` or `const`; free text states the rule that refuses U+0000 and lone
- *   surrogates, and the server answers exactly that rule.
+ *   surrogates, and the server answers exactly that rule;
+ * - an answer requires `Idempotent-Replayed` only where the operation takes an `Idempotency-Key`:
+ *   elsewhere the server has nothing to say in it, and response validation would turn the answer
+ *   into a 500.
  */
 import { expect } from 'chai';
 import request from 'supertest';
 import { CONTRACT_BODY_LIMIT_BYTES, loadConfig } from '../../src/platform/config.js';
-import { loadSpec } from '../../src/platform/spec.js';
+import { loadSpec, operationsOf as specOperations, resolveRef } from '../../src/platform/spec.js';
 import { createTestApp, type TestAccount, type TestApp } from '../helpers/app.js';
 import { expectProblem } from '../helpers/problem.js';
 import { checkSpecRules } from '../../scripts/spec-rules.js';
@@ -31,6 +34,21 @@ function stringsOf(schema: Schema, at: string, out: { at: string; schema: Schema
 }
 
 describe('the spec states what the server refuses', () => {
+  it('requires Idempotent-Replayed only in the answers of operations that take an Idempotency-Key', () => {
+    const spec = loadSpec();
+    const wrong: string[] = [];
+    for (const { operationId, operation, pathParameters } of specOperations<{ parameters?: unknown[]; responses?: Record<string, unknown> }>(spec)) {
+      const parameters = [...pathParameters, ...(operation.parameters ?? [])].map((p) => resolveRef<{ name: string; in: string }>(spec, p));
+      if (parameters.some((p) => p.in === 'header' && p.name === 'Idempotency-Key')) continue;
+      for (const [status, raw] of Object.entries(operation.responses ?? {})) {
+        const headers = resolveRef<{ headers?: Record<string, unknown> }>(spec, raw).headers ?? {};
+        const replayed = headers['Idempotent-Replayed'];
+        if (replayed && resolveRef<{ required?: boolean }>(spec, replayed).required) wrong.push(`${operationId} ${status}`);
+      }
+    }
+    expect(wrong).to.deep.equal([]);
+  });
+
   it('declares the request body limit the server reads by default, and the server cannot be set below it', () => {
     const declared = (loadSpec() as unknown as Record<string, unknown>)['x-request-body-max-bytes'];
     expect(declared).to.equal(CONTRACT_BODY_LIMIT_BYTES);

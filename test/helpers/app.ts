@@ -7,7 +7,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
-import { createApp, type Services } from '../../src/app.js';
+import { createApp, type AppWebhookOptions, type Services } from '../../src/app.js';
 import type { OpenApiDocument } from '../../src/platform/http/openapi-router.js';
 import type { ApiKeyScope } from './contract.js';
 import { createDb, migrate, type Db } from '../../src/platform/db.js';
@@ -197,8 +197,10 @@ export interface TestAppOptions {
   readonly validateResponses?: boolean;
   /** Prometheus metrics: on unless false; `token` guards `/metrics` as METRICS_TOKEN does. */
   readonly metrics?: false | { readonly token?: string };
-  /** The app's clock for sunset dates (ms since the epoch); the system's when absent. */
+  /** The app's clock for sunset dates and webhook schedules (ms since the epoch); the system's when absent. */
   readonly now?: () => number;
+  /** Webhook settings; tests deliver to receivers on 127.0.0.1, so private targets are allowed unless set. */
+  readonly webhooks?: Partial<AppWebhookOptions>;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -241,6 +243,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     metrics,
     metricsToken: options.metrics ? options.metrics.token : undefined,
     now: options.now,
+    webhooks: { allowPrivateTargets: true, timeoutMs: 2_000, ...options.webhooks },
   });
   return {
     metrics,
@@ -265,6 +268,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     },
     async close() {
       await services.idempotencyJobs.stop();
+      await services.webhookRelay.stop();
+      services.webhookSender.close();
       await services.apiKeys.close();
       if (redis) await closeRedis(redis);
       if (!options.simulator) await simulator.close();
@@ -275,7 +280,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 
 /** Every row of the tables a test may touch, for "nothing changed" assertions. */
 export async function snapshot(db: Db): Promise<Record<string, unknown[]>> {
-  const tables = ['accounts', 'api_keys', 'customers', 'payments', 'refunds', 'events', 'idempotency_keys'];
+  const tables = ['accounts', 'api_keys', 'customers', 'payments', 'refunds', 'events', 'idempotency_keys', 'webhook_endpoints', 'webhook_deliveries', 'webhook_replays'];
   const entries = await Promise.all(tables.map(async (t) => [t, await db(t).select('*').orderBy('id')] as const));
   return Object.fromEntries(entries);
 }

@@ -35,6 +35,8 @@ const EXPECTED_ALERTS = [
   'RemitProcessorCircuitOpen',
   'RemitRateLimitInsuranceMode',
   'RemitCompleterBacklogGrowing',
+  'RemitWebhookRelayLagging',
+  'RemitWebhookEndpointsFailing',
 ];
 
 interface Rule {
@@ -164,6 +166,10 @@ describe('ops/prometheus and ops/grafana', function () {
       { what: 'RemitProcessorCircuitOpen on the instant state', from: 'max_over_time(remit_processor_circuit_state{state="open"}[1m])', to: 'remit_processor_circuit_state{state="open"}' },
       { what: 'RemitRateLimitInsuranceMode held for 1m', from: /(alert: RemitRateLimitInsuranceMode\n(?:\s+#.*\n)*\s+expr: .*\n\s+)for: 2m/, to: '$1for: 1m' },
       { what: 'RemitCompleterBacklogGrowing from 5 keys', from: '(remit_idempotency_unfinished_keys) > 10', to: '(remit_idempotency_unfinished_keys) > 5' },
+      { what: 'RemitWebhookRelayLagging summed across instances', from: 'max by (job) (remit_webhook_backlog{stage="fan_out"})', to: 'sum by (job) (remit_webhook_backlog{stage="fan_out"})' },
+      { what: 'RemitWebhookRelayLagging on the due stage', from: 'remit_webhook_backlog{stage="fan_out"}', to: 'remit_webhook_backlog{stage="due"}' },
+      { what: 'RemitWebhookRelayLagging held for 1m', from: /(alert: RemitWebhookRelayLagging\n(?:\s+#.*\n)*\s+expr: .*\n\s+)for: 5m/, to: '$1for: 1m' },
+      { what: 'RemitWebhookEndpointsFailing without its floor of 5 endpoints', from: '(remit_webhook_endpoints{state="degraded"}) >= 5', to: '(remit_webhook_endpoints{state="degraded"}) >= 0' },
     ];
     const outcomes = new Map<string, { changed: boolean; parses: PromtoolRun; runs: PromtoolRun[] }>();
 

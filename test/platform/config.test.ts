@@ -20,13 +20,15 @@ function problemsOf(env: NodeJS.ProcessEnv): string[] {
   throw new Error('expected a ConfigError');
 }
 
-/** What production must be given: a database, a processor, an admin token and the scraper's token. */
+/** What production must be given: a database, a processor, an admin token, the scraper's token and the webhook secrets' key. */
+const WEBHOOK_KEY_HEX = 'ab'.repeat(32);
 const PRODUCTION = {
   NODE_ENV: 'production',
   DATABASE_URL: 'postgres://remit@db:5432/remit',
   PROCESSOR_URL: 'https://processor.example.com',
   ADMIN_TOKEN: 'a'.repeat(32),
   METRICS_TOKEN: 'm'.repeat(32),
+  WEBHOOK_SECRETS_KEY: WEBHOOK_KEY_HEX,
 };
 
 describe('configuration', () => {
@@ -57,11 +59,12 @@ describe('configuration', () => {
 
   it('refuses to start production on development defaults, naming each missing variable', () => {
     const problems = problemsOf({ NODE_ENV: 'production' });
-    expect(problems).to.have.length(4);
+    expect(problems).to.have.length(5);
     expect(problems[0]).to.match(/^DATABASE_URL is required in production/);
     expect(problems[1]).to.match(/^PROCESSOR_URL is required in production/);
     expect(problems[2]).to.match(/^ADMIN_TOKEN is required in production/);
     expect(problems[3]).to.match(/^METRICS_TOKEN is required in production/);
+    expect(problems[4]).to.match(/^WEBHOOK_SECRETS_KEY is required in production/);
     // Metrics turned off need no token; a token too short to be a secret is refused.
     expect(loadConfig({ ...PRODUCTION, METRICS_TOKEN: undefined, METRICS_ENABLED: 'false' }).metrics).to.deep.equal({ enabled: false, token: undefined });
     expect(problemsOf({ ...PRODUCTION, METRICS_TOKEN: 'short' })).to.deep.equal(['METRICS_TOKEN must be at least 24 characters (e.g. `openssl rand -hex 24`)']);
@@ -113,12 +116,31 @@ describe('configuration', () => {
     ['REDIS_KEY_PREFIX', 'has space', 'REDIS_KEY_PREFIX must be 1-64 characters'],
     ['TRUST_PROXY', 'true', 'TRUST_PROXY must be a number of proxy hops, or comma-separated proxy addresses/subnets'],
     ['TRUST_PROXY', 'everyone', 'TRUST_PROXY must be a number of proxy hops'],
+    ['WEBHOOK_SECRETS_KEY', 'abc', 'WEBHOOK_SECRETS_KEY must be 32 random bytes as 64 hex digits or 44 base64 characters'],
+    ['WEBHOOK_SECRETS_KEY', 'ab'.repeat(16), 'WEBHOOK_SECRETS_KEY must be 32 random bytes'],
+    ['WEBHOOK_ALLOW_PRIVATE_TARGETS', 'yes', 'WEBHOOK_ALLOW_PRIVATE_TARGETS must be true or false'],
+    ['WEBHOOK_TIMEOUT_MS', '50', 'WEBHOOK_TIMEOUT_MS'],
+    ['WEBHOOK_RELAY_CONCURRENCY', '0', 'WEBHOOK_RELAY_CONCURRENCY'],
+    ['WEBHOOK_ENDPOINTS_MAX_PER_ACCOUNT', 'many', 'WEBHOOK_ENDPOINTS_MAX_PER_ACCOUNT must be a whole number'],
   ] as const) {
     it(`names ${name} when it is '${value}'`, () => {
       const problems = problemsOf({ [name]: value });
       expect(problems.join('\n')).to.include(fragment);
     });
   }
+
+  it('reads the webhook settings, the secrets key as hex or base64, and refuses a degraded window not shorter than the disabling one', () => {
+    const defaults = loadConfig({}).webhooks;
+    expect(defaults).to.deep.include({ allowPrivateTargets: false, timeoutMs: 10_000, degradedAfterMs: 3_600_000, disableAfterMs: 432_000_000, maxEndpointsPerAccount: 16 });
+    expect(defaults.relay).to.deep.equal({ enabled: true, intervalMs: 200, concurrency: 32 });
+    expect(defaults.secretsKey).to.equal(undefined);
+    const key = Buffer.from(WEBHOOK_KEY_HEX, 'hex');
+    expect(loadConfig(PRODUCTION).webhooks.secretsKey).to.deep.equal(key);
+    expect(loadConfig({ WEBHOOK_SECRETS_KEY: key.toString('base64') }).webhooks.secretsKey).to.deep.equal(key);
+    expect(problemsOf({ WEBHOOK_DEGRADED_AFTER_S: '600', WEBHOOK_DISABLE_AFTER_S: '600' })).to.deep.equal([
+      'WEBHOOK_DEGRADED_AFTER_S must be less than WEBHOOK_DISABLE_AFTER_S (an endpoint is marked degraded before it is disabled)',
+    ]);
+  });
 
   it('reads quotas as <requests>/<window>, with writes stricter than reads by default', () => {
     const { rateLimits } = loadConfig({});

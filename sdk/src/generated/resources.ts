@@ -43,7 +43,10 @@ export const operationSpecs = {
   createPaymentV2: {"operationId":"createPaymentV2","method":"POST","path":"/v2/payments","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
   createRefund: {"operationId":"createRefund","method":"POST","path":"/v1/refunds","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"createRefundV2","call":"v2.refunds.create"}}},
   createRefundV2: {"operationId":"createRefundV2","method":"POST","path":"/v2/refunds","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
+  createWebhookEndpoint: {"operationId":"createWebhookEndpoint","method":"POST","path":"/v1/webhook_endpoints","pathParams":[],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
+  createWebhookReplay: {"operationId":"createWebhookReplay","method":"POST","path":"/v1/webhook_endpoints/{id}/replays","pathParams":["id"],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
   deleteCustomer: {"operationId":"deleteCustomer","method":"DELETE","path":"/v1/customers/{id}","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false},
+  deleteWebhookEndpoint: {"operationId":"deleteWebhookEndpoint","method":"DELETE","path":"/v1/webhook_endpoints/{id}","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false},
   listApiKeys: {"operationId":"listApiKeys","method":"GET","path":"/v1/api_keys","pathParams":[],"queryParams":["limit","cursor"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
   listCustomers: {"operationId":"listCustomers","method":"GET","path":"/v1/customers","pathParams":[],"queryParams":["limit","cursor","email","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
   listEvents: {"operationId":"listEvents","method":"GET","path":"/v1/events","pathParams":[],"queryParams":["limit","cursor","type","object_id","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
@@ -51,14 +54,21 @@ export const operationSpecs = {
   listPaymentsV2: {"operationId":"listPaymentsV2","method":"GET","path":"/v2/payments","pathParams":[],"queryParams":["limit","cursor","status","customer","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
   listRefunds: {"operationId":"listRefunds","method":"GET","path":"/v1/refunds","pathParams":[],"queryParams":["limit","cursor","payment","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"listRefundsV2","call":"v2.refunds.list"}}},
   listRefundsV2: {"operationId":"listRefundsV2","method":"GET","path":"/v2/refunds","pathParams":[],"queryParams":["limit","cursor","payment","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
+  listWebhookDeliveries: {"operationId":"listWebhookDeliveries","method":"GET","path":"/v1/webhook_endpoints/{id}/deliveries","pathParams":["id"],"queryParams":["limit","cursor","status","event"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
+  listWebhookEndpoints: {"operationId":"listWebhookEndpoints","method":"GET","path":"/v1/webhook_endpoints","pathParams":[],"queryParams":["limit","cursor"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
   retrieveCustomer: {"operationId":"retrieveCustomer","method":"GET","path":"/v1/customers/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
   retrieveEvent: {"operationId":"retrieveEvent","method":"GET","path":"/v1/events/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
   retrievePayment: {"operationId":"retrievePayment","method":"GET","path":"/v1/payments/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"retrievePaymentV2","call":"v2.payments.retrieve"}}},
   retrievePaymentV2: {"operationId":"retrievePaymentV2","method":"GET","path":"/v2/payments/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
   retrieveRefund: {"operationId":"retrieveRefund","method":"GET","path":"/v1/refunds/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"retrieveRefundV2","call":"v2.refunds.retrieve"}}},
   retrieveRefundV2: {"operationId":"retrieveRefundV2","method":"GET","path":"/v2/refunds/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
+  retrieveWebhookEndpoint: {"operationId":"retrieveWebhookEndpoint","method":"GET","path":"/v1/webhook_endpoints/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
+  retrieveWebhookReplay: {"operationId":"retrieveWebhookReplay","method":"GET","path":"/v1/webhook_endpoints/{id}/replays/{replay_id}","pathParams":["id","replay_id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
+  retryWebhookDelivery: {"operationId":"retryWebhookDelivery","method":"POST","path":"/v1/webhook_endpoints/{id}/deliveries/{delivery_id}/retry","pathParams":["id","delivery_id"],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false},
   revokeApiKey: {"operationId":"revokeApiKey","method":"DELETE","path":"/v1/api_keys/{id}","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false},
+  rotateWebhookEndpointSecret: {"operationId":"rotateWebhookEndpointSecret","method":"POST","path":"/v1/webhook_endpoints/{id}/rotate_secret","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"optional","unsafe":true,"paginated":false},
   updateCustomer: {"operationId":"updateCustomer","method":"PATCH","path":"/v1/customers/{id}","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
+  updateWebhookEndpoint: {"operationId":"updateWebhookEndpoint","method":"PATCH","path":"/v1/webhook_endpoints/{id}","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
 } as const satisfies Record<string, OperationSpec>;
 
 export type SdkOperationId = keyof typeof operationSpecs;
@@ -107,6 +117,7 @@ export type CustomerIdValue = components['schemas']['CustomerIdValue'];
 export type CustomerList = components['schemas']['CustomerList'];
 export type CustomerUpdateRequest = components['schemas']['CustomerUpdateRequest'];
 export type DeletedCustomer = components['schemas']['DeletedCustomer'];
+export type DeletedWebhookEndpoint = components['schemas']['DeletedWebhookEndpoint'];
 export type DependencyState = components['schemas']['DependencyState'];
 export type Email = components['schemas']['Email'];
 export type ErrorCode = components['schemas']['ErrorCode'];
@@ -133,6 +144,9 @@ export type PaymentV2 = components['schemas']['PaymentV2'];
 export type PaymentV2CreateRequest = components['schemas']['PaymentV2CreateRequest'];
 export type PaymentV2List = components['schemas']['PaymentV2List'];
 export type PaymentV2Status = components['schemas']['PaymentV2Status'];
+export type PaymentWebhook = components['schemas']['PaymentWebhook'];
+export type PaymentWebhookV1 = components['schemas']['PaymentWebhookV1'];
+export type PaymentWebhookV2 = components['schemas']['PaymentWebhookV2'];
 export type Problem = components['schemas']['Problem'];
 export type Readiness = components['schemas']['Readiness'];
 export type Refund = components['schemas']['Refund'];
@@ -146,8 +160,32 @@ export type RefundStatus = components['schemas']['RefundStatus'];
 export type RefundV2 = components['schemas']['RefundV2'];
 export type RefundV2CreateRequest = components['schemas']['RefundV2CreateRequest'];
 export type RefundV2List = components['schemas']['RefundV2List'];
+export type RefundWebhook = components['schemas']['RefundWebhook'];
+export type RefundWebhookV1 = components['schemas']['RefundWebhookV1'];
+export type RefundWebhookV2 = components['schemas']['RefundWebhookV2'];
 export type SupportedCurrency = components['schemas']['SupportedCurrency'];
 export type UnixTime = components['schemas']['UnixTime'];
+export type WebhookApiVersion = components['schemas']['WebhookApiVersion'];
+export type WebhookAttempt = components['schemas']['WebhookAttempt'];
+export type WebhookDelivery = components['schemas']['WebhookDelivery'];
+export type WebhookDeliveryIdValue = components['schemas']['WebhookDeliveryIdValue'];
+export type WebhookDeliveryList = components['schemas']['WebhookDeliveryList'];
+export type WebhookDeliveryStatus = components['schemas']['WebhookDeliveryStatus'];
+export type WebhookDisabledReason = components['schemas']['WebhookDisabledReason'];
+export type WebhookEndpoint = components['schemas']['WebhookEndpoint'];
+export type WebhookEndpointCreateRequest = components['schemas']['WebhookEndpointCreateRequest'];
+export type WebhookEndpointIdValue = components['schemas']['WebhookEndpointIdValue'];
+export type WebhookEndpointList = components['schemas']['WebhookEndpointList'];
+export type WebhookEndpointStatus = components['schemas']['WebhookEndpointStatus'];
+export type WebhookEndpointUpdateRequest = components['schemas']['WebhookEndpointUpdateRequest'];
+export type WebhookEndpointUrl = components['schemas']['WebhookEndpointUrl'];
+export type WebhookEndpointWithSecret = components['schemas']['WebhookEndpointWithSecret'];
+export type WebhookEventSelector = components['schemas']['WebhookEventSelector'];
+export type WebhookReplay = components['schemas']['WebhookReplay'];
+export type WebhookReplayCreateRequest = components['schemas']['WebhookReplayCreateRequest'];
+export type WebhookReplayIdValue = components['schemas']['WebhookReplayIdValue'];
+export type WebhookSecretRotateRequest = components['schemas']['WebhookSecretRotateRequest'];
+export type WebhookSequence = components['schemas']['WebhookSequence'];
 
 // The query parameters of each list operation.
 export type ListApiKeysParams = QueryParams<'listApiKeys'>;
@@ -157,6 +195,8 @@ export type ListPaymentsParams = QueryParams<'listPayments'>;
 export type ListPaymentsV2Params = QueryParams<'listPaymentsV2'>;
 export type ListRefundsParams = QueryParams<'listRefunds'>;
 export type ListRefundsV2Params = QueryParams<'listRefundsV2'>;
+export type ListWebhookDeliveriesParams = QueryParams<'listWebhookDeliveries'>;
+export type ListWebhookEndpointsParams = QueryParams<'listWebhookEndpoints'>;
 
 /** The typed resource namespaces (`customers.create`, `payments.list`, `v2.payments.create`, …) over a transport. */
 export abstract class RemitResources {
@@ -387,6 +427,121 @@ export abstract class RemitResources {
      */
     retrieve: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'retrieveRefund'>> =>
       this.#transport.request(operationSpecs.retrieveRefund, { path: { id }, options }),
+  };
+
+  /**
+   * Webhook endpoints: URLs an account registers to receive its events as they happen, signed per the Standard
+   * Webhooks specification, retried on a schedule, inspectable and replayable. docs/webhooks.md
+   * explains delivery, signatures, retries and how to verify them.
+   */
+  readonly webhookEndpoints = {
+    /**
+     * Create a webhook endpoint.
+     *
+     * Registers a URL to receive the account's events from now on. The `secret` that signs every
+     * delivery appears in this response only (the server keeps it encrypted to sign with). The URL
+     * must be `https` and resolve to public addresses only; it is checked again at every delivery.
+     * An account has at most a configured number of endpoints (`409`
+     * `webhook_endpoint_limit_reached`; 16 by default). Like creating an API key, this takes no
+     * `Idempotency-Key`: its answer holds a secret that is never stored as sent.
+     *
+     * `POST /v1/webhook_endpoints` (`createWebhookEndpoint`)
+     */
+    create: (body: RequestBody<'createWebhookEndpoint'>, options?: RequestOptions): APIPromise<SuccessBody<'createWebhookEndpoint'>> =>
+      this.#transport.request(operationSpecs.createWebhookEndpoint, { path: {}, body, options }),
+    /**
+     * Replay a range of events.
+     *
+     * Sends again, in the background, every event created in `[since, until]` (whole seconds,
+     * both included) that the endpoint subscribes to, each with its original `webhook-id`, whether
+     * or not it was delivered before. Poll the replay for its status and how many events it
+     * queued. `until` before `since` is a `422` `replay_window_invalid`; a disabled endpoint answers
+     * `409` `webhook_endpoint_disabled`. `Idempotency-Key` is honoured.
+     *
+     * `POST /v1/webhook_endpoints/{id}/replays` (`createWebhookReplay`)
+     */
+    createReplay: (id: string, body: RequestBody<'createWebhookReplay'>, options?: RequestOptions): APIPromise<SuccessBody<'createWebhookReplay'>> =>
+      this.#transport.request(operationSpecs.createWebhookReplay, { path: { id }, body, options }),
+    /**
+     * Delete a webhook endpoint.
+     *
+     * Deletes the endpoint, its secrets and its delivery history. Deliveries in flight at that
+     * moment may still arrive once.
+     *
+     * `DELETE /v1/webhook_endpoints/{id}` (`deleteWebhookEndpoint`)
+     */
+    delete: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'deleteWebhookEndpoint'>> =>
+      this.#transport.request(operationSpecs.deleteWebhookEndpoint, { path: { id }, options }),
+    /**
+     * List an endpoint's deliveries.
+     *
+     * One delivery per event sent to this endpoint, newest first, each with its attempts (status,
+     * latency, the first bytes of the response) and when the next one is due.
+     *
+     * `GET /v1/webhook_endpoints/{id}/deliveries` (`listWebhookDeliveries`)
+     */
+    listDeliveries: (id: string, query?: QueryParams<'listWebhookDeliveries'>, options?: RequestOptions): PagePromise<ListItem<'listWebhookDeliveries'>> =>
+      this.#transport.requestPage(operationSpecs.listWebhookDeliveries, { path: { id }, query, options }),
+    /**
+     * List webhook endpoints.
+     *
+     * The account's webhook endpoints, newest first. Secrets are never listed.
+     *
+     * `GET /v1/webhook_endpoints` (`listWebhookEndpoints`)
+     */
+    list: (query?: QueryParams<'listWebhookEndpoints'>, options?: RequestOptions): PagePromise<ListItem<'listWebhookEndpoints'>> =>
+      this.#transport.requestPage(operationSpecs.listWebhookEndpoints, { path: {}, query, options }),
+    /**
+     * Retrieve a webhook endpoint.
+     *
+     * `GET /v1/webhook_endpoints/{id}` (`retrieveWebhookEndpoint`)
+     */
+    retrieve: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'retrieveWebhookEndpoint'>> =>
+      this.#transport.request(operationSpecs.retrieveWebhookEndpoint, { path: { id }, options }),
+    /**
+     * Retrieve a replay.
+     *
+     * `GET /v1/webhook_endpoints/{id}/replays/{replay_id}` (`retrieveWebhookReplay`)
+     */
+    retrieveReplay: (id: string, replay_id: string, options?: RequestOptions): APIPromise<SuccessBody<'retrieveWebhookReplay'>> =>
+      this.#transport.request(operationSpecs.retrieveWebhookReplay, { path: { id, replay_id }, options }),
+    /**
+     * Retry a delivery now.
+     *
+     * Sends the delivery again as soon as a relay picks it up (normally within a second), whatever
+     * its status, with the same `webhook-id`; a delivery that had `failed` starts the retry schedule
+     * afresh. A disabled endpoint answers `409` `webhook_endpoint_disabled`. `Idempotency-Key` is
+     * honoured.
+     *
+     * `POST /v1/webhook_endpoints/{id}/deliveries/{delivery_id}/retry` (`retryWebhookDelivery`)
+     */
+    retryDelivery: (id: string, delivery_id: string, options?: RequestOptions): APIPromise<SuccessBody<'retryWebhookDelivery'>> =>
+      this.#transport.request(operationSpecs.retryWebhookDelivery, { path: { id, delivery_id }, options }),
+    /**
+     * Rotate a webhook endpoint's secret.
+     *
+     * Issues a new signing secret, shown in this response only. For `overlap_seconds` (default a
+     * day, at most 7 days) every delivery carries two signatures in `webhook-signature`, one per
+     * secret, so a receiver can switch at its own pace; after that only the new one signs. A
+     * secret still inside an earlier overlap stops signing at once. Takes no `Idempotency-Key`,
+     * for the same reason as creation.
+     *
+     * `POST /v1/webhook_endpoints/{id}/rotate_secret` (`rotateWebhookEndpointSecret`)
+     */
+    rotateSecret: (id: string, body?: RequestBody<'rotateWebhookEndpointSecret'>, options?: RequestOptions): APIPromise<SuccessBody<'rotateWebhookEndpointSecret'>> =>
+      this.#transport.request(operationSpecs.rotateWebhookEndpointSecret, { path: { id }, body, options }),
+    /**
+     * Update a webhook endpoint.
+     *
+     * Sets the fields present in the body and leaves the others alone; `null` clears
+     * `description`. `status: enabled` turns a disabled endpoint back on (its failure streak starts
+     * afresh, and deliveries left pending while it was off resume); `status: disabled` stops
+     * delivery until it is enabled again. A new `url` is checked as at creation.
+     *
+     * `PATCH /v1/webhook_endpoints/{id}` (`updateWebhookEndpoint`)
+     */
+    update: (id: string, body: RequestBody<'updateWebhookEndpoint'>, options?: RequestOptions): APIPromise<SuccessBody<'updateWebhookEndpoint'>> =>
+      this.#transport.request(operationSpecs.updateWebhookEndpoint, { path: { id }, body, options }),
   };
 
   /**

@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { operationSpecs } from '../../src/generated/resources.js';
 import { NotFoundError, Page, type Customer, type Payment, type Remit } from '../../src/index.js';
 import { recordingFetch, startApi, type RunningApi } from '../helpers/api.js';
+import { startReceiver } from '../../../test/helpers/webhook-receiver.js';
 
 describe('SDK against the API', function () {
   this.timeout(60_000);
@@ -148,6 +149,47 @@ describe('SDK against the API', function () {
       expect(revoked.revoked_at).to.be.a('number');
       const err = await reader.customers.list().catch((e: unknown) => e);
       expect((err as { status?: number }).status).to.equal(401);
+    });
+
+    it('webhookEndpoints: create, retrieve, update, list, deliveries, retry, replay, rotate, delete — and a delivery verifies with webhooks.verify', async () => {
+      const receiver = await startReceiver();
+      try {
+        const endpoint = await remit().webhookEndpoints.create({ url: `${receiver.url}/hooks`, enabled_events: ['payment.succeeded'], description: 'orders' });
+        expect(endpoint.secret).to.match(/^whsec_/);
+        expect(endpoint).to.include({ object: 'webhook_endpoint', api_version: 'v2', status: 'enabled', description: 'orders' });
+        const payment = await remit().payments.create({ amount: 1_300, currency: 'EUR' });
+        await api.t.services.webhookRelay.runOnce();
+        const [delivered] = receiver.received;
+        const event = await remit().webhooks.verify(delivered!.body, delivered!.headers, endpoint.secret);
+        expect(event.type).to.equal('payment.succeeded');
+        if (event.api_version !== 'v2' || event.type !== 'payment.succeeded') throw new Error('expected a v2 payment event');
+        expect(event.data.object.id).to.equal(payment.id);
+        expect(event.data.object.amount).to.deep.equal({ value: 1_300, currency: 'EUR' });
+
+        const { secret: _secret, previous_secret_expires: _expires, ...shown } = endpoint;
+        expect(await remit().webhookEndpoints.retrieve(endpoint.id)).to.deep.equal(shown);
+        const updated = await remit().webhookEndpoints.update(endpoint.id, { description: null, api_version: 'v1' });
+        expect([updated.description, updated.api_version]).to.deep.equal([null, 'v1']);
+        expect((await remit().webhookEndpoints.list()).data.map((e) => e.id)).to.include(endpoint.id);
+        const deliveries = await remit().webhookEndpoints.listDeliveries(endpoint.id, { status: 'delivered' });
+        expect(deliveries.data.map((d) => d.event.id)).to.deep.equal([event.id]);
+        const retried = await remit().webhookEndpoints.retryDelivery(endpoint.id, deliveries.data[0]!.id);
+        expect(retried.status).to.equal('pending');
+        receiver.received.splice(0);
+        const replay = await remit().webhookEndpoints.createReplay(endpoint.id, { since: event.created, until: event.created });
+        expect(replay.status).to.equal('queued');
+        await api.t.services.webhookRelay.runOnce();
+        const replayed = await remit().webhookEndpoints.retrieveReplay(endpoint.id, replay.id);
+        expect(replayed.status).to.equal('succeeded');
+        // The account's other payments of that second are in the window too.
+        expect(replayed.event_count).to.equal(receiver.received.length);
+        expect(receiver.ids()).to.include(event.id);
+        const rotated = await remit().webhookEndpoints.rotateSecret(endpoint.id, { overlap_seconds: 0 });
+        expect([rotated.secret === endpoint.secret, rotated.previous_secret_expires]).to.deep.equal([false, null]);
+        expect((await remit().webhookEndpoints.delete(endpoint.id)).deleted).to.equal(true);
+      } finally {
+        await receiver.close();
+      }
     });
 
     it('sends one Idempotency-Key per logical call, which the API records on the event', async () => {

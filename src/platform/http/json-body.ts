@@ -6,12 +6,20 @@
  */
 import express, { type RequestHandler } from 'express';
 import { AppError } from '../errors.js';
+import { matchedTakesBody } from './matched.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 
 function requireUtf8Json(): RequestHandler {
   return (req, _res, next) => {
     const header = req.headers['content-type'];
+    // An operation whose body is optional would otherwise run without a body sent in another
+    // media type (the validator checks the media type only of bodies it requires), and do what
+    // the caller did not ask: refused instead, as for a required body.
+    const sent = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (sent && matchedTakesBody(req) && !JSON_TYPE.test(header?.split(';')[0]?.trim() ?? '')) {
+      throw new AppError('unsupported_media_type', `The request body must be application/json; got ${header ? header.split(';')[0] : 'no Content-Type'}.`);
+    }
     if (!header) return next();
     const [type, ...params] = header.split(';').map((p) => p.trim());
     if (!JSON_TYPE.test(type ?? '')) return next();

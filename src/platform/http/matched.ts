@@ -4,7 +4,7 @@
  */
 import type { Request } from 'express';
 
-type Matched = Request & { openapi?: { schema?: { operationId?: string }; pathParams?: Record<string, string> } };
+type Matched = Request & { openapi?: { schema?: { operationId?: string; requestBody?: unknown }; pathParams?: Record<string, string> } };
 
 /** The operationId the validator matched, if it matched one. */
 export function matchedOperationId(req: Request): string | undefined {
@@ -14,4 +14,9 @@ export function matchedOperationId(req: Request): string | undefined {
 /** The matched path's parameters by name (`{ id: 'pay_…' }`); empty before a match. */
 export function matchedPathParams(req: Request): Record<string, string> {
   return (req as Matched).openapi?.pathParams ?? {};
+}
+
+/** Whether the matched operation takes a request body at all (required or optional). */
+export function matchedTakesBody(req: Request): boolean {
+  return (req as Matched).openapi?.schema?.requestBody !== undefined;
 }

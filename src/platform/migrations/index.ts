@@ -4,6 +4,7 @@ import * as payments from './002-payments.js';
 import * as serverSecrets from './003-server-secrets.js';
 import * as replayBytes from './004-replay-bytes.js';
 import * as statementDescriptor from './005-statement-descriptor.js';
+import * as webhooks from './006-webhooks.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -18,6 +19,7 @@ const migrations: [name: string, migration: Migration][] = [
   ['003-server-secrets', serverSecrets],
   ['004-replay-bytes', replayBytes],
   ['005-statement-descriptor', statementDescriptor],
+  ['006-webhooks', webhooks],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

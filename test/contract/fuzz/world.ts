@@ -146,6 +146,16 @@ async function seedAccount(t: TestApp, account: TestAccount, pools: IdPools, who
   await pay({ amount: 1_402, currency: 'EUR' }); // the simulator declines it: failed
   for (const id of authorized.slice(0, scale)) learn(await expectStatus(post(t, s, `/v1/payments/${id}/cancel`, {}), 200));
   for (const id of succeeded.slice(0, 2 * scale)) learn(await expectStatus(post(t, s, '/v1/refunds', { payment: id, amount: 1_000 }), 201));
+  // Webhook endpoints (nothing listens on port 9), their deliveries and a replay each.
+  for (let i = 0; i < 2 * scale; i++) {
+    const endpoint = await expectStatus(post(t, s, '/v1/webhook_endpoints', { url: `http://127.0.0.1:9/hooks/${i}`, enabled_events: ['*'] }, false), 201);
+    learn(endpoint);
+    learn(await expectStatus(post(t, s, `/v1/webhook_endpoints/${endpoint.id}/replays`, { since: 0, until: 1 }), 202));
+  }
+  await t.services.webhookRelay.fanOut();
+  for (const endpoint of (await request(t.app).get('/v1/webhook_endpoints?limit=100').set('Authorization', `Bearer ${s}`)).body.data) {
+    learn((await request(t.app).get(`/v1/webhook_endpoints/${endpoint.id}/deliveries?limit=100`).set('Authorization', `Bearer ${s}`)).body);
+  }
 }
 
 /** Every item of every list the account's key can read, into the pools. */
