@@ -28,15 +28,21 @@ describe('GET /docs in a browser', function () {
   let browser: Browser;
   let page: Page;
   const foreignRequests: string[] = [];
+  /** What the lists under a resource (`/v1/webhook_endpoints/{id}/deliveries`) are tried with. */
+  const pathValues: Record<string, string> = {};
 
   before(async () => {
     t = await createTestApp();
     server = await listen(t.app);
     account = await t.createAccount();
     const auth = { Authorization: `Bearer ${account.secret}` };
+    // Nothing listens on port 9: the endpoint is there to be listed, with the payment's deliveries.
+    const endpoint = await request(t.app).post('/v1/webhook_endpoints').set(auth).send({ url: 'http://127.0.0.1:9/hooks', enabled_events: ['*'] }).expect(201);
+    pathValues.id = endpoint.body.id;
     await request(t.app).post('/v1/customers').set(auth).send({ email: 'first@example.com' }).expect(201);
     const payment = await request(t.app).post('/v1/payments').set(auth).set('Idempotency-Key', 'docs-1').send({ amount: 1200, currency: 'EUR' }).expect(201);
     await request(t.app).post('/v1/refunds').set(auth).set('Idempotency-Key', 'docs-2').send({ payment: payment.body.id, amount: 200 }).expect(201);
+    await t.services.webhookRelay.fanOut();
 
     browser = await launchBrowser();
     page = await browser.newPage();
@@ -64,10 +70,13 @@ describe('GET /docs in a browser', function () {
   });
 
   for (const op of lists) {
-    it(`"Try it out" on ${op.operationId} (GET ${op.path}), executed as filled in, shows the account's items`, async () => {
+    it(`"Try it out" on ${op.operationId} (GET ${op.path}), executed as filled in${op.path.includes('{') ? ' with the seeded parent' : ''}, shows the account's items`, async () => {
       const block = page.locator(`[id$="-${op.operationId}"]`);
       await block.locator('.opblock-summary').click();
       await block.locator('button.try-out__btn').click();
+      for (const name of op.path.match(/\{([^}]+)\}/g)?.map((p) => p.slice(1, -1)) ?? []) {
+        await block.locator(`tr[data-param-name="${name}"] input`).fill(pathValues[name]!);
+      }
       await block.locator('button.execute').click();
       const url = await block.locator('.request-url pre').innerText();
       const status = await block.locator('.live-responses-table .response .response-col_status').first().innerText();

@@ -450,7 +450,8 @@ describe('pagination under concurrent writes', function () {
       // Twenty more in one statement (copies of real ones): they share one created_at, so only
       // their sequence orders them.
       const copies: { type: string; object_id: string; data: unknown }[] = await t.db('events').where({ account_id: acct.id }).select('type', 'object_id', 'data').limit(20);
-      const tied = copies.map((e) => ({ id: newId('evt'), account_id: acct.id, type: e.type, object_id: e.object_id, data: JSON.stringify(e.data) }));
+      // Copies of real events under new ids; their object sequence numbers do not matter to the walk.
+      const tied = copies.map((e, i) => ({ id: newId('evt'), account_id: acct.id, type: e.type, object_id: e.object_id, data: JSON.stringify(e.data), object_seq: 100 + i }));
       await t.db('events').insert(tied);
       expect(await t.db('events').whereIn('id', tied.map((e) => e.id)).distinct('created_at')).to.have.length(1);
       const before: string[] = await t.db('events').where({ account_id: acct.id }).pluck('id');

@@ -199,7 +199,7 @@ export interface TestAppOptions {
   readonly metrics?: false | { readonly token?: string };
   /** The app's clock for sunset dates and webhook schedules (ms since the epoch); the system's when absent. */
   readonly now?: () => number;
-  /** Webhook settings; tests deliver to receivers on 127.0.0.1, so private targets are allowed unless set. */
+  /** Webhook settings; tests deliver to receivers on 127.0.0.1, so private targets are allowed and names resolve to it unless set. */
   readonly webhooks?: Partial<AppWebhookOptions>;
 }
 
@@ -243,7 +243,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     metrics,
     metricsToken: options.metrics ? options.metrics.token : undefined,
     now: options.now,
-    webhooks: { allowPrivateTargets: true, timeoutMs: 2_000, ...options.webhooks },
+    // Receivers listen on 127.0.0.1, and a name in a URL is taken to be this machine unless a test
+    // resolves names itself: no test depends on the network's DNS or waits for it.
+    webhooks: { allowPrivateTargets: true, timeoutMs: 2_000, lookup: async () => ['127.0.0.1'], ...options.webhooks },
   });
   return {
     metrics,
