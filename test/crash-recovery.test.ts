@@ -14,7 +14,7 @@ import request from 'supertest';
 import type { Db } from '../src/platform/db.js';
 import { worstProcessorCallMs } from '../src/platform/config.js';
 import { startProcessorSimulator, type ProcessorSimulator } from '../src/processor/simulator/server.js';
-import { createSharedStorage, spawnApi, sleep, waitFor, type ApiProcess, type SharedStorage } from './helpers/api-process.js';
+import { call, createSharedStorage, spawnApi, sleep, waitFor, type ApiProcess, type Reply, type SharedStorage } from './helpers/api-process.js';
 import { ADMIN_TOKEN, createTestApp } from './helpers/app.js';
 
 const PROCESSOR_TIMEOUT_MS = 3_000;
@@ -28,27 +28,6 @@ const COMPLETER_OFF_MS = 3_600_000;
 const COMPLETER_FAST_MS = 200;
 
 const PAYMENT = { amount: 4_200, currency: 'EUR', description: 'crash test' };
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: Record<string, unknown>;
-}
-
-async function call(base: string, method: string, path: string, options: { secret?: string; key?: string; body?: unknown; timeoutMs?: number } = {}): Promise<Reply> {
-  const headers: Record<string, string> = {};
-  if (options.secret) headers.Authorization = `Bearer ${options.secret}`;
-  if (options.key) headers['Idempotency-Key'] = options.key;
-  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
-}
 
 /** The payment's event types in the order they happened (the API lists newest first). */
 async function eventTypes(base: string, secret: string, paymentId: string): Promise<string[]> {

@@ -317,7 +317,27 @@ async function succeed(recipe: Recipe, c: Client): Promise<Sent> {
 
 const TINY_QUOTA = { points: 1, windowS: 60 };
 
+/**
+ * The app the answers of deprecated and of current operations are tried on, and a twin whose read
+ * and write quotas allow one request: made once for both, each trying them with accounts of its own.
+ */
+let answeringApps: Promise<{ t: TestApp; limited: TestApp }> | undefined;
+function appsForAnswers(): Promise<{ t: TestApp; limited: TestApp }> {
+  answeringApps ??= (async () => ({
+    t: await createTestApp(),
+    limited: await createTestApp({ rateLimits: { policies: { read: TINY_QUOTA, write: TINY_QUOTA }, redisUrl: null } }),
+  }))();
+  return answeringApps;
+}
+
 describe('API versions: /v1 deprecated, /v2 its successor, one set of rows', () => {
+  after(async () => {
+    if (!answeringApps) return;
+    const { t, limited } = await answeringApps;
+    await t.close();
+    await limited.close();
+  });
+
   it('finds the deprecated operations in the spec: at least 8, each with dates and a live successor', () => {
     expect(DEPRECATED.length).to.be.at.least(8);
     expect(DEPRECATED.map((op) => op.operationId)).to.include.members([
@@ -348,13 +368,8 @@ describe('API versions: /v1 deprecated, /v2 its successor, one set of rows', () 
 
     before(async function () {
       this.timeout(60_000);
-      t = await createTestApp();
+      ({ t, limited } = await appsForAnswers());
       c = new Client(t, await t.createAccount('Deprecation account'));
-      limited = await createTestApp({ rateLimits: { policies: { read: TINY_QUOTA, write: TINY_QUOTA }, redisUrl: null } });
-    });
-    after(async () => {
-      await t.close();
-      await limited.close();
     });
 
     for (const op of DEPRECATED) {
@@ -456,13 +471,8 @@ describe('API versions: /v1 deprecated, /v2 its successor, one set of rows', () 
 
     before(async function () {
       this.timeout(60_000);
-      t = await createTestApp();
+      ({ t, limited } = await appsForAnswers());
       c = new Client(t, await t.createAccount('Current account'));
-      limited = await createTestApp({ rateLimits: { policies: { read: TINY_QUOTA, write: TINY_QUOTA }, redisUrl: null } });
-    });
-    after(async () => {
-      await t.close();
-      await limited.close();
     });
 
     it('finds the 8 /v2 operations in the spec, none deprecated', () => {

@@ -70,18 +70,18 @@ export interface ReplayRow {
 
 const ENDPOINT_COLUMNS = ['id', 'account_id', 'url', 'description', 'enabled_events', 'api_version', 'status', 'disabled_reason', 'failing_since', 'created_at'] as const;
 const DELIVERY_COLUMNS = [
-  'd.id',
-  'd.account_id',
-  'd.endpoint_id',
-  'd.event_id',
-  'd.event_type',
-  'd.status',
-  'd.schedule_step',
-  'd.attempt_count',
-  'd.next_attempt_at',
-  'd.lease_token',
-  'd.attempts',
-  'd.created_at',
+  'id',
+  'account_id',
+  'endpoint_id',
+  'event_id',
+  'event_type',
+  'status',
+  'schedule_step',
+  'attempt_count',
+  'next_attempt_at',
+  'lease_token',
+  'attempts',
+  'created_at',
 ] as const;
 const REPLAY_COLUMNS = ['id', 'account_id', 'endpoint_id', 'since', 'until', 'status', 'event_count', 'created_at', 'completed_at'] as const;
 
@@ -202,13 +202,7 @@ export async function claimDueDeliveries(db: Knex, now: Date, leaseUntil: Date, 
     .limit(limit)
     .forUpdate('d2')
     .skipLocked();
-  const claimed: { id: string }[] = await db('webhook_deliveries').whereIn('id', due).update({ next_attempt_at: leaseUntil, lease_token: token }).returning('id');
-  if (claimed.length === 0) return [];
-  return deliveriesQuery(db).whereIn('d.id', claimed.map((c) => c.id));
-}
-
-function deliveriesQuery(db: Knex) {
-  return db('webhook_deliveries as d').select(DELIVERY_COLUMNS);
+  return db('webhook_deliveries').whereIn('id', due).update({ next_attempt_at: leaseUntil, lease_token: token }).returning(DELIVERY_COLUMNS);
 }
 
 export interface AttemptResult {
@@ -262,26 +256,23 @@ export async function listDeliveries(
   limit: number,
   after?: Position,
 ): Promise<(DeliveryRow & { created: Date })[]> {
-  const q = deliveriesQuery(db).where({ 'd.account_id': accountId, 'd.endpoint_id': endpointId });
-  if (filter.status) q.where('d.status', filter.status);
-  if (filter.eventId) q.where('d.event_id', filter.eventId);
-  if (after) q.whereRaw('(d.created_at, d.id) < (?, ?)', [after.created, after.id]);
-  const rows: DeliveryRow[] = await q
-    .orderBy([
-      { column: 'd.created_at', order: 'desc' },
-      { column: 'd.id', order: 'desc' },
-    ])
-    .limit(limit);
+  const q = db('webhook_deliveries').select(DELIVERY_COLUMNS).where({ account_id: accountId, endpoint_id: endpointId });
+  if (filter.status) q.where({ status: filter.status });
+  if (filter.eventId) q.where({ event_id: filter.eventId });
+  const rows: DeliveryRow[] = await keysetPage(q, { after, limit });
   return rows.map((row) => ({ ...row, created: row.created_at }));
 }
 
-export async function findDelivery(db: Knex, accountId: string, endpointId: string, id: string): Promise<DeliveryRow | undefined> {
-  return deliveriesQuery(db).where({ 'd.account_id': accountId, 'd.endpoint_id': endpointId, 'd.id': id }).first();
-}
-
-/** Due now, a new run of the schedule; an attempt in flight under the old claim no longer records. */
-export async function requeueDelivery(db: Knex, id: string, now: Date): Promise<void> {
-  await db('webhook_deliveries').where({ id }).update({ status: 'pending', schedule_step: 0, next_attempt_at: now, lease_token: null, updated_at: db.fn.now() });
+/**
+ * The endpoint's delivery, due now on a new run of the schedule; an attempt in flight under the
+ * old claim no longer records. Undefined when the endpoint has no such delivery.
+ */
+export async function requeueDelivery(db: Knex, accountId: string, endpointId: string, id: string, now: Date): Promise<DeliveryRow | undefined> {
+  const [row] = await db('webhook_deliveries')
+    .where({ account_id: accountId, endpoint_id: endpointId, id })
+    .update({ status: 'pending', schedule_step: 0, next_attempt_at: now, lease_token: null, updated_at: db.fn.now() })
+    .returning(DELIVERY_COLUMNS);
+  return row;
 }
 
 // ---- replays --------------------------------------------------------------------------------

@@ -193,11 +193,9 @@ function retryDeliveryOperation(now: () => number): IdempotentOperation<{ endpoi
       started: (ctx) =>
         ctx.atomic(async (trx) => {
           const endpoint = await lockEnabledEndpoint(trx, ctx.accountId, ctx.params.endpointId);
-          const found = await repo.findDelivery(trx, ctx.accountId, endpoint.id, ctx.params.deliveryId);
-          if (!found) throw notFound('webhook delivery', ctx.params.deliveryId);
-          await repo.requeueDelivery(trx, found.id, new Date(now()));
-          const delivery = await repo.findDelivery(trx, ctx.accountId, endpoint.id, found.id);
-          return { response: { status: 202, body: toWebhookDelivery(delivery!) } };
+          const delivery = await repo.requeueDelivery(trx, ctx.accountId, endpoint.id, ctx.params.deliveryId, new Date(now()));
+          if (!delivery) throw notFound('webhook delivery', ctx.params.deliveryId);
+          return { response: { status: 202, body: toWebhookDelivery(delivery) } };
         }),
     },
   };

@@ -59,3 +59,26 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     await sleep(everyMs);
   }
 }
+
+/** An answer of an API process, its body parsed. */
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+/** One request to an API process over a real socket, with fetch; the body sent as JSON. */
+export async function call(base: string, method: string, path: string, options: { secret?: string; key?: string; body?: unknown; timeoutMs?: number } = {}): Promise<Reply> {
+  const headers: Record<string, string> = {};
+  if (options.secret) headers.Authorization = `Bearer ${options.secret}`;
+  if (options.key) headers['Idempotency-Key'] = options.key;
+  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+}

@@ -35,32 +35,27 @@ export interface WebhookReceiver {
 
 export async function startReceiver(options: { now?: () => number } = {}): Promise<WebhookReceiver> {
   const now = options.now ?? Date.now;
-  const receiver = {
-    received: [] as ReceivedDelivery[],
-    respond: (() => ({ status: 200 })) as WebhookReceiver['respond'],
-  };
+  const received: ReceivedDelivery[] = [];
+  // Built once the server listens (it needs the URL); the handler reads `respond` off it per request.
+  const self: { receiver?: WebhookReceiver } = {};
   const server = await listen((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const delivery = { path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: now() };
-      const index = receiver.received.push(delivery) - 1;
-      const reply = receiver.respond(delivery, index);
+      const index = received.push(delivery) - 1;
+      const reply = self.receiver!.respond(delivery, index);
       if (reply.hang) return;
       res.writeHead(reply.status ?? 200, reply.headers);
       res.end(reply.body ?? '');
     });
   });
-  return {
+  self.receiver = {
     url: server.url,
-    received: receiver.received,
-    get respond() {
-      return receiver.respond;
-    },
-    set respond(fn) {
-      receiver.respond = fn;
-    },
-    ids: () => receiver.received.map((d) => String(d.headers['webhook-id'])),
+    received,
+    respond: () => ({ status: 200 }),
+    ids: () => received.map((d) => String(d.headers['webhook-id'])),
     close: () => server.close(),
   };
+  return self.receiver;
 }

@@ -14,7 +14,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { recordEvent } from '../../src/events/index.js';
 import { newId } from '../../src/platform/ids.js';
-import { createSharedStorage, spawnApi, waitFor, type ApiProcess, type SharedStorage } from '../helpers/api-process.js';
+import { call, createSharedStorage, spawnApi, waitFor, type ApiProcess, type SharedStorage } from '../helpers/api-process.js';
 import { ADMIN_TOKEN, createTestApp, openSharedDatabase, storageUnderTest, type TestApp } from '../helpers/app.js';
 import { metricValue } from '../helpers/metrics.js';
 import { startReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -23,19 +23,6 @@ const EVENTS = storageUnderTest() === 'postgres' ? 10_000 : 1_000;
 /** Producer transactions open at once; each holds its event uncommitted for a random while. */
 const PRODUCERS = 40;
 const HOLD_MAX_MS = 15;
-
-async function call(base: string, method: string, path: string, options: { secret?: string; body?: unknown } = {}) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...(options.secret ? { Authorization: `Bearer ${options.secret}` } : {}),
-      ...(options.body === undefined ? {} : { 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() }),
-    },
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
 
 /** A payment as the API shows it, for an event written straight into the outbox. */
 function paymentSnapshot(id: string, n: number) {
@@ -162,7 +149,7 @@ describe('webhook delivery loses nothing', () => {
       const secret = (created.body.api_key as { secret: string }).secret;
       const endpoint = await call(first.url, 'POST', '/v1/webhook_endpoints', { secret, body: { url: receiver.url, enabled_events: ['payment.created'] } });
       expect(endpoint.status, JSON.stringify(endpoint.body)).to.equal(201);
-      const payment = await call(first.url, 'POST', '/v1/payments', { secret, body: { amount: 1500, currency: 'EUR' } });
+      const payment = await call(first.url, 'POST', '/v1/payments', { secret, key: randomUUID(), body: { amount: 1500, currency: 'EUR' } });
       expect(payment.status, JSON.stringify(payment.body)).to.equal(201);
 
       await waitFor('the first attempt to reach the receiver', () => (receiver.received.length > 0 ? true : undefined), 20_000);

@@ -13,16 +13,15 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 function requireUtf8Json(): RequestHandler {
   return (req, _res, next) => {
     const header = req.headers['content-type'];
+    const [type = '', ...params] = header ? header.split(';').map((p) => p.trim()) : [];
+    const json = JSON_TYPE.test(type);
     // An operation whose body is optional would otherwise run without a body sent in another
     // media type (the validator checks the media type only of bodies it requires), and do what
     // the caller did not ask: refused instead, as for a required body.
-    const sent = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-    if (sent && matchedTakesBody(req) && !JSON_TYPE.test(header?.split(';')[0]?.trim() ?? '')) {
-      throw new AppError('unsupported_media_type', `The request body must be application/json; got ${header ? header.split(';')[0] : 'no Content-Type'}.`);
+    if (!json && matchedTakesBody(req) && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)) {
+      throw new AppError('unsupported_media_type', `The request body must be application/json; got ${header ? type : 'no Content-Type'}.`);
     }
-    if (!header) return next();
-    const [type, ...params] = header.split(';').map((p) => p.trim());
-    if (!JSON_TYPE.test(type ?? '')) return next();
+    if (!json) return next();
     const charset = params.map((p) => /^charset\s*=\s*"?([^";]+)"?$/i.exec(p)?.[1]).find(Boolean);
     if (charset && charset.toLowerCase() !== 'utf-8' && charset.toLowerCase() !== 'utf8') {
       throw new AppError('unsupported_media_type', `JSON bodies must be UTF-8; got charset=${charset}.`);
