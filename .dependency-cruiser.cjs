@@ -75,6 +75,15 @@ module.exports = {
       to: { pathNot: ['^tools/api-diff/', '^node_modules/'], dependencyTypesNot: ['core'] },
     },
     {
+      name: 'console-talks-through-the-sdk',
+      comment:
+        "The console is a browser app: it reaches the API over HTTP through the SDK's public entry (sdk/src/index.ts), " +
+        "never the server's code, the generated server types or the SDK's internals.",
+      severity: 'error',
+      from: { path: '^console/src/' },
+      to: { path: ['^src/', '^generated/', '^sdk/src/'], pathNot: '^sdk/src/index\\.ts$' },
+    },
+    {
       name: 'no-circular',
       comment: 'A cycle makes the order modules load in matter; none is needed.',
       severity: 'error',

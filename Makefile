@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NPM ?= npm
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help install start generate check lint-spec typecheck lint boundaries generated-fresh api-gate diff diff-evidence versioning-evidence test test-postgres test-embedded sdk-build bench bench-pagination bench-webhooks storm
+.PHONY: help install start generate check lint-spec typecheck lint boundaries generated-fresh api-gate diff diff-evidence versioning-evidence test test-postgres test-embedded console-screenshots sdk-build bench bench-pagination bench-webhooks storm
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(PG_TEST_URL)|$(PG_TEST_URL)|g' | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -16,9 +16,10 @@ install: ## Install dependencies exactly as locked
 start: ## Run the API (embedded database unless DATABASE_URL is set)
 	$(NPM) start
 
-generate: ## Regenerate generated/ from the specs and docs/configuration.md from the config schema (deterministic)
+generate: ## Regenerate generated/ from the specs and the console's source, and docs/configuration.md from the config schema (deterministic)
 	$(NPM) run -s generate
 	npx tsx scripts/config-docs.ts
+	npx tsx scripts/console-build.ts
 
 # The break gate runs first: a breaking spec edit is reported as such before the stale generated
 # code and the type errors it also causes.
@@ -36,12 +37,13 @@ typecheck: ## Type-check src, tests, scripts and generated code
 lint: ## ESLint
 	$(NPM) run -s lint
 
-boundaries: ## The import rules of docs/architecture.md (layers, components, platform, SDK, tools), by dependency-cruiser
-	npx depcruise src sdk/src tools/api-diff/src --config .dependency-cruiser.cjs --output-type err
+boundaries: ## The import rules of docs/architecture.md (layers, components, platform, SDK, tools, console), by dependency-cruiser
+	npx depcruise src sdk/src tools/api-diff/src console/src --config .dependency-cruiser.cjs --output-type err
 
-generated-fresh: ## Fail if generated/ does not match the specs, or docs/configuration.md the config schema
+generated-fresh: ## Fail if generated/ does not match the specs and the console's source, or docs/configuration.md the config schema
 	npx tsx scripts/generate.ts --check
 	npx tsx scripts/config-docs.ts --check
+	npx tsx scripts/console-build.ts --check
 
 api-gate: ## Break gate: the spec against the base (merge base with main, or the previous commit); fails on a break
 	bash scripts/api-gate.sh
@@ -64,6 +66,9 @@ test-postgres: ## The whole suite against local PostgreSQL ($(PG_TEST_URL))
 
 test-embedded: ## The whole suite against embedded PGlite
 	env -u DATABASE_URL $(NPM) test
+
+console-screenshots: ## Screenshots of the console's two views for the docs (docs/images/), taken in Chromium after a storm run from its runner
+	npx tsx scripts/console-screenshots.ts
 
 sdk-build: ## Build the SDK package (sdk/dist: JavaScript and declarations)
 	$(NPM) run -s sdk:build

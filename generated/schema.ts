@@ -800,6 +800,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The console
+         * @description The console's page: an on-call live view of the instance that serves it, polling
+         *     `/console/feed`, and a collection runner that sends collections of requests with
+         *     assertions through the SDK. Served by this instance, and it works offline: every script,
+         *     style and font it loads comes from this server (`/console/assets/…`), under a
+         *     Content-Security-Policy that allows no other origin and no inline script. The page holds
+         *     no data; the live view asks for `METRICS_TOKEN` when the feed needs it. docs/console.md
+         *     describes it.
+         */
+        get: operations["getConsole"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console/feed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The console's live feed
+         * @description A JSON snapshot of this instance's metrics, read from the same registry `/metrics`
+         *     renders, for the console's live view, which polls it every second. Every counter is
+         *     cumulative since the instance started (`instance.started_at`): the page derives rates and
+         *     windowed latency quantiles from consecutive snapshots, as Prometheus's `rate()` and
+         *     `histogram_quantile()` do from `/metrics`, and a counter that goes down means the
+         *     instance restarted. It describes this instance only (`instance.id`); the Grafana dashboard
+         *     is the fleet view. Guarded like `/metrics`: with `METRICS_TOKEN` set the token is sent as a
+         *     bearer token; `404` when the server runs with `METRICS_ENABLED=false`.
+         */
+        get: operations["getConsoleFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/problems": {
         parameters: {
             query?: never;
@@ -1636,6 +1689,178 @@ export interface components {
                 database: components["schemas"]["DependencyState"];
             } & {
                 [key: string]: components["schemas"]["DependencyState"];
+            };
+        };
+        /** @description Requests answered, by status class. */
+        ConsoleStatusCounts: {
+            "1xx": number;
+            "2xx": number;
+            "3xx": number;
+            "4xx": number;
+            "5xx": number;
+        };
+        /**
+         * @description A snapshot of one instance's metrics, from the registry `/metrics` renders. Every count is
+         *     cumulative since `instance.started_at`; gauges (`in_flight`, `circuit`, `insurance_mode`,
+         *     `webhooks`) say what holds at `at`. docs/observability.md names the metric behind each field.
+         */
+        ConsoleFeed: {
+            /** @description The instance that counted, and since when. */
+            instance: {
+                /**
+                 * @description This process, as `hostname:pid`. Behind a load balancer each poll may reach another one.
+                 * @example api-7c9f:41
+                 */
+                id: string;
+                /**
+                 * Format: date-time
+                 * @description When this instance started counting; every count is since then.
+                 */
+                started_at: string;
+                /**
+                 * @description The snapshot is this instance's alone; Prometheus adds up the fleet.
+                 * @constant
+                 */
+                scope: "instance";
+            };
+            /**
+             * Format: date-time
+             * @description When the snapshot was read.
+             */
+            at: string;
+            requests: {
+                by_status_class: components["schemas"]["ConsoleStatusCounts"];
+                /**
+                 * @description Error answers by their problem `code` (each answer once, so `rate_limited` is the number of `429`s). Codes not yet answered are absent.
+                 * @example {
+                 *       "rate_limited": 40,
+                 *       "idempotency_in_flight": 2
+                 *     }
+                 */
+                by_code: {
+                    [key: string]: number;
+                };
+                /** @description Requests received and not yet answered, this one included. */
+                in_flight: number;
+                /** @description Requests that said they were a client's retry (`Remit-Retry-Count` of 1 or more). */
+                retried: number;
+                /**
+                 * @description `429` answers, by the quota that refused them (a request refused by two quotas counts under both). Quotas that refused nothing are absent.
+                 * @example {
+                 *       "read": 12,
+                 *       "ops": 1
+                 *     }
+                 */
+                rate_limited: {
+                    [key: string]: number;
+                };
+            };
+            /**
+             * @description The upper bounds, in seconds and ascending, of the request duration histogram's buckets, without `+Inf`.
+             * @example [
+             *       0.001,
+             *       0.0025,
+             *       0.005,
+             *       0.01,
+             *       0.025,
+             *       0.05,
+             *       0.1,
+             *       0.25,
+             *       0.5,
+             *       1,
+             *       2.5,
+             *       5,
+             *       10,
+             *       30
+             *     ]
+             */
+            duration_buckets: number[];
+            /** @description Every operation that has answered at least one request, with what it answered and how fast. */
+            operations: {
+                /**
+                 * @description The operationId; `unmatched` for requests no operation matched, `static` for the pages' files.
+                 * @example createPayment
+                 */
+                operation: string;
+                by_status_class: components["schemas"]["ConsoleStatusCounts"];
+                retried: number;
+                /** @description The operation's request duration histogram. */
+                duration: {
+                    /** @description Requests that took at most each of `duration_buckets`, in the same order (cumulative, as Prometheus's `le` buckets). */
+                    counts: number[];
+                    /** @description Every request timed, however long it took. */
+                    count: number;
+                    /** @description Seconds, all requests together. */
+                    sum: number;
+                };
+            }[];
+            /**
+             * @description What idempotency keys did, every operation together, by outcome: `created` (a key never
+             *     seen; the request ran), `replayed` (the stored answer was replayed), `in_flight` (`409`:
+             *     another attempt held the key), `key_reused` (`422`: the key was first used for another
+             *     request), `resumed` (a retry ran on an unfinished attempt), `recovered` (the completer
+             *     finished an abandoned attempt), `expired` (the retention job deleted a finished key),
+             *     `unkeyed` (an optional key was not sent). Each of these is present, 0 until it happens.
+             * @example {
+             *       "created": 120,
+             *       "replayed": 4,
+             *       "in_flight": 1,
+             *       "key_reused": 0,
+             *       "resumed": 0,
+             *       "recovered": 0,
+             *       "expired": 0,
+             *       "unkeyed": 7
+             *     }
+             */
+            idempotency: {
+                [key: string]: number;
+            };
+            processor: {
+                /**
+                 * @description The card processor circuit breaker's state.
+                 * @enum {string}
+                 */
+                circuit: "closed" | "half_open" | "open";
+                /**
+                 * @description Calls to the card processor, every kind together, by outcome after retries:
+                 *     `succeeded`, `refused`, `unavailable`, `circuit_open`, `contract_error`. Each of
+                 *     these is present, 0 until it happens.
+                 * @example {
+                 *       "succeeded": 96,
+                 *       "refused": 3,
+                 *       "unavailable": 1,
+                 *       "circuit_open": 0,
+                 *       "contract_error": 0
+                 *     }
+                 */
+                calls: {
+                    [key: string]: number;
+                };
+            };
+            rate_limit: {
+                /** @description Quotas meant to be shared through Redis are being counted in this process's memory (Redis unreachable). */
+                insurance_mode: boolean;
+                /** @description Rate-limit decisions made in memory because Redis could not make them. */
+                insurance_decisions: number;
+            };
+            /** @description Webhook delivery, shared by every instance, as this instance's relay last read it (zeros when it does not run). */
+            webhooks: {
+                backlog: {
+                    /** @description Events not yet turned into deliveries. */
+                    fan_out: number;
+                    /** @description Deliveries not yet delivered or failed. */
+                    pending: number;
+                    /** @description Pending deliveries whose attempt is due now. */
+                    due: number;
+                };
+                /** @description Age of the oldest pending delivery (0 with none). */
+                oldest_pending_age_seconds: number;
+                endpoints: {
+                    enabled: number;
+                    /** @description Enabled, every attempt failing past the warning window. */
+                    degraded: number;
+                    disabled: number;
+                };
             };
         };
     };
@@ -4493,6 +4718,78 @@ export interface operations {
                 };
                 content: {
                     "text/plain; version=0.0.4; charset=utf-8": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getConsole: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The console's page. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getConsoleFeed: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The snapshot. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    /** @description `no-store`: a snapshot is out of date a second later; no cache may keep it (RFC 9111 §5.2.2.5). */
+                    "Cache-Control": "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleFeed"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -13,8 +13,9 @@ import { CustomerService } from './customers/service.js';
 import { eventHandlers } from './events/routes.js';
 import { EventService } from './events/service.js';
 import { PROBLEM_PAGE_STYLE } from './ops/problems.js';
-import { pageSecurityPolicy, securityHeaders, strictTransportSecurity } from './platform/http/security-headers.js';
-import { DOCS_ASSETS_PATH, DOCS_PAGE_PATH, docsAssetsDir, docsPageDir, opsHandlers, problemHandlers } from './ops/routes.js';
+import { exceptOn, pageSecurityPolicy, securityHeaders, strictTransportSecurity } from './platform/http/security-headers.js';
+import { consoleHandlers, DOCS_ASSETS_PATH, DOCS_PAGE_PATH, docsAssetsDir, docsPageDir, opsHandlers, problemHandlers } from './ops/routes.js';
+import { CONSOLE_ASSETS_PATH, CONSOLE_FEED_PATH, CONSOLE_PAGE_PATH, consoleAssetsDir } from './ops/console.js';
 import { paymentHandlers } from './payments/routes.js';
 import { paymentHandlersV2 } from './payments/routes-v2.js';
 import { PaymentService } from './payments/service.js';
@@ -215,6 +216,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
   const handlers = defineHandlers({
     ...problemHandlers(),
     ...opsHandlers({ lifecycle, checks: { database: () => pingDb(db) }, advisories: advisoriesOf(deps), spec: published, metrics }),
+    ...consoleHandlers({ metrics }),
     ...accountHandlers(services.accounts, services.apiKeys),
     ...apiKeyHandlers(services.apiKeys),
     ...customerHandlers(services.customers),
@@ -240,11 +242,17 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
   mountPipeline(app, {
     app: {
       requestId: [requestId()],
-      securityHeaders: [securityHeaders(), strictTransportSecurity(), [['/docs', PROBLEM_TYPES_PATH], pageSecurityPolicy([PROBLEM_PAGE_STYLE])]],
+      securityHeaders: [
+        securityHeaders(),
+        strictTransportSecurity(),
+        [['/docs', PROBLEM_TYPES_PATH, CONSOLE_PAGE_PATH], exceptOn([CONSOLE_FEED_PATH], pageSecurityPolicy([PROBLEM_PAGE_STYLE]))],
+      ],
       observe: [observe(log, metrics)],
       pageFiles: [
         [DOCS_ASSETS_PATH, staticFiles, ...countAnonymous, express.static(docsAssetsDir, { index: false, immutable: true, maxAge: '1d' })],
         [DOCS_PAGE_PATH, staticFiles, ...countAnonymous, express.static(docsPageDir, { index: false, maxAge: '1h' })],
+        // The console's files carry their content's hash in their names: a new build is new names.
+        [CONSOLE_ASSETS_PATH, staticFiles, ...countAnonymous, express.static(consoleAssetsDir, { index: false, immutable: true, maxAge: '1y' })],
       ],
       resourceRouter: [
         buildApiRouter({

@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     `Remit API listening on ${url} (${storage})`,
     `  Bound to ${describeBinding(config.host)}`,
     `  API reference: ${url}/docs`,
+    `  Console: ${url}/console (live view of this instance, collection runner)`,
     `  Metrics: ${!metrics ? 'off' : config.metrics.token ? `${url}/metrics (bearer METRICS_TOKEN)` : `${url}/metrics (open: set METRICS_TOKEN to require a token)`}`,
     `  Webhooks: ${config.webhooks.relay.enabled ? 'delivered by this instance' : 'not delivered by this instance (WEBHOOK_RELAY_ENABLED=false)'}${config.webhooks.allowPrivateTargets ? '; private and http targets allowed' : ''}`,
     `  Rate limits: ${!rateLimits ? 'off' : redis ? `shared through Redis at ${new URL(config.redisUrl!).host}` : 'in memory (this process only)'}`,

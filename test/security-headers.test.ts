@@ -24,6 +24,8 @@ describe('security headers', () => {
     ['/docs', () => request(t.app).get('/docs')],
     ['a docs asset', () => request(t.app).get('/docs/assets/swagger-ui.css')],
     ['a problem type page', () => request(t.app).get('/problems/rate_limited')],
+    ['/console', () => request(t.app).get('/console')],
+    ['the console feed', () => request(t.app).get('/console/feed')],
   ];
 
   for (const [what, send] of answers) {
@@ -38,13 +40,20 @@ describe('security headers', () => {
   }
 
   it('lets a JSON answer or a problem load nothing at all', async () => {
-    for (const res of [await request(t.app).get('/v1/customers').set('Authorization', `Bearer ${account.secret}`), await request(t.app).get('/nope')]) {
-      expect(res.headers['content-security-policy']).to.match(/^default-src 'none'/);
+    const answers: [string, () => request.Test][] = [
+      ['a JSON answer', () => request(t.app).get('/v1/customers').set('Authorization', `Bearer ${account.secret}`)],
+      ['a problem', () => request(t.app).get('/nope')],
+      // JSON beside a page, under the page's path.
+      ['the console feed', () => request(t.app).get('/console/feed')],
+      ['the console feed/', () => request(t.app).get('/console/feed/')],
+    ];
+    for (const [what, send] of answers) {
+      expect((await send()).headers['content-security-policy'], what).to.match(/^default-src 'none'/);
     }
   });
 
   it('lets the pages load only what this server serves, with no inline script', async () => {
-    for (const path of ['/docs', '/problems', '/problems/rate_limited']) {
+    for (const path of ['/docs', '/problems', '/problems/rate_limited', '/console']) {
       const csp = (await request(t.app).get(path)).headers['content-security-policy'] as string;
       expect(csp, path).to.include("default-src 'self'");
       expect(csp, path).to.include("script-src 'self';");

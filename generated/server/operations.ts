@@ -19,6 +19,8 @@ export const operations = {
   deleteCustomer: {"method":"DELETE","path":"/v1/customers/{id}","tag":"Customers","scopes":["write"],"securitySchemes":["apiKey"],"body":"none"},
   deleteWebhookEndpoint: {"method":"DELETE","path":"/v1/webhook_endpoints/{id}","tag":"Webhook endpoints","scopes":["write"],"securitySchemes":["apiKey"],"body":"none"},
   getApiReference: {"method":"GET","path":"/docs","tag":"Operations","scopes":[],"securitySchemes":[],"body":"none"},
+  getConsole: {"method":"GET","path":"/console","tag":"Operations","scopes":[],"securitySchemes":[],"body":"none"},
+  getConsoleFeed: {"method":"GET","path":"/console/feed","tag":"Operations","scopes":[],"securitySchemes":["metricsToken"],"body":"none"},
   getHealth: {"method":"GET","path":"/health","tag":"Operations","scopes":[],"securitySchemes":[],"body":"none"},
   getMetrics: {"method":"GET","path":"/metrics","tag":"Operations","scopes":[],"securitySchemes":["metricsToken"],"body":"none"},
   getOpenApiDocument: {"method":"GET","path":"/openapi.json","tag":"Operations","scopes":[],"securitySchemes":[],"body":"none"},

@@ -6,6 +6,7 @@ import type { HandlersFor } from '../platform/http/handlers.js';
 import { problemIndexPage, problemPageOf } from './problems.js';
 import type { Lifecycle } from '../platform/shutdown.js';
 import type { Metrics } from '../platform/metrics.js';
+import { consolePage, readConsoleFeed } from './console.js';
 
 export const DOCS_ASSETS_PATH = '/docs/assets';
 export const docsAssetsDir = swaggerUiDist.getAbsoluteFSPath();
@@ -68,6 +69,23 @@ export function opsHandlers({
     },
     getOpenApiDocument: async () => ({ status: 200, body: spec as Record<string, unknown> }),
     getApiReference: async () => ({ status: 200, body: html }),
+  };
+}
+
+export interface ConsoleDependencies {
+  /** The instance's metrics; the feed answers 404 without them (`METRICS_ENABLED=false`), as `/metrics` does. */
+  readonly metrics?: Metrics;
+}
+
+/** The console's page and the feed its live view polls (see console.ts). */
+export function consoleHandlers({ metrics }: ConsoleDependencies): HandlersFor<'getConsole' | 'getConsoleFeed'> {
+  const page = consolePage();
+  return {
+    getConsole: async () => ({ status: 200, body: page }),
+    getConsoleFeed: async () => {
+      if (!metrics) throw new AppError('resource_not_found', "Metrics are turned off on this instance (METRICS_ENABLED=false), and the console's feed with them.");
+      return { status: 200, body: await readConsoleFeed(metrics), headers: { 'Cache-Control': 'no-store' } };
+    },
   };
 }
 

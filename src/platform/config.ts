@@ -73,8 +73,8 @@ const schema = z.object({
   DATA_DIR: doc(z.string().trim().min(1).optional(), 'where embedded PGlite keeps its data; not with `DATABASE_URL`', 'in memory'),
   REDIS_URL: doc(optionalUrl(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'), 'Redis for the rate-limit counters shared by every instance (`redis://…`, `rediss://…`)', 'quotas in each process\'s memory'),
   ADMIN_TOKEN: doc(z.string().min(24, 'must be at least 24 characters (e.g. `openssl rand -hex 24`)').optional(), 'the operator token for `/admin`; at least 24 characters; required in production', 'generated and printed'),
-  METRICS_ENABLED: doc(booleanFlag, '`false` turns the Prometheus metrics off: nothing is counted and `/metrics` answers `404`', '`true`'),
-  METRICS_TOKEN: doc(z.string().min(24, 'must be at least 24 characters (e.g. `openssl rand -hex 24`)').optional(), 'the bearer token a scraper sends to `/metrics`; at least 24 characters; required in production (unless `METRICS_ENABLED=false`)', '`/metrics` open to anyone who can reach it'),
+  METRICS_ENABLED: doc(booleanFlag, '`false` turns the Prometheus metrics off: nothing is counted, and `/metrics` and `/console/feed` answer `404`', '`true`'),
+  METRICS_TOKEN: doc(z.string().min(24, 'must be at least 24 characters (e.g. `openssl rand -hex 24`)').optional(), 'the bearer token a scraper sends to `/metrics` (and the console\'s live view to `/console/feed`); at least 24 characters; required in production (unless `METRICS_ENABLED=false`)', '`/metrics` and `/console/feed` open to anyone who can reach it'),
   PROCESSOR_URL: doc(optionalUrl(['http:', 'https:'], 'http://127.0.0.1:4010'), 'the card processor\'s base URL (`http://…`); required in production', 'the in-process simulator'),
   PUBLIC_URL: doc(optionalUrl(['http:', 'https:'], 'https://api.example.com').refine((v) => v === undefined || (!new URL(v).search && !new URL(v).hash), {
     message: 'must be a base URL without a query or fragment, e.g. https://api.example.com',
@@ -109,7 +109,7 @@ const schema = z.object({
   RATE_LIMIT_ACCOUNT_READ: doc(quota('3000/10s'), 'per account, across all its keys: GET requests per window'),
   RATE_LIMIT_ACCOUNT_WRITE: doc(quota('400/10s'), 'per account, across all its keys: POST, PATCH and DELETE requests per window'),
   RATE_LIMIT_ADMIN: doc(quota('120/1m'), 'the admin token\'s `/admin` requests per window'),
-  RATE_LIMIT_OPS: doc(quota('600/1m'), 'per client address and process: `/health`, `/ready`, `/metrics`, `/openapi.json`, `/docs`, `/problems` and requests that match no operation'),
+  RATE_LIMIT_OPS: doc(quota('600/1m'), 'per client address and process: `/health`, `/ready`, `/metrics`, `/openapi.json`, `/docs`, `/problems`, `/console` (its page, files and feed) and requests that match no operation'),
   RATE_LIMIT_AUTH_FAILURES: doc(quota('30/1m'), 'per client address: failed authentications before unknown credentials from it are refused ahead of any lookup'),
   RATE_LIMIT_INSTANCES: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(1), 'how many API processes share the quotas; while Redis is down each enforces 1/N of every quota'),
   REDIS_KEY_PREFIX: doc(z.string().trim().regex(/^[\w:.-]{1,64}$/, 'must be 1-64 characters of letters, digits and _ : . -').default('remit:rl'), 'namespace of the counters in Redis, so deployments can share one Redis'),
@@ -155,7 +155,7 @@ export interface RateLimitPolicies {
   readonly account_write: Quota;
   /** For the admin token: `/admin` operations. */
   readonly admin: Quota;
-  /** Per client address, per process: `/health`, `/ready`, `/openapi.json`, `/docs`. */
+  /** Per client address, per process: the operational endpoints and pages (`/health`, `/metrics`, `/docs`, `/console`, …). */
   readonly ops: Quota;
   /** Per client address: failed authentications before the address is refused ahead of any key lookup. */
   readonly auth: Quota;

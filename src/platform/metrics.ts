@@ -53,8 +53,12 @@ export type IdempotencyOutcome =
   /** An operation whose key is optional ran without one. */
   | 'unkeyed';
 
+/** Every outcome, for readers that show the ones not yet seen as zero (the console's feed). */
+export const IDEMPOTENCY_OUTCOMES = ['created', 'replayed', 'in_flight', 'key_reused', 'resumed', 'recovered', 'expired', 'unkeyed'] as const satisfies readonly IdempotencyOutcome[];
+
 export type ProcessorCall = 'charge' | 'capture' | 'void' | 'refund';
 export type ProcessorCallOutcome = 'succeeded' | 'refused' | 'unavailable' | 'circuit_open' | 'contract_error';
+export const PROCESSOR_CALL_OUTCOMES = ['succeeded', 'refused', 'unavailable', 'circuit_open', 'contract_error'] as const satisfies readonly ProcessorCallOutcome[];
 export type ProcessorAttemptOutcome = 'ok' | 'refused' | 'timeout' | 'connection' | 'http_5xx' | 'http_408' | 'http_429' | 'invalid';
 export type CircuitStateName = 'closed' | 'half_open' | 'open';
 
@@ -84,10 +88,12 @@ function processMetrics(): Registry {
 
 export class Metrics {
   readonly registry = new Registry();
+  /** When this registry started counting: every counter in it is cumulative since then. */
+  readonly startedAt = new Date();
 
   readonly httpRequests = new Counter({
     name: 'remit_http_requests_total',
-    help: 'Requests answered, by operation (operationId; `unmatched` when no operation matched, `static` for the reference page\'s files), method, status class and problem code ("" for none).',
+    help: 'Requests answered, by operation (operationId; `unmatched` when no operation matched, `static` for the pages\' files), method, status class and problem code ("" for none).',
     labelNames: ['operation', 'method', 'status_class', 'code'] as const,
     registers: [this.registry],
   });
@@ -287,9 +293,17 @@ export class Metrics {
     return this.registry.contentType;
   }
 
+  /**
+   * Runs every probe, so the gauges they set say what holds now. `render` does it before each
+   * scrape; a reader of the metric objects themselves (the console's feed) calls it first.
+   */
+  readProbes(): void {
+    for (const probe of this.probes) probe();
+  }
+
   /** The text exposition format, every probe read first. */
   async render(): Promise<string> {
-    for (const probe of this.probes) probe();
+    this.readProbes();
     const own = await this.registry.metrics();
     return this.process ? `${await this.process.metrics()}\n${own}` : own;
   }

@@ -15,6 +15,7 @@ import { deprecationNoticeOf, warnOncePerOperation } from './deprecation.js';
 import { isRepeatable, retryDelayMs, shouldRetry, type AttemptOutcome } from './retry.js';
 import type { RuntimeHooks } from './runtime.js';
 import { buildURL } from './url.js';
+import { randomUUID } from './uuid.js';
 
 /** The attempt number the SDK sends on every request (the spec's `Remit-Retry-Count`): 0, then 1, 2, … on retries. */
 export const RETRY_COUNT_HEADER = 'Remit-Retry-Count';
@@ -151,7 +152,7 @@ export class HttpTransport implements Transport {
     if (spec.unsafe) {
       // The caller's key wins (as an option, else as a header); otherwise one per logical call.
       if (options.idempotencyKey !== undefined) headers.set('Idempotency-Key', options.idempotencyKey);
-      else if (!headers.has('Idempotency-Key')) headers.set('Idempotency-Key', globalThis.crypto.randomUUID());
+      else if (!headers.has('Idempotency-Key')) headers.set('Idempotency-Key', randomUUID());
     }
     return headers;
   }

@@ -22,7 +22,7 @@ import { matchedOperationId } from './matched.js';
 
 /** What the stages of a request learn about it, for its log line and its metrics. */
 export interface Observed {
-  /** The operation, when it is not found from the validator's match (the reference page's files). */
+  /** The operation, when it is not found from the validator's match (the pages' files: `static`). */
   operation?: string;
   /** The problem code of an error answer. */
   code?: string;

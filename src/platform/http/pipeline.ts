@@ -17,7 +17,7 @@ export const PIPELINE = [
   { stage: 'securityHeaders', at: 'app' },
   // One JSON log line and the request's metrics per request, written when it ends; no query values or credentials.
   { stage: 'observe', at: 'app' },
-  // The reference page's files (Swagger UI and its own script), counted against the address's ops budget.
+  // The pages' files (Swagger UI and the reference page's script, the console's build), counted against the address's ops budget.
   { stage: 'pageFiles', at: 'app' },
   // The resource's router is picked by path prefix; HEAD is served as GET from here on.
   { stage: 'resourceRouter', at: 'app' },

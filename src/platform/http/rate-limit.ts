@@ -169,9 +169,10 @@ export function limitRequests(limits: RateLimits): RequestHandler {
 
 /**
  * For answers no operation counted: a path or method the spec does not have (404, 405), and the
- * reference page's static assets. They are counted against the address's `ops` budget, in this
- * process's memory like every `ops` decision, so they carry the rate-limit fields every response
- * promises and a scan of unknown paths is throttled like any other anonymous traffic.
+ * pages' static files (the reference page's, the console's). They are counted against the
+ * address's `ops` budget, in this process's memory like every `ops` decision, so they carry the
+ * rate-limit fields every response promises and a scan of unknown paths is throttled like any
+ * other anonymous traffic.
  */
 export function limitAnonymous(limits: RateLimits): RequestHandler {
   return async (req, res, next) => {

@@ -2,9 +2,9 @@
  * Security headers on every answer (helmet): the browser must not guess a media type
  * (`X-Content-Type-Options: nosniff`), leak the URL in a Referer, or frame any of it; JSON answers
  * carry a Content-Security-Policy that allows nothing at all, and the pages this API serves
- * (`/docs`, `/problems`) one that allows only what they load from this server — no inline script,
- * no other origin. `Strict-Transport-Security` is sent only on requests that came over TLS
- * (directly, or through a proxy trusted by TRUST_PROXY): over plain HTTP it means nothing.
+ * (`/docs`, `/problems`, `/console`) one that allows only what they load from this server — no
+ * inline script, no other origin. `Strict-Transport-Security` is sent only on requests that came
+ * over TLS (directly, or through a proxy trusted by TRUST_PROXY): over plain HTTP it means nothing.
  */
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
@@ -47,6 +47,20 @@ export function pageSecurityPolicy(inlineStyles: readonly string[]): RequestHand
       formAction: ["'self'"],
     },
   });
+}
+
+/**
+ * `handler` everywhere it is mounted but on the paths `except` names: JSON served under a page's
+ * path (the console's feed) keeps the policy that lets it load nothing. Paths compare as routing
+ * does: case aside, trailing slash aside.
+ */
+export function exceptOn(except: readonly string[], handler: RequestHandler): RequestHandler {
+  const skipped = new Set(except.map((p) => p.toLowerCase()));
+  return (req, res, next) => {
+    const path = req.originalUrl.split('?')[0]!.replace(/\/+$/, '').toLowerCase();
+    if (skipped.has(path)) next();
+    else handler(req, res, next);
+  };
 }
 
 /** HSTS on requests that arrived over TLS. */
