@@ -42,28 +42,33 @@ export function RunnerView({ apiKey }: { apiKey: string }) {
     const controller = new AbortController();
     const live: Running = { collectionName: collection.name, steps: [], controller };
     setRunning(live);
-    const connection = await checkConnection({ baseURL: location.origin, apiKey });
-    if (!connection.ok) {
+    try {
+      const connection = await checkConnection({ baseURL: location.origin, apiKey });
+      if (!connection.ok) {
+        setProblem(connection.message);
+        return;
+      }
+      const report = await runCollection(collection, {
+        baseURL: location.origin,
+        apiKey,
+        iterations,
+        signal: controller.signal,
+        onEvent: (event) => {
+          if (event.type === 'step-start') live.current = event.name;
+          else live.steps = [...live.steps, event.result];
+          setRunning({ ...live });
+        },
+      });
+      setRuns((all) => [report, ...all].slice(0, KEPT_RUNS));
+      setFinished((n) => n + 1);
+      setShown(0);
+      setCompared((c) => c.map((i) => i + 1).filter((i) => i < KEPT_RUNS));
+    } catch (error) {
+      // A fault of the page's own, not an answer of the API's: say it rather than spin for ever.
+      setProblem(`The run stopped: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
       setRunning(null);
-      setProblem(connection.message);
-      return;
     }
-    const report = await runCollection(collection, {
-      baseURL: location.origin,
-      apiKey,
-      iterations,
-      signal: controller.signal,
-      onEvent: (event) => {
-        if (event.type === 'step-start') live.current = event.name;
-        else live.steps = [...live.steps, event.result];
-        setRunning({ ...live });
-      },
-    });
-    setRunning(null);
-    setRuns((all) => [report, ...all].slice(0, KEPT_RUNS));
-    setFinished((n) => n + 1);
-    setShown(0);
-    setCompared((c) => c.map((i) => i + 1).filter((i) => i < KEPT_RUNS));
   };
 
   const report = shown >= 0 ? runs[shown] : undefined;
