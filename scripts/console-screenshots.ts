@@ -6,10 +6,9 @@
  * (docs/images/console-live.png) and the runner's report of it (docs/images/console-runner.png).
  */
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './harness/browser.js';
 import { API_BANNER, ROOT, startProcess } from './harness/process.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUT = path.join(ROOT, 'docs/images');
 /** How long the live view keeps drawing once the retries arrive, so the charts show the burst and its retries. */
 const SETTLE_MS = 2_000;
@@ -22,10 +21,7 @@ async function main(): Promise<void> {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DEMO_ACCOUNT: 'true', ...passOn },
     banner: API_BANNER,
   });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  const browser = await launchBrowser();
   try {
     const demoKey = /API key: (sk_\S+)/.exec(api.output())?.[1];
     if (!demoKey) throw new Error(`the API printed no demo key:\n${api.output()}`);
@@ -41,14 +37,14 @@ async function main(): Promise<void> {
       await whileRunning?.();
       await page.locator(`.runner[data-runs-finished="${runs + 1}"]`).waitFor({ state: 'attached', timeout: 120_000 });
       await page.getByRole('tab', { name: 'Collection runner' }).click();
-      console.log(`ran ${id}: ${await page.locator('[data-total-of="steps"] .tile-value').innerText()}`);
+      console.log(`ran ${id}: ${await page.locator('.summary [data-metric="steps"] .tile-value').innerText()}`);
     };
     await run('payments-and-idempotency');
     // The live view while the storm's retries arrive: its 429s, then the retries Retry-After let through.
     await run('storm', async () => {
       await page.getByRole('tab', { name: 'Live view' }).click();
       const deadline = Date.now() + 60_000;
-      while (!(Number(await page.locator('[data-metric="retries"]').getAttribute('data-value')) > 0)) {
+      while (!(Number(await page.locator('#panel-live [data-metric="retries"]').getAttribute('data-value')) > 0)) {
         if (Date.now() > deadline) throw new Error('the live view showed no retries within 60 s of the storm');
         await page.waitForTimeout(200);
       }

@@ -11,13 +11,9 @@ import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { collections } from '../console/collections/index.js';
-import { launchBrowser } from './helpers/browser.js';
+import { COLLECT_CSP_VIOLATIONS, launchBrowser } from './helpers/browser.js';
 import { createSharedStorage, ROOT, spawnApi, waitFor, type ApiProcess, type SharedStorage } from './helpers/api-process.js';
 
-const COLLECT_CSP_VIOLATIONS = `
-  window.__cspViolations = [];
-  document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));
-`;
 /** How soon the live view must show what the server counted. */
 const LIVE_VIEW_LAG_MS = 5_000;
 
@@ -42,7 +38,7 @@ describe('GET /console in a browser', function () {
     const feed = (await (await fetch(`${api.url}/console/feed`)).json()) as { requests: { by_code: Record<string, number>; retried: number } };
     return { rateLimited: feed.requests.by_code.rate_limited ?? 0, retried: feed.requests.retried };
   }
-  const tileTotal = (metric: string) => page.locator(`[data-metric="${metric}"]`).getAttribute('data-total').then(Number);
+  const tileTotal = (metric: string) => page.locator(`#panel-live [data-metric="${metric}"]`).getAttribute('data-total').then(Number);
 
   const runsFinished = async () => Number(await page.locator('.runner').getAttribute('data-runs-finished'));
   async function useKey(key: string): Promise<void> {
@@ -87,7 +83,7 @@ describe('GET /console in a browser', function () {
     });
     page.on('pageerror', (err) => pageErrors.push(err.message));
     await page.goto(`${api.url}/console`);
-    await page.locator('[data-metric="requests"] .tile-value').filter({ hasText: '/s' }).waitFor();
+    await page.locator('#panel-live [data-metric="requests"] .tile-value').filter({ hasText: '/s' }).waitFor();
   });
   after(async () => {
     await browser?.close();
@@ -121,7 +117,7 @@ describe('GET /console in a browser', function () {
       const first = await feedAt();
       await waitFor('a newer snapshot on the page', async () => ((await feedAt()) > first ? true : undefined), 2_500, 100);
       for (const metric of ['requests', 'errors', 'rate-limited', 'retries', 'replays', 'in-flight-conflicts', 'latency', 'breaker', 'insurance', 'webhook-backlog']) {
-        expect(await page.locator(`[data-metric="${metric}"] .tile-value`).innerText(), metric).not.to.equal('');
+        expect(await page.locator(`#panel-live [data-metric="${metric}"] .tile-value`).innerText(), metric).not.to.equal('');
       }
       expect(await page.locator('.chart canvas').count()).to.be.at.least(2);
     });
@@ -215,10 +211,10 @@ describe('GET /console in a browser', function () {
   async function expectAllPassed(steps: number): Promise<void> {
     const failed = await page.locator('table.steps tr[data-passed="false"]').allInnerTexts();
     expect(failed, 'failed steps').to.deep.equal([]);
-    expect(await page.locator('[data-total-of="steps"]').getAttribute('data-value')).to.equal(String(steps));
+    expect(await page.locator('.summary [data-metric="steps"]').getAttribute('data-value')).to.equal(String(steps));
     expect(await page.locator('table.steps tbody tr').count()).to.equal(steps);
-    expect(await page.locator('[data-total-of="steps"] .tile-value').innerText()).to.equal(`${steps}/${steps} passed`);
-    const assertions = await page.locator('[data-total-of="assertions"] .tile-value').innerText();
+    expect(await page.locator('.summary [data-metric="steps"] .tile-value').innerText()).to.equal(`${steps}/${steps} passed`);
+    const assertions = await page.locator('.summary [data-metric="assertions"] .tile-value').innerText();
     const [passed, total] = assertions.replace(' passed', '').split('/').map(Number);
     expect(total).to.be.greaterThan(0);
     expect(passed).to.equal(total);

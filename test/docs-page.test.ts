@@ -8,17 +8,12 @@
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import request from 'supertest';
-import { launchBrowser } from './helpers/browser.js';
+import { COLLECT_CSP_VIOLATIONS, launchBrowser } from './helpers/browser.js';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
 import { listen, type Listening } from './helpers/http-server.js';
 import { operationsOf } from './contract/fuzz/operations.js';
 import { loadSpec, operationsOf as specOperations } from '../src/platform/spec.js';
 
-/** Runs in the page before its own scripts: records every Content-Security-Policy violation. */
-const COLLECT_CSP_VIOLATIONS = `
-  window.__cspViolations = [];
-  document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));
-`;
 
 describe('GET /docs in a browser', function () {
   this.timeout(120_000);

@@ -8,6 +8,7 @@ import type uPlot from 'uplot';
 import { collections } from '../collections/index.js';
 import { Chart } from './chart.js';
 import { millis } from './format.js';
+import { Tile } from './tile.js';
 import { checkConnection, percentile, runCollection } from './runner/engine.js';
 import type { RunReport, StepResult } from './runner/types.js';
 
@@ -205,11 +206,11 @@ function Summary({ report }: { report: RunReport }) {
         {report.collectionName}: {t.failedSteps === 0 && !report.aborted ? 'passed' : report.aborted ? 'stopped' : 'failed'}
       </h2>
       <div class="tiles">
-        <Total metric="steps" label="Steps" value={`${t.passedSteps}/${t.steps} passed`} raw={t.steps} tone={t.failedSteps ? 'bad' : 'good'} />
-        <Total metric="assertions" label="Assertions" value={`${t.passedAssertions}/${t.assertions} passed`} raw={t.assertions} tone={t.failedAssertions ? 'bad' : 'good'} />
-        <Total metric="requests" label="Requests" value={String(t.requests)} raw={t.requests} />
-        <Total metric="duration" label="Duration" value={millis(report.durationMs)} raw={report.durationMs} />
-        <Total
+        <Tile metric="steps" label="Steps" value={`${t.passedSteps}/${t.steps} passed`} raw={t.steps} tone={t.failedSteps ? 'bad' : 'good'} />
+        <Tile metric="assertions" label="Assertions" value={`${t.passedAssertions}/${t.assertions} passed`} raw={t.assertions} tone={t.failedAssertions ? 'bad' : 'good'} />
+        <Tile metric="requests" label="Requests" value={String(t.requests)} raw={t.requests} />
+        <Tile metric="duration" label="Duration" value={millis(report.durationMs)} raw={report.durationMs} />
+        <Tile
           metric="latency"
           label="Latency p50 · p95 · p99"
           value={`${millis(percentile(report.latencies, 50))} · ${millis(percentile(report.latencies, 95))} · ${millis(percentile(report.latencies, 99))}`}
@@ -243,14 +244,6 @@ function Summary({ report }: { report: RunReport }) {
   );
 }
 
-function Total(props: { metric: string; label: string; value: string; raw?: number; tone?: string }) {
-  return (
-    <div class={`tile ${props.tone ?? ''}`} data-total-of={props.metric} data-value={props.raw ?? ''}>
-      <span class="tile-label">{props.label}</span>
-      <output class="tile-value">{props.value}</output>
-    </div>
-  );
-}
 
 function History(props: { runs: RunReport[]; shown: number; onShow: (i: number) => void; compared: number[]; onCompare: (c: number[]) => void }) {
   const toggle = (i: number) => {

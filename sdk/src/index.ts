@@ -56,5 +56,6 @@ export {
   type WebhookSignedHeaders,
   type WebhookVerificationErrorCode,
 } from './core/webhooks.js';
+export { newIdempotencyKey } from './internal/uuid.js';
 export { VERSION } from './version.js';
 export type * from './generated/resources.js';

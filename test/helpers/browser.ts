@@ -1,20 +1,8 @@
-/**
- * A real Chromium for page tests: Debian's `/usr/bin/chromium` (CHROMIUM_PATH to use another),
- * driven by playwright-core, headless, with background networking off so nothing leaves the
- * machine. `.ci/run` installs Chromium when it is missing; a test run without it fails with the
- * command that installs it, rather than skipping.
- */
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+/** The browser of the page tests (scripts/harness/browser.ts), and what they record in a page. */
+export { CHROMIUM_PATH, launchBrowser } from '../../scripts/harness/browser.js';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`no Chromium at ${CHROMIUM_PATH}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
-  }
-  return chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-}
+/** Runs in a page before its own scripts: records every Content-Security-Policy violation in `window.__cspViolations`. */
+export const COLLECT_CSP_VIOLATIONS = `
+  window.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));
+`;

@@ -6,6 +6,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type uPlot from 'uplot';
 import { Chart, timeOptions } from '../chart.js';
+import { Tile } from '../tile.js';
 import { age, millis, percent, perSecond, seconds } from '../format.js';
 import { HISTORY, POLL_INTERVAL_MS, readFeed, type FeedState } from './feed.js';
 import { operationLatencies, overallLatency, pointBetween, type Feed, type Point } from './stats.js';
@@ -126,15 +127,6 @@ function withShare(perS: number, share: number): string {
   return Number.isFinite(share) ? `${percent(share)} · ${perSecond(perS)}/s` : `${perSecond(perS)}/s`;
 }
 
-function Tile(props: { metric: string; label: string; value: string | undefined; raw?: number | undefined; total?: number; tone?: 'good' | 'warn' | 'bad' | undefined }) {
-  return (
-    <div class={`tile ${props.tone ?? ''}`} data-metric={props.metric} data-value={props.raw ?? ''} data-total={props.total ?? ''}>
-      <span class="tile-label">{props.label}</span>
-      <output class="tile-value">{props.value ?? '–'}</output>
-      {props.total !== undefined && <span class="tile-total">{props.total} since start</span>}
-    </div>
-  );
-}
 
 const COLOURS = { '2xx': '#2a7d3f', '3xx': '#6b7b8c', '4xx': '#c77700', '5xx': '#c62828', limited: '#8e44ad', retried: '#1f6fb2', replayed: '#17a2a2', conflicts: '#795548' };
 

@@ -8,6 +8,7 @@
  * A string that is one template and nothing else keeps the value's type, so `"{{amount}}"` can be a
  * number and `"{{page}}"` an object; a template inside other text is written as text.
  */
+import { newIdempotencyKey } from '../../../sdk/src/index.js';
 import type { Json } from './types.js';
 import { readPath } from './paths.js';
 
@@ -77,7 +78,7 @@ function builtin(name: string, scope: Scope): Json {
     case '$unique':
       return uniqueToken();
     case '$uuid':
-      return uuid();
+      return newIdempotencyKey();
     case '$iteration':
       return scope.iteration;
     case '$index':
@@ -96,17 +97,4 @@ function builtin(name: string, scope: Scope): Json {
 export function uniqueToken(): string {
   const random = globalThis.crypto.getRandomValues(new Uint32Array(2));
   return `${Date.now().toString(36)}${random[0]!.toString(36)}${(random[1]! & 0xffff).toString(36)}`;
-}
-
-/**
- * A version 4 UUID. `crypto.randomUUID` exists only in secure contexts (https, or localhost), and
- * the console may be opened over plain http from another machine; `getRandomValues` is everywhere.
- */
-function uuid(): string {
-  if (typeof globalThis.crypto.randomUUID === 'function') return globalThis.crypto.randomUUID();
-  const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6]! & 0x0f) | 0x40; // version 4
-  b[8] = (b[8]! & 0x3f) | 0x80; // variant 10 (RFC 9562 §5.4)
-  const hex = Array.from(b, (byte) => byte.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

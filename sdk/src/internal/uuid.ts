@@ -24,6 +24,11 @@ export function uuidFromRandomValues(source: RandomSource): string {
   return `${h.slice(0, 4).join('')}-${h.slice(4, 6).join('')}-${h.slice(6, 8).join('')}-${h.slice(8, 10).join('')}-${h.slice(10).join('')}`;
 }
 
+/** A fresh Idempotency-Key: the v4 UUID the SDK makes for each unsafe call, also where `crypto.randomUUID` is missing. */
+export function newIdempotencyKey(): string {
+  return randomUUID();
+}
+
 export function randomUUID(source: RandomSource | undefined = globalThis.crypto): string {
   if (typeof source?.randomUUID === 'function') return source.randomUUID();
   if (typeof source?.getRandomValues === 'function') return uuidFromRandomValues(source);
