@@ -54,6 +54,15 @@ module.exports = {
       to: { path: `^src/${COMPONENTS}/`, pathNot: ['^src/$1/', `^src/${COMPONENTS}/index\\.ts$`] },
     },
     {
+      name: 'processor-messages-stay-in-the-adapter',
+      comment:
+        "spec/processor.proto's generated messages are the processor component's own: the adapter translates them " +
+        'into plain values for the payments and refunds it serves, so a change to the wire stops at src/processor/.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/processor/' },
+      to: { path: '^generated/processor/' },
+    },
+    {
       name: 'platform-knows-no-component',
       comment: 'src/platform/ is what every component shares; it depends on none of them.',
       severity: 'error',

@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NPM ?= npm
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help install start generate check lint-spec typecheck lint boundaries generated-fresh api-gate diff diff-evidence versioning-evidence test test-postgres test-embedded console-screenshots sdk-build bench bench-pagination bench-webhooks storm
+.PHONY: help install start generate check lint-spec typecheck lint boundaries generated-fresh api-gate proto-gate diff diff-evidence versioning-evidence test test-postgres test-embedded console-screenshots sdk-build bench bench-pagination bench-webhooks bench-grpc storm
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(PG_TEST_URL)|$(PG_TEST_URL)|g' | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -21,15 +21,14 @@ generate: ## Regenerate generated/ from the specs and the console's source, and 
 	npx tsx scripts/config-docs.ts
 	npx tsx scripts/console-build.ts
 
-# The break gate runs first: a breaking spec edit is reported as such before the stale generated
-# code and the type errors it also causes.
-check: api-gate lint-spec typecheck lint boundaries generated-fresh ## Break gate, spec lint, type check, code lint, import rules, generated-code freshness
+# The break gates run first: a breaking edit of the spec or of the processor protocol is reported as
+# such before the stale generated code and the type errors it also causes.
+check: api-gate proto-gate lint-spec typecheck lint boundaries generated-fresh ## Break gates (spec, processor protocol), spec lint, type check, code lint, import rules, generated-code freshness
 
-lint-spec: ## Lint the spec: Redocly (rules in redocly.yaml), then bounds and shapes of every request (scripts/spec-rules.ts)
+lint-spec: ## Lint the specs: Redocly (rules in redocly.yaml), then bounds and shapes of every request (scripts/spec-rules.ts); the processor protocol by buf lint (rules in buf.yaml)
 	npx redocly lint spec/openapi.yaml --format=stylish
 	npx tsx scripts/spec-rules.ts
-	npx redocly lint spec/processor.yaml --format=stylish
-	npx tsx scripts/spec-rules.ts spec/processor.yaml
+	npx buf lint
 
 typecheck: ## Type-check src, tests, scripts and generated code
 	$(NPM) run -s typecheck
@@ -47,6 +46,9 @@ generated-fresh: ## Fail if generated/ does not match the specs and the console'
 
 api-gate: ## Break gate: the spec against the base (merge base with main, or the previous commit); fails on a break
 	bash scripts/api-gate.sh
+
+proto-gate: ## Break gate for the processor protocol: buf breaking (WIRE_JSON) of spec/processor.proto against the api-gate's base; fails on a break
+	bash scripts/proto-gate.sh
 
 diff: ## Breaking-change report: the spec at BASE=<git ref> against the working spec (FORMAT=text|json|markdown); fails on a break
 	@test -n "$(BASE)" || { echo "usage: make diff BASE=<git ref> [FORMAT=text|json|markdown]" >&2; exit 2; }
@@ -81,6 +83,9 @@ bench-pagination: ## Deep-page benchmark: page 1 vs the page after row 900,000 (
 
 bench-webhooks: ## Webhook latency: commit to first delivery attempt (p50, p99) at a steady event rate, relay polling every 200 ms (default) vs 50 ms vs 1 s
 	$(NPM) run -s bench:webhooks
+
+bench-grpc: ## Processor adapter over HTTP/JSON vs gRPC (1 and N connections): calls/s, p50/p99, CPU per call each side, bytes per call; then POST /v1/payments end to end with each
+	$(NPM) run -s bench:grpc
 
 storm: ## Retry storm: 2 API processes, one Redis, a faulty processor; checks no duplicate charges
 	$(NPM) run -s storm

@@ -2,7 +2,7 @@
 # The break gate: compares spec/openapi.yaml with the spec at the base and fails on a breaking
 # change, printing the report either way.
 #
-# The base, unless API_DIFF_BASE names one:
+# The base, unless API_DIFF_BASE names one (scripts/gate-base.sh, shared with the protocol's gate):
 #   - on a branch other than main: the merge base with main (origin/main when it exists);
 #   - on main (or a detached HEAD, as CI checks out): the previous commit, or HEAD itself when
 #     the spec has uncommitted changes (then those changes are what is under review).
@@ -13,34 +13,13 @@
 # API_DIFF_ALLOW_BREAKING=1; the report is still printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/gate-base.sh
+source scripts/gate-base.sh
 
 SPEC=spec/openapi.yaml
 FORMAT="${API_DIFF_FORMAT:-text}"
 
-git_ok() { git rev-parse --verify --quiet "$1^{commit}" >/dev/null; }
-
-base="${API_DIFF_BASE:-}"
-if [ -z "$base" ]; then
-  if ! git rev-parse --git-dir >/dev/null 2>&1; then
-    echo "api gate: not a git checkout; nothing to compare against (pass)"
-    exit 0
-  fi
-  branch="$(git symbolic-ref --quiet --short HEAD || true)"
-  main_ref=""
-  for candidate in origin/main main; do
-    if git_ok "$candidate"; then main_ref="$candidate"; break; fi
-  done
-  if [ -n "$branch" ] && [ "$branch" != "main" ] && [ -n "$main_ref" ]; then
-    base="$(git merge-base HEAD "$main_ref")"
-  elif ! git diff --quiet HEAD -- "$SPEC" 2>/dev/null; then
-    base=HEAD
-  elif git_ok HEAD~1; then
-    base="$(git rev-parse HEAD~1)"
-  else
-    echo "api gate: no previous commit to compare against (pass)"
-    exit 0
-  fi
-fi
+gate_pick_base "api gate" "$SPEC"
 
 if ! git cat-file -e "$base:$SPEC" 2>/dev/null; then
   echo "api gate: $SPEC does not exist at $base; everything in it is new (pass)"
@@ -52,10 +31,7 @@ status=0
 npm run -s api:diff -- "$base:$SPEC" "$SPEC" --format "$FORMAT" --fail-on breaking || status=$?
 
 if [ "$status" -eq 1 ]; then
-  approval=""
-  if [ "$base" != "HEAD" ]; then
-    approval="$(git log --format='%h %(trailers:key=Breaking-Change-Approved,valueonly,separator=%x20)' "$base..HEAD" | awk 'NF > 1' | head -1)"
-  fi
+  approval="$(gate_approval "$base")"
   if [ "${API_DIFF_ALLOW_BREAKING:-}" = "1" ]; then
     echo "api gate: breaking changes allowed by API_DIFF_ALLOW_BREAKING=1"
     exit 0

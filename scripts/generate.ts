@@ -1,11 +1,11 @@
 /**
  * `make generate`: regenerates the server's `generated/` and the SDK's `sdk/src/generated/` from
- * `spec/openapi.yaml`, and the card-processor protocol's types from `spec/processor.yaml`.
+ * `spec/openapi.yaml`, and the card-processor protocol's messages and services from `spec/processor.proto`.
  *
  *   generated/schema.ts               openapi-typescript: `paths`, `components`, `operations`
  *   generated/server/operations.ts    the operation table the server binds handlers against
- *   generated/processor.ts            openapi-typescript over the processor contract, with the
- *                                     values of its enums, for the adapter and the simulator
+ *   generated/processor/processor_pb.ts  protoc-gen-es over spec/processor.proto (run by buf, both
+ *                                     from node_modules; buf.gen.yaml), for the adapter and the simulator
  *   sdk/src/generated/schema.ts       the same openapi-typescript output, so the SDK package
  *                                     imports nothing outside sdk/
  *   sdk/src/generated/resources.ts    the SDK's operation table, types and resource namespaces
@@ -13,15 +13,17 @@
  * Output depends only on the specs (no timestamps, sorted where order is not the spec's own), so
  * `--check` can regenerate into memory and fail when the committed files are stale.
  *
- * Usage: tsx scripts/generate.ts [--spec <file>] [--processor-spec <file>] [--out <dir>] [--sdk-out <dir>] [--check]
- *   --processor-spec  the processor contract (default: spec/processor.yaml of this checkout, also
- *              when --spec names another file)
+ * Usage: tsx scripts/generate.ts [--spec <file>] [--proto-dir <dir>] [--out <dir>] [--sdk-out <dir>] [--check]
+ *   --proto-dir  the directory holding the processor contract (default: spec/ of this checkout,
+ *              also when --spec names another file); its code goes to `<--out>/processor/`
  *   --out      the server's generated directory (default: generated/)
  *   --sdk-out  the SDK's generated directory (default: sdk/src/generated next to --out's parent,
  *              so `--out <tree>/generated` writes `<tree>/sdk/src/generated` and never the
  *              working tree's SDK)
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -392,11 +394,35 @@ ${resources.join('\n\n')}
 `;
 }
 
+/**
+ * The processor's code: `buf generate` with protoc-gen-es, both from node_modules (no remote
+ * plugin, nothing downloaded), into a scratch directory, read back by file name. The output
+ * depends only on spec/processor.proto and the pinned plugin.
+ */
+async function generateProcessor(protoDir: string): Promise<Record<string, string>> {
+  const scratch = await mkdtemp(path.join(tmpdir(), 'remit-proto-'));
+  try {
+    const bin = path.join(ROOT, 'node_modules/.bin');
+    const buf = spawnSync(path.join(bin, 'buf'), ['generate', path.relative(ROOT, protoDir) || '.', '--template', 'buf.gen.yaml', '-o', scratch], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` },
+    });
+    if (buf.status !== 0) throw new Error(`buf generate failed: ${buf.stderr || buf.error?.message}`);
+    const dir = path.join(scratch, 'generated/processor');
+    const names = (await readdir(dir)).sort();
+    const marked = async (name: string) => `${header('protoc-gen-es code', `spec/${name.replace(/_pb\.ts$/, '.proto')}`)}\n${await readFile(path.join(dir, name), 'utf8')}`;
+    return Object.fromEntries(await Promise.all(names.map(async (name) => [name, await marked(name)] as const)));
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       spec: { type: 'string', default: path.join(ROOT, 'spec/openapi.yaml') },
-      'processor-spec': { type: 'string', default: path.join(ROOT, 'spec/processor.yaml') },
+      'proto-dir': { type: 'string', default: path.join(ROOT, 'spec') },
       out: { type: 'string', default: path.join(ROOT, 'generated') },
       'sdk-out': { type: 'string' },
       check: { type: 'boolean', default: false },
@@ -413,13 +439,11 @@ async function main(): Promise<void> {
 
   const ast = await openapiTS(pathToFileURL(specPath), { alphabetize: false, exportType: false });
   const schema = `${header('openapi-typescript types')}\n${astToString(ast)}`;
-  // The enums' values too (`refusalCodeValues`, …): the adapter refuses a code outside the contract at run time.
-  const processorAst = await openapiTS(pathToFileURL(path.resolve(values['processor-spec']!)), { alphabetize: false, exportType: false, enumValues: true });
-  const processor = `${header('openapi-typescript types', 'spec/processor.yaml')}\n${astToString(processorAst)}`;
+  const processor = await generateProcessor(path.resolve(values['proto-dir']!));
   const files: Record<string, string> = {
     [path.join(outDir, 'schema.ts')]: schema,
     [path.join(outDir, 'server/operations.ts')]: renderServerOperations(ops),
-    [path.join(outDir, 'processor.ts')]: processor,
+    ...Object.fromEntries(Object.entries(processor).map(([name, content]) => [path.join(outDir, 'processor', name), content])),
     [path.join(sdkOutDir, 'schema.ts')]: schema,
     [path.join(sdkOutDir, 'resources.ts')]: renderSdkResources(doc, ops),
   };

@@ -86,8 +86,8 @@ async function main(): Promise<void> {
     `  Webhooks: ${config.webhooks.relay.enabled ? 'delivered by this instance' : 'not delivered by this instance (WEBHOOK_RELAY_ENABLED=false)'}${config.webhooks.allowPrivateTargets ? '; private and http targets allowed' : ''}`,
     `  Rate limits: ${!rateLimits ? 'off' : redis ? `shared through Redis at ${new URL(config.redisUrl!).host}` : 'in memory (this process only)'}`,
     simulator
-      ? `  Processor: in-process simulator at ${simulator.url}; its ledger: curl -H 'Authorization: Bearer ${simulator.controlToken}' ${simulator.url}/control/ledger`
-      : `  Processor: ${processorUrl}`,
+      ? `  Processor (${config.processor.protocol}): in-process simulator at ${simulator.url}; its ledger: curl -H 'Authorization: Bearer ${simulator.controlToken}' -H 'Content-Type: application/json' -d '{}' ${simulator.url}/remit.processor.v1.SimulatorControlService/GetLedger`
+      : `  Processor (${config.processor.protocol}): ${processorUrl}`,
   ];
   if (config.adminTokenGenerated) lines.push(`  Admin token (generated; set ADMIN_TOKEN to choose one): ${config.adminToken}`);
   if (config.demoAccount) {
@@ -110,6 +110,7 @@ async function main(): Promise<void> {
         await services.webhookRelay.stop();
         services.webhookSender.close();
         await services.apiKeys.close();
+        processor.close();
         await simulator?.close();
         if (redis) await closeRedis(redis);
         await db.destroy();

@@ -231,7 +231,7 @@ describe('GET /console/feed', () => {
     const t = await createTestApp();
     try {
       const account = await t.createAccount();
-      t.simulator.setFaults({ latency_ms: 500 });
+      t.simulator.setFaults({ latencyMs: 500 });
       const slow = request(t.app).post('/v1/payments').set('Authorization', `Bearer ${account.secret}`).set('Idempotency-Key', randomUUID()).send({ amount: 100, currency: 'EUR' }).then((res) => res);
       await new Promise((resolve) => setTimeout(resolve, 200));
       const during = (await request(t.app).get('/console/feed').expect(200)).body as ConsoleFeed;

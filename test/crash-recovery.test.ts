@@ -14,6 +14,7 @@ import request from 'supertest';
 import type { Db } from '../src/platform/db.js';
 import { worstProcessorCallMs } from '../src/platform/config.js';
 import { startProcessorSimulator, type ProcessorSimulator } from '../src/processor/simulator/server.js';
+import { FaultPoint, OperationKind } from '../generated/processor/processor_pb.js';
 import { call, createSharedStorage, spawnApi, sleep, waitFor, type ApiProcess, type Reply, type SharedStorage } from './helpers/api-process.js';
 import { ADMIN_TOKEN, createTestApp } from './helpers/app.js';
 
@@ -37,7 +38,7 @@ async function eventTypes(base: string, secret: string, paymentId: string): Prom
 }
 
 function charges(sim: ProcessorSimulator) {
-  return sim.ledger().operations.filter((o) => o.kind === 'charge');
+  return sim.ledger().operations.filter((o) => o.kind === OperationKind.CHARGE);
 }
 
 /** One crash: storage, simulator, the first process and what it left behind. */
@@ -85,7 +86,7 @@ class CrashScene {
     this.accountId = (created.body.account as { id: string }).id;
 
     // The charge is applied, then the answer is withheld: the process waits on the processor.
-    this.sim.setFaults({ timeout_rate: 1, fault_point: 'after', hang_ms: 60_000 });
+    this.sim.setFaults({ timeoutRate: 1, faultPoint: FaultPoint.AFTER, hangMs: 60_000 });
     const pending = call(first.url, 'POST', '/v1/payments', { secret: this.secret, key: this.key, body: PAYMENT }).then(
       () => 'answered' as const,
       () => 'connection lost' as const,
@@ -93,7 +94,7 @@ class CrashScene {
     await waitFor('the processor to record the charge', () => (charges(this.sim).length > 0 ? true : undefined), 10_000, 5);
     await first.stop('SIGKILL');
     this.clientOutcome = await pending;
-    this.sim.setFaults({ timeout_rate: 0 });
+    this.sim.setFaults({ timeoutRate: 0 });
     this.db = this.storage.open();
   }
 
@@ -161,7 +162,7 @@ describe('crash between the processor call and the commit', function () {
 
       const ops = charges(scene.sim);
       expect(ops).to.have.length(1);
-      expect(ops[0]!.idempotency_key).to.equal(paymentId);
+      expect(ops[0]!.idempotencyKey).to.equal(paymentId);
     });
 
     it('answers a retry within the lease of the killed process with 409 idempotency_in_flight and Retry-After, without calling the processor', async () => {
@@ -169,7 +170,7 @@ describe('crash between the processor call and the commit', function () {
       // still holds by the database clock (the clock the API itself goes by).
       const t = await createTestApp({ simulator: scene.sim, database: { db: scene.db!, drop: async () => {} }, leaseMs: LEASE_MS });
       const before = await scene.keyRow();
-      const requestsBefore = scene.sim.ledger().stats.requests;
+      const requestsBefore = scene.sim.ledger().stats!.requests;
       try {
         const leftMs = await scene.leaseLeftMs();
         if (leftMs < 1_000) {
@@ -184,7 +185,7 @@ describe('crash between the processor call and the commit', function () {
       } finally {
         await t.close();
       }
-      expect(scene.sim.ledger().stats.requests).to.equal(requestsBefore);
+      expect(scene.sim.ledger().stats!.requests).to.equal(requestsBefore);
       const after = await scene.keyRow();
       expect(after).to.deep.equal(before);
     });
@@ -204,7 +205,7 @@ describe('crash between the processor call and the commit', function () {
 
       const wait = leaseEndsAt + 500 - Date.now();
       if (wait > 0) await sleep(wait);
-      const requestsBefore = scene.sim.ledger().stats.requests;
+      const requestsBefore = scene.sim.ledger().stats!.requests;
       resumed = await call(second.url, 'POST', '/v1/payments', { secret: scene.secret, key: scene.key, body: PAYMENT });
       expect(resumed.status, JSON.stringify(resumed.body)).to.equal(201);
       expect(resumed.body).to.include({ id: paymentId, status: 'succeeded', amount: PAYMENT.amount, amount_captured: PAYMENT.amount });
@@ -212,11 +213,11 @@ describe('crash between the processor call and the commit', function () {
 
       // The resumed charge reused the payment's processor key: the processor replayed it.
       const ledger = scene.sim.ledger();
-      expect(ledger.stats.requests).to.equal(requestsBefore + 1);
-      expect(ledger.stats.replays).to.equal(1);
+      expect(ledger.stats!.requests).to.equal(requestsBefore + 1n);
+      expect(ledger.stats!.replays).to.equal(1n);
       const ops = charges(scene.sim);
       expect(ops).to.have.length(1);
-      expect(ops[0]!.idempotency_key).to.equal(paymentId);
+      expect(ops[0]!.idempotencyKey).to.equal(paymentId);
       expect(ledger.operations).to.have.length(1);
 
       expect(await eventTypes(second.url, scene.secret, paymentId)).to.deep.equal(['payment.created', 'payment.succeeded']);
@@ -273,8 +274,8 @@ describe('crash between the processor call and the commit', function () {
 
       const ops = charges(scene.sim);
       expect(ops).to.have.length(1);
-      expect(ops[0]!.idempotency_key).to.equal(paymentId);
-      expect(scene.sim.ledger().stats.replays).to.equal(1);
+      expect(ops[0]!.idempotencyKey).to.equal(paymentId);
+      expect(scene.sim.ledger().stats!.replays).to.equal(1n);
       expect(await eventTypes(second.url, scene.secret, paymentId)).to.deep.equal(['payment.created', 'payment.succeeded']);
     });
 

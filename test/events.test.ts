@@ -18,6 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import request from 'supertest';
+import { FaultPoint } from '../generated/processor/processor_pb.js';
 import type { ErrorCode } from '../src/platform/errors.js';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
 import type { Event, Payment, Refund } from './helpers/contract.js';
@@ -342,12 +343,12 @@ describe('events', () => {
   describe('the outbox', () => {
     it('holds, for every payment and refund, exactly the events of its status history', async () => {
       // A payment the processor never answered: recorded, with its created event and no other.
-      t.simulator.setFaults({ error_rate: 1, fault_point: 'before' });
+      t.simulator.setFaults({ errorRate: 1, faultPoint: FaultPoint.BEFORE });
       try {
         const { pending } = post('/v1/payments', { amount: 1000, currency: 'EUR' }, {});
         expectProblem(await pending, 503, 'processor_unavailable');
       } finally {
-        t.simulator.setFaults({ error_rate: 0 });
+        t.simulator.setFaults({ errorRate: 0 });
       }
 
       const payments: { id: string; account_id: string; status: string; capture_method: string }[] = await t.db('payments').select('id', 'account_id', 'status', 'capture_method');

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Db } from '../src/platform/db.js';
 import { startProcessorSimulator, type ProcessorSimulator } from '../src/processor/simulator/server.js';
+import { OperationKind } from '../generated/processor/processor_pb.js';
 import { createSharedStorage, spawnApi, type ApiProcess } from './helpers/api-process.js';
 import { ADMIN_TOKEN, createTestApp, openSharedDatabase, storageUnderTest, type TestAccount, type TestApp } from './helpers/app.js';
 import { listen, sendJson, type JsonReply, type Listening } from './helpers/http-server.js';
@@ -87,12 +88,12 @@ describe('idempotency under concurrency', function () {
   const post = (server: Instance, account: TestAccount, path: string, key: string, body?: unknown) =>
     sendJson(`${server.url}${path}`, { secret: account.secret, key, body });
 
-  const charges = () => simulator.ledger().operations.filter((o) => o.kind === 'charge');
+  const charges = () => simulator.ledger().operations.filter((o) => o.kind === OperationKind.CHARGE);
 
   async function expectOnePayment(db: Db, account: TestAccount, paymentId: string, amount: number): Promise<void> {
     const rows = await db('payments').where({ account_id: account.id }).select('id', 'status', 'amount');
     expect(rows).to.deep.equal([{ id: paymentId, status: 'succeeded', amount }]);
-    expect(charges().map((o) => o.idempotency_key)).to.deep.equal([paymentId]);
+    expect(charges().map((o) => o.idempotencyKey)).to.deep.equal([paymentId]);
     const events = await db('events').where({ object_id: paymentId }).select('type');
     expect(events.map((e) => e.type)).to.have.members(['payment.created', 'payment.succeeded']);
   }
@@ -129,7 +130,7 @@ describe('idempotency under concurrency', function () {
     const rows = await db('payments').where({ account_id: account.id }).select('id', 'amount', 'status');
     expect(rows).to.have.length(20);
     for (const [i, id] of paymentIds.entries()) expect(rows.find((r) => r.id === id)).to.deep.equal({ id, amount: 1_000 + i, status: 'succeeded' });
-    const charged = charges().map((o) => o.idempotency_key);
+    const charged = charges().map((o) => o.idempotencyKey);
     expect(charged).to.have.length(20);
     expect(charged).to.have.members(paymentIds);
     const keyRows = await db('idempotency_keys').where({ account_id: account.id }).select('key', 'resource_id', 'recovery_point');
@@ -216,8 +217,8 @@ describe('idempotency under concurrency', function () {
       expect(won[0]!.body).to.include({ id, status: 'succeeded', amount_captured: 7_700 });
       for (const r of replies.filter((x) => x.status === 409)) expect(r.body.code).to.equal('payment_not_capturable');
 
-      const captures = simulator.ledger().operations.filter((o) => o.kind === 'capture');
-      expect(captures.map((o) => o.idempotency_key)).to.deep.equal([`${id}:capture`]);
+      const captures = simulator.ledger().operations.filter((o) => o.kind === OperationKind.CAPTURE);
+      expect(captures.map((o) => o.idempotencyKey)).to.deep.equal([`${id}:capture`]);
       const succeeded = await db('events').where({ object_id: id, type: 'payment.succeeded' }).select('id');
       expect(succeeded).to.have.length(1);
       expect(await db('payments').where({ id }).first()).to.include({ status: 'succeeded', amount_captured: 7_700 });

@@ -30,6 +30,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { fingerprint } from '../src/platform/idempotency/index.js';
 import type { ProcessorSimulator } from '../src/processor/simulator/server.js';
+import { FaultPoint, OperationKind } from '../generated/processor/processor_pb.js';
 import { createTestApp, snapshot, type TestAccount, type TestApp } from './helpers/app.js';
 import { listen, sendJson, type JsonReply, type Listening } from './helpers/http-server.js';
 import { metricValue } from './helpers/metrics.js';
@@ -52,7 +53,8 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
 
 /** Side effects the processor applied for one processor key (a payment id, or `pay_…:capture`). */
 function applied(sim: ProcessorSimulator, kind: 'charge' | 'capture' | 'void' | 'refund', key?: string) {
-  return sim.ledger().operations.filter((o) => o.kind === kind && (key === undefined || o.idempotency_key === key));
+  const wanted = { charge: OperationKind.CHARGE, capture: OperationKind.CAPTURE, void: OperationKind.VOID, refund: OperationKind.REFUND }[kind];
+  return sim.ledger().operations.filter((o) => o.kind === wanted && (key === undefined || o.idempotencyKey === key));
 }
 
 /** A fetch answer that is an RFC 9457 problem with this status and code. */
@@ -188,7 +190,7 @@ describe('idempotency keys', () => {
       expect(inA.body.id).not.to.equal(inB.body.id);
       expect((await paymentRows(a)).map((r) => r.id)).to.deep.equal([inA.body.id]);
       expect((await paymentRows(b)).map((r) => r.id)).to.deep.equal([inB.body.id]);
-      expect(applied(t.simulator, 'charge').map((o) => o.idempotency_key)).to.have.members([inA.body.id, inB.body.id]);
+      expect(applied(t.simulator, 'charge').map((o) => o.idempotencyKey)).to.have.members([inA.body.id, inB.body.id]);
     });
 
     it('replays a stored 422 referenced_resource_not_found with the replay header, creating nothing on either attempt', async () => {
@@ -382,7 +384,7 @@ describe('idempotency keys', () => {
     it('answers 503 with Retry-After, keeps the payment processing, and a retry with the key completes it without a second charge (charge never applied)', async () => {
       const account = await t.createAccount();
       const key = randomUUID();
-      t.simulator.setFaults({ error_rate: 1, fault_point: 'before' });
+      t.simulator.setFaults({ errorRate: 1, faultPoint: FaultPoint.BEFORE });
 
       const failed = await pay(account, key);
       expectProblem(failed, 503, 'processor_unavailable');
@@ -399,7 +401,7 @@ describe('idempotency keys', () => {
       const held = await keyRow(t, account, key);
       expect(held).to.include({ recovery_point: 'payment_created', resource_id: paymentId, locked_at: null, lock_token: null, response_status: null });
 
-      t.simulator.setFaults({ error_rate: 0 });
+      t.simulator.setFaults({ errorRate: 0 });
       const retried = await pay(account, key);
       expect(retried.status, JSON.stringify(retried.body)).to.equal(201);
       expect(retried.body).to.include({ id: paymentId, status: 'succeeded', amount_captured: PAYMENT.amount });
@@ -414,7 +416,7 @@ describe('idempotency keys', () => {
     it('charges once when the processor applied the charge but its answer was lost, and a retry completes the payment', async () => {
       const account = await t.createAccount();
       const key = randomUUID();
-      t.simulator.setFaults({ error_rate: 1, fault_point: 'after' });
+      t.simulator.setFaults({ errorRate: 1, faultPoint: FaultPoint.AFTER });
 
       const failed = await pay(account, key);
       expectProblem(failed, 503, 'processor_unavailable');
@@ -424,12 +426,12 @@ describe('idempotency keys', () => {
       // The processor did move the money: exactly one charge, keyed by the payment id.
       expect(applied(t.simulator, 'charge', row.id)).to.have.length(1);
 
-      t.simulator.setFaults({ error_rate: 0 });
-      const replaysBefore = t.simulator.ledger().stats.replays;
+      t.simulator.setFaults({ errorRate: 0 });
+      const replaysBefore = t.simulator.ledger().stats!.replays;
       const retried = await pay(account, key);
       expect(retried.status, JSON.stringify(retried.body)).to.equal(201);
       expect(retried.body).to.include({ id: row.id, status: 'succeeded' });
-      expect(t.simulator.ledger().stats.replays).to.be.greaterThan(replaysBefore);
+      expect(Number(t.simulator.ledger().stats!.replays)).to.be.greaterThan(Number(replaysBefore));
       expect(applied(t.simulator, 'charge')).to.have.length(1);
       expect(await paymentRows(account)).to.have.length(1);
     });
@@ -439,11 +441,11 @@ describe('idempotency keys', () => {
     it('is 409 idempotency_in_flight with Retry-After, and once the first finishes a retry replays it', async () => {
       const account = await t.createAccount();
       const key = randomUUID();
-      t.simulator.setFaults({ latency_ms: 1_500 });
-      const seen = t.simulator.ledger().stats.requests;
+      t.simulator.setFaults({ latencyMs: 1_500 });
+      const seen = t.simulator.ledger().stats!.requests;
 
       const first = inBackground(payOverSocket(account, key));
-      await waitFor('the first request to reach the processor', () => t.simulator.ledger().stats.requests > seen);
+      await waitFor('the first request to reach the processor', () => t.simulator.ledger().stats!.requests > seen);
       const second = await payOverSocket(account, key);
       expectFetchedProblem(second, 409, 'idempotency_in_flight');
       expect(second.headers.get('retry-after')).to.match(/^[1-9]\d*$/);
@@ -453,7 +455,7 @@ describe('idempotency keys', () => {
       expect(done.value.status, JSON.stringify(done.value.body)).to.equal(201);
       expect(done.value.headers.get('idempotent-replayed')).to.equal('false');
 
-      t.simulator.setFaults({ latency_ms: 0 });
+      t.simulator.setFaults({ latencyMs: 0 });
       const retry = await payOverSocket(account, key);
       expect(retry.status).to.equal(201);
       expect(retry.headers.get('idempotent-replayed')).to.equal('true');
@@ -467,18 +469,18 @@ describe('idempotency keys', () => {
     it('does not touch a key whose lease is live', async () => {
       const account = await t.createAccount();
       const key = randomUUID();
-      t.simulator.setFaults({ latency_ms: 1_500 });
-      const seen = t.simulator.ledger().stats.requests;
+      t.simulator.setFaults({ latencyMs: 1_500 });
+      const seen = t.simulator.ledger().stats!.requests;
 
       const first = inBackground(payOverSocket(account, key));
-      await waitFor('the request to reach the processor', () => t.simulator.ledger().stats.requests > seen);
+      await waitFor('the request to reach the processor', () => t.simulator.ledger().stats!.requests > seen);
       const held = await keyRow(t, account, key);
       expect(held).to.include({ recovery_point: 'payment_created', attempts: 1 });
       expect(held.lock_token).to.be.a('string');
 
       expect(await t.services.idempotencyJobs.completeAbandoned()).to.deep.equal({ resumed: 0, finished: 0 });
       expect(await keyRow(t, account, key)).to.include({ lock_token: held.lock_token, attempts: 1, recovery_point: 'payment_created' });
-      expect(t.simulator.ledger().stats.requests).to.equal(seen + 1);
+      expect(t.simulator.ledger().stats!.requests).to.equal(seen + 1n);
 
       const done = await first;
       if (!done.ok) throw done.error;
@@ -493,9 +495,9 @@ describe('idempotency keys', () => {
       const account = await t.createAccount();
       const [old, recent, young, unfinished] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
       for (const key of [old, recent, young]) expect((await pay(account, key)).status).to.equal(201);
-      t.simulator.setFaults({ error_rate: 1, fault_point: 'before' });
+      t.simulator.setFaults({ errorRate: 1, faultPoint: FaultPoint.BEFORE });
       expectProblem(await pay(account, unfinished), 503, 'processor_unavailable');
-      t.simulator.setFaults({ error_rate: 0 });
+      t.simulator.setFaults({ errorRate: 0 });
 
       // Ages rows by moving their creation time back: this simulates the clock passing the 24 h
       // retention, not any of the logic under test.
@@ -559,13 +561,13 @@ describe('idempotency keys with a short lease', () => {
       const key = randomUUID();
       // The processor applies the charge and then never answers: the first request is stuck
       // after the money moved, as if its process had died there.
-      t.simulator.setFaults({ timeout_rate: 1, fault_point: 'after', hang_ms: 60_000 });
+      t.simulator.setFaults({ timeoutRate: 1, faultPoint: FaultPoint.AFTER, hangMs: 60_000 });
 
       const first = inBackground(payOverSocket(account, key));
       await waitFor('the charge to be applied', () => applied(t.simulator, 'charge').length === 1);
-      const paymentId = applied(t.simulator, 'charge')[0]!.idempotency_key;
+      const paymentId = applied(t.simulator, 'charge')[0]!.idempotencyKey;
       await waitFor('the lease to expire', () => idleLongerThanLease(account, key, 'locked_at'));
-      t.simulator.setFaults({ timeout_rate: 0 });
+      t.simulator.setFaults({ timeoutRate: 0 });
 
       const resumed = () => metricValue(t.metrics, 'remit_idempotency_outcomes_total', { operation: 'createPayment', outcome: 'resumed' });
       const resumedBefore = await resumed();
@@ -599,10 +601,10 @@ describe('idempotency keys with a short lease', () => {
     it('completes a payment whose client never retried after a 503, and a later retry replays it', async () => {
       const account = await t.createAccount();
       const key = randomUUID();
-      t.simulator.setFaults({ error_rate: 1, fault_point: 'before' });
+      t.simulator.setFaults({ errorRate: 1, faultPoint: FaultPoint.BEFORE });
       const failed = await payOverSocket(account, key);
       expectFetchedProblem(failed, 503, 'processor_unavailable');
-      t.simulator.setFaults({ error_rate: 0 });
+      t.simulator.setFaults({ errorRate: 0 });
 
       const [processing] = await t.db('payments').where({ account_id: account.id }).select('id', 'status');
       expect(processing).to.deep.include({ status: 'processing' });

@@ -20,6 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import request from 'supertest';
+import { ChargeStatus, FaultPoint, OperationKind } from '../generated/processor/processor_pb.js';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
 import type { Payment } from './helpers/contract.js';
 import { expectProblem } from './helpers/problem.js';
@@ -59,8 +60,8 @@ describe('payments', () => {
   function ledgerOpsFor(paymentId: string): string[] {
     const snap = t.simulator.ledger();
     const charges = new Set(snap.charges.filter((c) => c.reference === paymentId).map((c) => c.id));
-    const refunds = new Set(snap.refunds.filter((r) => charges.has(r.charge)).map((r) => r.id));
-    return snap.operations.filter((o) => charges.has(o.target) || refunds.has(o.target)).map((o) => o.kind);
+    const refunds = new Set(snap.refunds.filter((r) => charges.has(r.chargeId)).map((r) => r.id));
+    return snap.operations.filter((o) => charges.has(o.target) || refunds.has(o.target)).map((o) => OperationKind[o.kind].toLowerCase());
   }
 
   async function paymentRow(id: string) {
@@ -70,12 +71,12 @@ describe('payments', () => {
   /** A payment left `processing`: the processor never answered its charge. */
   async function processingPayment(): Promise<string> {
     const before = await t.db('payments').where({ account_id: account.id }).pluck('id');
-    t.simulator.setFaults({ error_rate: 1, fault_point: 'before' });
+    t.simulator.setFaults({ errorRate: 1, faultPoint: FaultPoint.BEFORE });
     try {
       const res = await post('/v1/payments', { amount: 1200, currency: 'EUR' });
       expectProblem(res, 503, 'processor_unavailable');
     } finally {
-      t.simulator.setFaults({ error_rate: 0 });
+      t.simulator.setFaults({ errorRate: 0 });
     }
     const ids: string[] = await t.db('payments').where({ account_id: account.id }).whereNotIn('id', before).pluck('id');
     expect(ids).to.have.length(1);
@@ -123,7 +124,7 @@ describe('payments', () => {
       expect(row).to.include({ account_id: account.id, status: 'succeeded' });
       const charge = t.simulator.ledger().charges.find((c) => c.reference === res.body.id)!;
       expect(row.processor_charge_id).to.equal(charge.id);
-      expect(charge).to.include({ amount: 2500, status: 'captured' });
+      expect(charge).to.include({ amount: 2500n, status: ChargeStatus.CAPTURED });
     });
 
     it('authorizes a manual payment without capturing it: requires_capture, nothing captured', async () => {
@@ -131,7 +132,7 @@ describe('payments', () => {
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
       expect(res.body).to.include({ status: 'requires_capture', capture_method: 'manual', amount: 3100, currency: 'GBP', amount_captured: 0 });
       expect(ledgerOpsFor(res.body.id)).to.deep.equal(['charge']);
-      expect(t.simulator.ledger().charges.find((c) => c.reference === res.body.id)).to.include({ status: 'authorized' });
+      expect(t.simulator.ledger().charges.find((c) => c.reference === res.body.id)).to.include({ status: ChargeStatus.AUTHORIZED });
     });
 
     it('records a declined charge as a failed payment with its failure_code', async () => {
@@ -210,7 +211,7 @@ describe('payments', () => {
       expect(res.body).to.include({ id: p.id, status: 'succeeded', amount_captured: p.amount, amount_refunded: 0 });
       expect(ledgerOpsFor(p.id)).to.deep.equal(['charge', 'capture']);
       expect(await paymentRow(p.id)).to.include({ status: 'succeeded' });
-      expect(t.simulator.ledger().charges.find((c) => c.reference === p.id)).to.include({ status: 'captured', amount_captured: p.amount });
+      expect(t.simulator.ledger().charges.find((c) => c.reference === p.id)).to.include({ status: ChargeStatus.CAPTURED, amountCaptured: BigInt(p.amount) });
     });
 
     it('replays the first capture when the same Idempotency-Key is sent again, without capturing twice', async () => {
@@ -275,7 +276,7 @@ describe('payments', () => {
       expect(res.body).to.include({ id: p.id, status: 'canceled', amount_captured: 0 });
       expect(ledgerOpsFor(p.id)).to.deep.equal(['charge', 'void']);
       expect(await paymentRow(p.id)).to.include({ status: 'canceled' });
-      expect(t.simulator.ledger().charges.find((c) => c.reference === p.id)).to.include({ status: 'voided' });
+      expect(t.simulator.ledger().charges.find((c) => c.reference === p.id)).to.include({ status: ChargeStatus.VOIDED });
     });
 
     it('works without an Idempotency-Key, and a second cancel is 409 payment_not_cancelable', async () => {

@@ -17,6 +17,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import request from 'supertest';
+import { FaultPoint, OperationKind } from '../generated/processor/processor_pb.js';
 import { redisCheck } from './helpers/redis.js';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
 import { expectProblem } from './helpers/problem.js';
@@ -41,7 +42,7 @@ async function listen(t: TestApp): Promise<{ url: string; close: () => Promise<v
 function chargeCounts(t: TestApp): Map<string, number> {
   const counts = new Map<string, number>();
   for (const op of t.simulator.ledger().operations) {
-    if (op.kind === 'charge') counts.set(op.idempotency_key, (counts.get(op.idempotency_key) ?? 0) + 1);
+    if (op.kind === OperationKind.CHARGE) counts.set(op.idempotencyKey, (counts.get(op.idempotencyKey) ?? 0) + 1);
   }
   return counts;
 }
@@ -72,7 +73,7 @@ describe('payments under processor faults', function () {
     });
 
     it('charges each of 100 payments exactly once, never answers 500, and every payment ends succeeded', async () => {
-      t.simulator.setFaults({ error_rate: 0.1, drop_rate: 0.1, timeout_rate: 0.1, fault_point: 'random', hang_ms: 60_000, seed: 42 });
+      t.simulator.setFaults({ errorRate: 0.1, dropRate: 0.1, timeoutRate: 0.1, faultPoint: FaultPoint.RANDOM, hangMs: 60_000, seed: 42n });
 
       const statuses = new Map<number, number>();
       const offContract: string[] = [];
@@ -119,20 +120,20 @@ describe('payments under processor faults', function () {
         'API 503': statuses.get(503) ?? 0,
         'API 409': statuses.get(409) ?? 0,
         'API other': [...statuses].filter(([s]) => ![201, 503, 409].includes(s)).reduce((a, [, n]) => a + n, 0),
-        'processor requests': ledger.stats.requests,
-        'processor replays': ledger.stats.replays,
-        'faults: error': ledger.stats.faults.error,
-        'faults: drop': ledger.stats.faults.drop,
-        'faults: timeout': ledger.stats.faults.timeout,
+        'processor requests': ledger.stats!.requests,
+        'processor replays': ledger.stats!.replays,
+        'faults: error': ledger.stats!.faults!.error,
+        'faults: drop': ledger.stats!.faults!.drop,
+        'faults: timeout': ledger.stats!.faults!.timeout,
         'ledger charges': [...charges.values()].reduce((a, b) => a + b, 0),
       });
 
       expect(offContract, 'answers other than 201, 503 processor_unavailable or 409 idempotency_in_flight with Retry-After').to.deep.equal([]);
       expect(statuses.get(500) ?? 0).to.equal(0);
       // The faults really happened, of every kind.
-      expect(ledger.stats.faults.error).to.be.greaterThan(0);
-      expect(ledger.stats.faults.drop).to.be.greaterThan(0);
-      expect(ledger.stats.faults.timeout).to.be.greaterThan(0);
+      expect(Number(ledger.stats!.faults!.error)).to.be.greaterThan(0);
+      expect(Number(ledger.stats!.faults!.drop)).to.be.greaterThan(0);
+      expect(Number(ledger.stats!.faults!.timeout)).to.be.greaterThan(0);
 
       const unfinished = [...final].filter(([, r]) => r.status !== 201).map(([k, r]) => `${k}: ${r.status}`);
       expect(unfinished, `keys without a 201 after ${MAX_ATTEMPTS} attempts`).to.deep.equal([]);
@@ -179,14 +180,14 @@ describe('payments under processor faults', function () {
       request(t.app).post('/v1/payments').set('Authorization', `Bearer ${account.secret}`).set('Idempotency-Key', key).send({ amount: 2_500, currency: 'EUR' });
 
     it('opens after consecutive failures so requests fail fast with 503, keeps /ready at 200 with processor degraded, and closes once the processor recovers', async () => {
-      t.simulator.setFaults({ error_rate: 1, fault_point: 'before' });
+      t.simulator.setFaults({ errorRate: 1, faultPoint: FaultPoint.BEFORE });
       const deltas: number[] = [];
       for (let i = 0; i < 10; i++) {
-        const before = t.simulator.ledger().stats.requests;
+        const before = t.simulator.ledger().stats!.requests;
         const res = await pay(`breaker-${i}`);
         expectProblem(res, 503, 'processor_unavailable');
         expect(Number(res.headers['retry-after'])).to.be.at.least(1);
-        deltas.push(t.simulator.ledger().stats.requests - before);
+        deltas.push(Number(t.simulator.ledger().stats!.requests - before));
         if (deltas.at(-1) === 0) break;
       }
       // Three failures reach the processor; the fourth request is refused without calling it.
@@ -202,13 +203,13 @@ describe('payments under processor faults', function () {
       const keys = await t.db('idempotency_keys').where({ account_id: account.id });
       for (const k of keys) expect({ point: k.recovery_point, locked: k.locked_at }).to.deep.equal({ point: 'payment_created', locked: null });
 
-      t.simulator.setFaults({ error_rate: 0 });
+      t.simulator.setFaults({ errorRate: 0 });
       await sleep(400);
-      const before = t.simulator.ledger().stats.requests;
+      const before = t.simulator.ledger().stats!.requests;
       const ok = await pay('breaker-after');
       expect(ok.status, JSON.stringify(ok.body)).to.equal(201);
       expect(ok.body.status).to.equal('succeeded');
-      expect(t.simulator.ledger().stats.requests - before).to.equal(1);
+      expect(t.simulator.ledger().stats!.requests - before).to.equal(1n);
 
       const up = await request(t.app).get('/ready');
       expect(up.status).to.equal(200);
@@ -218,9 +219,9 @@ describe('payments under processor faults', function () {
       console.table({
         'API requests': deltas.length + 1,
         'processor requests per API request while failing': deltas.join(', '),
-        'processor requests': ledger.stats.requests,
-        'faults: error': ledger.stats.faults.error,
-        'ledger charges': ledger.operations.filter((o) => o.kind === 'charge').length,
+        'processor requests': ledger.stats!.requests,
+        'faults: error': ledger.stats!.faults!.error,
+        'ledger charges': ledger.operations.filter((o) => o.kind === OperationKind.CHARGE).length,
       });
     });
   });
@@ -240,12 +241,12 @@ describe('payments under processor faults', function () {
     const pay = () => request(t.app).post('/v1/payments').set('Authorization', `Bearer ${account.secret}`).set('Idempotency-Key', KEY).send(BODY);
 
     it('spends exactly maxRetries + 1 processor requests on one API request when every attempt fails, then answers 503', async () => {
-      t.simulator.setFaults({ error_rate: 1, fault_point: 'before' });
-      const before = t.simulator.ledger().stats.requests;
+      t.simulator.setFaults({ errorRate: 1, faultPoint: FaultPoint.BEFORE });
+      const before = t.simulator.ledger().stats!.requests;
       const res = await pay();
       expectProblem(res, 503, 'processor_unavailable');
       expect(Number(res.headers['retry-after'])).to.be.at.least(1);
-      expect(t.simulator.ledger().stats.requests - before).to.equal(3);
+      expect(t.simulator.ledger().stats!.requests - before).to.equal(3n);
       expect(t.simulator.ledger().operations).to.deep.equal([]);
 
       const key = await t.db('idempotency_keys').where({ account_id: account.id, key: KEY }).first();
@@ -255,13 +256,13 @@ describe('payments under processor faults', function () {
     });
 
     it('charges once when the same key is retried after the processor recovers', async () => {
-      t.simulator.setFaults({ error_rate: 0 });
+      t.simulator.setFaults({ errorRate: 0 });
       const key = await t.db('idempotency_keys').where({ account_id: account.id, key: KEY }).first();
       const res = await pay();
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
       expect(res.headers['idempotent-replayed']).to.equal('false');
       expect(res.body).to.include({ id: key.resource_id, status: 'succeeded' });
-      expect(t.simulator.ledger().operations.map((o) => [o.kind, o.idempotency_key])).to.deep.equal([['charge', key.resource_id]]);
+      expect(t.simulator.ledger().operations.map((o) => [o.kind, o.idempotencyKey])).to.deep.equal([[OperationKind.CHARGE, key.resource_id]]);
       const payments = await t.db('payments').where({ account_id: account.id });
       expect(payments).to.have.length(1);
     });

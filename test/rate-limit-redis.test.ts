@@ -16,6 +16,7 @@
  *   quota, exactly one charge at the processor.
  */
 import { expect } from 'chai';
+import { OperationKind } from '../generated/processor/processor_pb.js';
 import { newId, randomBase62 } from '../src/platform/ids.js';
 import { createSharedStorage, spawnApi, waitFor, type ApiProcess, type SharedStorage } from './helpers/api-process.js';
 import { ADMIN_TOKEN, createTestApp, openSharedDatabase, storageUnderTest, type TestApp } from './helpers/app.js';
@@ -298,7 +299,7 @@ describe('rate limits shared through Redis', function () {
       expect(replies.filter((r) => r.status === 429).every((r) => Number(r.headers.get('retry-after')) >= 1)).to.equal(true);
       const ids = new Set(replies.filter((r) => r.status === 201).map((r) => r.body.id));
       expect(ids.size).to.equal(1);
-      expect(simulator.ledger().operations.filter((o) => o.kind === 'charge')).to.have.length(1);
+      expect(simulator.ledger().operations.filter((o) => o.kind === OperationKind.CHARGE)).to.have.length(1);
       const rows = await apps[0]!.db('payments').where({ account_id: acct.id }).select('id');
       expect(rows.map((r: { id: string }) => r.id)).to.deep.equal([...ids]);
     });

@@ -20,6 +20,7 @@
 import { expect } from 'chai';
 import type { Request } from 'express';
 import request from 'supertest';
+import { OperationKind } from '../generated/processor/processor_pb.js';
 import type { Quota } from '../src/platform/config.js';
 import { clientAddress } from '../src/platform/http/rate-limit.js';
 import { newId, randomBase62 } from '../src/platform/ids.js';
@@ -378,7 +379,7 @@ describe('rate limits', function () {
         const ids = new Set(replies.filter((r) => r.status === 201).map((r) => r.body.id));
         expect(ids.size).to.equal(1);
 
-        const charges = t.simulator.ledger().operations.filter((o) => o.kind === 'charge');
+        const charges = t.simulator.ledger().operations.filter((o) => o.kind === OperationKind.CHARGE);
         expect(charges).to.have.length(1);
         const rows = await t.db('payments').where({ account_id: acct.id }).select('id');
         expect(rows.map((r: { id: string }) => r.id)).to.deep.equal([...ids]);
@@ -390,7 +391,7 @@ describe('rate limits', function () {
         expect(patient.status).to.equal(201);
         expect(patient.body.id).to.equal([...ids][0]);
         expect(patient.headers.get('idempotent-replayed')).to.equal('true');
-        expect(t.simulator.ledger().operations.filter((o) => o.kind === 'charge')).to.have.length(1);
+        expect(t.simulator.ledger().operations.filter((o) => o.kind === OperationKind.CHARGE)).to.have.length(1);
       } finally {
         await server.close();
         await t.close();

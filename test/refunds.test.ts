@@ -19,6 +19,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import request from 'supertest';
+import { OperationKind, type Operation } from '../generated/processor/processor_pb.js';
 import { createTestApp, type TestAccount, type TestApp } from './helpers/app.js';
 import type { Payment, Refund } from './helpers/contract.js';
 import { expectProblem } from './helpers/problem.js';
@@ -65,11 +66,11 @@ describe('refunds', () => {
   }
 
   /** The refunds the processor applied against this payment's charge. */
-  function processorRefundOps(paymentId: string): { target: string; idempotency_key: string }[] {
+  function processorRefundOps(paymentId: string): Operation[] {
     const snap = t.simulator.ledger();
     const charges = new Set(snap.charges.filter((c) => c.reference === paymentId).map((c) => c.id));
-    const refunds = new Set(snap.refunds.filter((r) => charges.has(r.charge)).map((r) => r.id));
-    return snap.operations.filter((o) => o.kind === 'refund' && refunds.has(o.target));
+    const refunds = new Set(snap.refunds.filter((r) => charges.has(r.chargeId)).map((r) => r.id));
+    return snap.operations.filter((o) => o.kind === OperationKind.REFUND && refunds.has(o.target));
   }
 
   async function refundRows(paymentId: string) {
@@ -80,12 +81,12 @@ describe('refunds', () => {
   async function expectNothingRefunded(paymentId: string, run: () => Promise<void>) {
     const rowsBefore = await refundRows(paymentId);
     const eventsBefore = await t.db('events').count({ n: '*' }).first();
-    const refundOpsBefore = t.simulator.ledger().operations.filter((o) => o.kind === 'refund').length;
+    const refundOpsBefore = t.simulator.ledger().operations.filter((o) => o.kind === OperationKind.REFUND).length;
     const paymentBefore = await t.db('payments').where({ id: paymentId }).first();
     await run();
     expect(await refundRows(paymentId)).to.deep.equal(rowsBefore);
     expect(await t.db('events').count({ n: '*' }).first()).to.deep.equal(eventsBefore);
-    expect(t.simulator.ledger().operations.filter((o) => o.kind === 'refund').length).to.equal(refundOpsBefore);
+    expect(t.simulator.ledger().operations.filter((o) => o.kind === OperationKind.REFUND).length).to.equal(refundOpsBefore);
     expect(await t.db('payments').where({ id: paymentId }).first()).to.deep.equal(paymentBefore);
   }
 
@@ -111,7 +112,7 @@ describe('refunds', () => {
       expect(ops).to.have.length(1);
       const row = await t.db('refunds').where({ id: res.body.id }).first();
       expect(row).to.include({ account_id: account.id, status: 'succeeded', processor_refund_id: ops[0]!.target });
-      expect(t.simulator.ledger().refunds.find((r) => r.id === ops[0]!.target)).to.include({ amount: 1500 });
+      expect(t.simulator.ledger().refunds.find((r) => r.id === ops[0]!.target)).to.include({ amount: 1500n });
     });
 
     it('refunds part of a payment, and the next refund defaults to what remains', async () => {
@@ -145,7 +146,7 @@ describe('refunds', () => {
       expect(rows.map((r: { amount: number }) => Number(r.amount)).sort((a: number, b: number) => a - b)).to.deep.equal([...amounts].sort((a, b) => a - b));
       expect(processorRefundOps(p.id)).to.have.length(amounts.length);
       const charge = t.simulator.ledger().charges.find((c) => c.reference === p.id)!;
-      expect(charge.amount_refunded).to.equal(total);
+      expect(charge.amountRefunded).to.equal(BigInt(total));
     });
 
     it('refuses a refund larger than the payment with 422 amount_exceeds_refundable and creates nothing', async () => {
@@ -332,7 +333,7 @@ describe('refunds', () => {
       expect(rows).to.have.length(5);
       expect(rows.every((r: { status: string }) => r.status === 'succeeded')).to.equal(true);
       expect(processorRefundOps(p.id)).to.have.length(5);
-      expect(t.simulator.ledger().charges.find((c) => c.reference === p.id)!.amount_refunded).to.equal(500);
+      expect(t.simulator.ledger().charges.find((c) => c.reference === p.id)!.amountRefunded).to.equal(500n);
       const events = await t.db('events').whereIn('object_id', rows.map((r: { id: string }) => r.id));
       expect(events).to.have.length(10);
     });

@@ -30,6 +30,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import request, { type Response } from 'supertest';
+import { OperationKind } from '../generated/processor/processor_pb.js';
 import type { ErrorCode } from '../src/platform/errors.js';
 import { loadSpec, operationsOf as specOperations } from '../src/platform/spec.js';
 import { createTestApp, snapshot, type TestAccount, type TestApp } from './helpers/app.js';
@@ -628,9 +629,14 @@ describe('API versions: /v1 deprecated, /v2 its successor, one set of rows', () 
         if (label.includes('.')) continue;
         const charges = snap.charges.filter((ch) => ch.reference === id);
         expect(charges, `${label}: one charge at the processor`).to.have.length(1);
-        const refunds = snap.refunds.filter((r) => r.charge === charges[0]!.id);
-        const amountOf = (target: string) => (target === charges[0]!.id ? charges[0]!.amount : refunds.find((r) => r.id === target)?.amount);
-        out[label] = snap.operations.filter((o) => o.target === charges[0]!.id || refunds.some((r) => r.id === o.target)).map((o) => ({ kind: o.kind, amount: amountOf(o.target) }));
+        const refunds = snap.refunds.filter((r) => r.chargeId === charges[0]!.id);
+        const amountOf = (target: string) => {
+          const amount = target === charges[0]!.id ? charges[0]!.amount : refunds.find((r) => r.id === target)?.amount;
+          return amount === undefined ? undefined : Number(amount);
+        };
+        out[label] = snap.operations
+          .filter((o) => o.target === charges[0]!.id || refunds.some((r) => r.id === o.target))
+          .map((o) => ({ kind: OperationKind[o.kind].toLowerCase(), amount: amountOf(o.target) }));
       }
       return out;
     }
@@ -792,7 +798,7 @@ describe('API versions: /v1 deprecated, /v2 its successor, one set of rows', () 
       expect(await snapshot(t.db)).to.deep.equal(rows);
       const snap = t.simulator.ledger();
       const charge = snap.charges.find((ch) => ch.reference === id)!;
-      expect(snap.operations.filter((o) => o.target === charge.id).map((o) => o.kind)).to.deep.equal(['charge', 'capture']);
+      expect(snap.operations.filter((o) => o.target === charge.id).map((o) => o.kind)).to.deep.equal([OperationKind.CHARGE, OperationKind.CAPTURE]);
     });
   });
 

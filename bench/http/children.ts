@@ -63,7 +63,8 @@ function isRunning(child: ChildProcess): boolean {
 }
 
 /** The child's next IPC message; rejects if it exits or stays silent too long. */
-function nextMessage<T>(child: ChildProcess, timeoutMs: number, what: string): Promise<T> {
+/** The child's next IPC message; rejects if it exits first or says nothing for `timeoutMs`. */
+export function nextMessage<T>(child: ChildProcess, timeoutMs: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onMessage = (message: unknown) => settle(() => resolve(message as T));
     const onExit = (code: number | null, signal: string | null) => settle(() => reject(new Error(`${what}: process exited (${signal ?? `code ${code}`})`)));

@@ -33,7 +33,7 @@ type Covers<All, Listed extends readonly unknown[]> = [Exclude<All, Listed[numbe
 const IDEMPOTENCY_OUTCOMES = ['created', 'replayed', 'in_flight', 'key_reused', 'resumed', 'recovered', 'expired', 'unkeyed'] as const satisfies readonly IdempotencyOutcome[];
 const PROCESSOR_CALLS = ['charge', 'capture', 'void', 'refund'] as const satisfies readonly ProcessorCall[];
 const CALL_OUTCOMES = ['succeeded', 'refused', 'unavailable', 'circuit_open', 'contract_error'] as const satisfies readonly ProcessorCallOutcome[];
-const ATTEMPT_OUTCOMES = ['ok', 'refused', 'timeout', 'connection', 'http_5xx', 'http_408', 'http_429', 'invalid'] as const satisfies readonly ProcessorAttemptOutcome[];
+const ATTEMPT_OUTCOMES = ['ok', 'refused', 'timeout', 'connection', 'unavailable', 'internal', 'throttled', 'invalid'] as const satisfies readonly ProcessorAttemptOutcome[];
 const POLICIES = ['read', 'write', 'account_read', 'account_write', 'admin', 'ops', 'auth'] as const satisfies readonly PolicyName[];
 const complete: [
   Covers<IdempotencyOutcome, typeof IDEMPOTENCY_OUTCOMES>,

@@ -13,6 +13,7 @@ import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type RequestHandler } from 'express';
+import { OperationKind } from '../../generated/processor/processor_pb.js';
 import { createApp } from '../../src/app.js';
 import { createDb, migrate, type Db } from '../../src/platform/db.js';
 import type { Handlers } from '../../src/platform/http/handlers.js';
@@ -185,16 +186,16 @@ async function audit(db: Db, simulator: ProcessorSimulator, accountId: string): 
   const [customers] = await db('customers').where({ account_id: accountId }).count<{ count: string | number }[]>({ count: '*' });
   // The processor's key for a payment's charge is the payment id (src/payments/service.ts).
   const ledger = simulator.ledger();
-  const chargeOps = ledger.operations.filter((op) => op.kind === 'charge');
+  const chargeOps = ledger.operations.filter((op) => op.kind === OperationKind.CHARGE);
   const chargesPerPayment = new Map<string, number>();
-  for (const op of chargeOps) chargesPerPayment.set(op.idempotency_key, (chargesPerPayment.get(op.idempotency_key) ?? 0) + 1);
+  for (const op of chargeOps) chargesPerPayment.set(op.idempotencyKey, (chargesPerPayment.get(op.idempotencyKey) ?? 0) + 1);
   const finished = keys.filter((k) => k.recovery_point === 'finished' && k.response_status === 201 && k.resource_id !== null && paymentIds.has(k.resource_id));
   return {
     payments: paymentIds.size,
     paymentsChargedOnce: [...paymentIds].filter((id) => chargesPerPayment.get(id) === 1).length,
     chargeOperations: chargeOps.length,
     charges: ledger.charges.length,
-    chargesWithoutPayment: chargeOps.filter((op) => !paymentIds.has(op.idempotency_key)).length,
+    chargesWithoutPayment: chargeOps.filter((op) => !paymentIds.has(op.idempotencyKey)).length,
     paymentKeys: keys.length,
     paymentKeysFinishedWithPayment: finished.length,
     distinctPaymentsOfKeys: new Set(finished.map((k) => k.resource_id)).size,

@@ -3,9 +3,11 @@
  * holds for the storm's account, and what the processor charged. The checks compare them; the
  * clients' own view of the storm is not trusted for this.
  */
+import { fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { GetLedgerResponseSchema, type Charge } from '../../generated/processor/processor_pb.js';
 import type { ProjectProcess } from '../harness/process.js';
 import type { RunStorage } from '../harness/storage.js';
-import { controlHeaders, mustSend } from './http.js';
+import { controlUrl, mustSend, postJson } from './http.js';
 import type { Knobs } from './knobs.js';
 import { pause } from './run.js';
 
@@ -67,27 +69,31 @@ export async function readBooks(storage: RunStorage, accountId: string): Promise
   }
 }
 
-interface LedgerCharge {
-  id: string;
-  idempotency_key: string;
-  status: string;
-}
-
 export interface Ledger {
-  charges: LedgerCharge[];
+  charges: Charge[];
   stats: { requests: number; replays: number; faults: { error: number; timeout: number; drop: number } };
 }
 
 export async function readLedger(simulator: ProjectProcess): Promise<Ledger> {
-  const ledger = (await mustSend('read the ledger', `${simulator.url}/control/ledger`, { headers: controlHeaders }, 200)).json<Ledger>();
-  if (!ledger) throw new Error('read the ledger: the body is not JSON');
-  return ledger;
+  const json = (await mustSend('read the ledger', controlUrl(simulator.url, 'GetLedger'), postJson({}), 200)).json<JsonValue>();
+  if (json === undefined) throw new Error('read the ledger: the body is not JSON');
+  const { charges, stats } = fromJson(GetLedgerResponseSchema, json);
+  // Protobuf's JSON leaves out counters that are still zero.
+  const faults = stats?.faults;
+  return {
+    charges,
+    stats: {
+      requests: Number(stats?.requests ?? 0n),
+      replays: Number(stats?.replays ?? 0n),
+      faults: { error: Number(faults?.error ?? 0n), timeout: Number(faults?.timeout ?? 0n), drop: Number(faults?.drop ?? 0n) },
+    },
+  };
 }
 
 /** The ledger's charges for the storm's payment rows (by id), and the logical payments they charged. */
 export function chargesOf(books: Books, ledger: Ledger) {
   const rows = new Map(books.payments.map((p) => [p.id, p]));
-  const stormCharges = ledger.charges.filter((c) => rows.has(c.idempotency_key));
-  const chargedKeys = new Set(stormCharges.map((c) => rows.get(c.idempotency_key)!.storm_key));
+  const stormCharges = ledger.charges.filter((c) => rows.has(c.idempotencyKey));
+  const chargedKeys = new Set(stormCharges.map((c) => rows.get(c.idempotencyKey)!.storm_key));
   return { rows, stormCharges, chargedKeys };
 }

@@ -47,4 +47,6 @@ export async function mustSend(what: string, url: string, init: RequestInit, exp
 /** The simulator's control token for this run (its control API refuses requests without it). */
 export const CONTROL_TOKEN = randomBytes(24).toString('hex');
 export const controlHeaders = { authorization: `Bearer ${CONTROL_TOKEN}` };
-export const putJson = (body: unknown): RequestInit => ({ method: 'PUT', headers: { ...controlHeaders, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+/** A call to the simulator's `SimulatorControlService` in the Connect protocol: the request POSTed as Protobuf's JSON. */
+export const controlUrl = (simulatorUrl: string, method: 'GetLedger' | 'UpdateFaults') => `${simulatorUrl}/remit.processor.v1.SimulatorControlService/${method}`;
+export const postJson = (body: unknown): RequestInit => ({ method: 'POST', headers: { ...controlHeaders, 'content-type': 'application/json' }, body: JSON.stringify(body) });

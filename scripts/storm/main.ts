@@ -18,11 +18,13 @@
  * and the database and the processor's ledger are counted. Exit status 1 when a check fails, 2 when
  * a STORM_* setting is invalid. See docs/storm.md.
  */
+import { create, toJson, type MessageInitShape } from '@bufbuild/protobuf';
+import { FaultPoint, UpdateFaultsRequestSchema } from '../../generated/processor/processor_pb.js';
 import { ConfigError } from '../../src/platform/config.js';
 import { randomBase62 } from '../../src/platform/ids.js';
 import { drain, readBooks, readLedger } from './books.js';
 import { storm } from './clients.js';
-import { mustSend, putJson } from './http.js';
+import { controlUrl, mustSend, postJson } from './http.js';
 import { loadKnobs, type Knobs } from './knobs.js';
 import { int, report, runChecks } from './report.js';
 import { checkInterrupted, progress, runAndExit } from './run.js';
@@ -50,8 +52,9 @@ async function main(): Promise<number> {
   const { simulator, apis, rateLimitBanner } = await startServices(knobs, storage, redisUrl);
 
   const r = knobs.faultRate / 3;
-  const faults = { error_rate: r, drop_rate: r, timeout_rate: r, fault_point: 'random', seed: knobs.seed, latency_ms: 20, latency_jitter_ms: 80, hang_ms: 5_000 };
-  await mustSend('set processor faults', `${simulator.url}/control/faults`, putJson(faults), 200);
+  const faults = (patch: MessageInitShape<typeof UpdateFaultsRequestSchema>) => postJson(toJson(UpdateFaultsRequestSchema, create(UpdateFaultsRequestSchema, patch)));
+  const stormFaults = { errorRate: r, dropRate: r, timeoutRate: r, faultPoint: FaultPoint.RANDOM, seed: BigInt(knobs.seed), latencyMs: 20, latencyJitterMs: 80, hangMs: 5_000 };
+  await mustSend('set processor faults', controlUrl(simulator.url, 'UpdateFaults'), faults(stormFaults), 200);
 
   const created = await mustSend(
     'create the storm account',
@@ -68,7 +71,7 @@ async function main(): Promise<number> {
   const a = result.tallies.all;
   progress(`storm over in ${(result.elapsedMs / 1000).toFixed(1)} s: ${int(a.requests)} requests, ${int(a.succeeded)} of ${int(a.logical)} payments succeeded, ${int(a.unfinished)} unfinished`);
 
-  await mustSend('switch the faults off', `${simulator.url}/control/faults`, putJson({ error_rate: 0, drop_rate: 0, timeout_rate: 0 }), 200);
+  await mustSend('switch the faults off', controlUrl(simulator.url, 'UpdateFaults'), faults({ errorRate: 0, dropRate: 0, timeoutRate: 0 }), 200);
   const drained = await drain(knobs, apis[0]!, secret);
   progress(`drain: ${drained.processingAtEnd} payments processing at the storm's end, ${drained.processingAfter} after ${(drained.elapsedMs / 1000).toFixed(1)} s`);
 

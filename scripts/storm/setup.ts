@@ -28,9 +28,9 @@ export const API_SETTINGS = {
   SHUTDOWN_TIMEOUT_MS: '5000',
 } as const;
 
-// The banner's first line gives the URL; waiting for its `Processor:` line as well means the
-// `Rate limits:` line the report quotes has been printed too.
-const API_READY = new RegExp(`${API_BANNER.source}[^\\n]*\\n(?:.*\\n)*?\\s*Processor: `);
+// The banner's first line gives the URL; waiting for its `Processor (<protocol>):` line as well
+// means the `Rate limits:` line the report quotes has been printed too.
+const API_READY = new RegExp(`${API_BANNER.source}[^\\n]*\\n(?:.*\\n)*?\\s*Processor \\(\\w+\\): `);
 
 /**
  * DATABASE_URL when set (it must answer), else the local test database when it answers, in a

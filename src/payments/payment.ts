@@ -67,7 +67,6 @@ export function chargeMoveRefusal(code: ProcessorRefusal['code'], done: 'charge_
     case 'idempotency_key_required':
     case 'idempotency_key_reused':
     case 'unauthorized':
-    case 'not_found':
     case 'charge_not_found':
     case 'amount_exceeds_refundable':
       return 'bug';

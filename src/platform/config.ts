@@ -5,6 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
+/** The wire the processor adapter speaks: the Connect protocol's JSON over HTTP/1.1, or gRPC over HTTP/2. */
+export const PROCESSOR_PROTOCOLS = ['http', 'grpc'] as const;
+export type ProcessorProtocol = (typeof PROCESSOR_PROTOCOLS)[number];
+
+/** The gRPC keep-alive interval unless told otherwise: gRPC's own permitted minimum, 5 minutes. */
+export const GRPC_KEEPALIVE_DEFAULT_MS = 300_000;
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** The request body size the spec promises to read (`x-request-body-max-bytes`); a test keeps them equal. */
@@ -93,6 +100,9 @@ const schema = z.object({
   SERVER_KEEP_ALIVE_TIMEOUT_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(1_000).max(600_000).default(65_000), 'an idle kept-alive connection is closed after this: longer than a load balancer\'s idle timeout, so the balancer closes first'),
   SHUTDOWN_TIMEOUT_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(0).max(120_000).default(10_000), 'how long SIGTERM waits for in-flight requests before closing them'),
   DEMO_ACCOUNT: doc(booleanFlag, 'create (or reuse) a demo account at start-up and print a fresh key for it; never in production', '`true` on embedded PGlite, else `false`'),
+  PROCESSOR_PROTOCOL: doc(z.enum(PROCESSOR_PROTOCOLS, { message: 'must be http or grpc' }).default('http'), 'how the adapter talks to the processor: `http` (the Connect protocol\'s JSON over kept-alive HTTP/1.1) or `grpc` (binary Protobuf over HTTP/2); the same contract (spec/processor.proto) and the same retries either way'),
+  PROCESSOR_GRPC_CHANNELS: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(64).default(1), 'with `grpc`: the HTTP/2 connections the calls are spread over, round robin'),
+  PROCESSOR_GRPC_KEEPALIVE_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(10_000).max(7_200_000).default(GRPC_KEEPALIVE_DEFAULT_MS), 'with `grpc`: the keep-alive PING interval of a connection with calls in flight; idle connections are not pinged, so a server\'s `too_many_pings` limit (gRPC\'s default: one per 5 minutes) is never crossed'),
   PROCESSOR_TIMEOUT_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(50).max(60_000).default(2_000), 'the per-attempt timeout of a processor call'),
   PROCESSOR_MAX_RETRIES: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(10).default(2), 'retries after the first attempt, for transient failures only'),
   PROCESSOR_BREAKER_THRESHOLD: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(5), 'consecutive transient failures that open the processor circuit'),
@@ -164,6 +174,7 @@ export interface RateLimitPolicies {
 /** The cap of the processor adapter's backoff between attempts. */
 export const PROCESSOR_BACKOFF_MAX_MS = 2_000;
 
+
 /** The longest a processor call can take: every attempt timing out, plus the capped backoff between them. */
 export function worstProcessorCallMs(timeoutMs: number, maxRetries: number, backoffMaxMs = PROCESSOR_BACKOFF_MAX_MS): number {
   return timeoutMs * (maxRetries + 1) + backoffMaxMs * maxRetries;
@@ -196,6 +207,9 @@ export interface Config {
   /** Create a demo account and print its key at start-up. On by default on the embedded database. */
   readonly demoAccount: boolean;
   readonly processor: {
+    readonly protocol: ProcessorProtocol;
+    readonly grpcChannels: number;
+    readonly grpcKeepaliveMs: number;
     readonly timeoutMs: number;
     readonly maxRetries: number;
     readonly breakerThreshold: number;
@@ -314,6 +328,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boole
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     demoAccount: v.NODE_ENV !== 'production' && (v.DEMO_ACCOUNT ?? v.DATABASE_URL === undefined),
     processor: {
+      protocol: v.PROCESSOR_PROTOCOL,
+      grpcChannels: v.PROCESSOR_GRPC_CHANNELS,
+      grpcKeepaliveMs: v.PROCESSOR_GRPC_KEEPALIVE_MS,
       timeoutMs: v.PROCESSOR_TIMEOUT_MS,
       maxRetries: v.PROCESSOR_MAX_RETRIES,
       breakerThreshold: v.PROCESSOR_BREAKER_THRESHOLD,
@@ -358,7 +375,7 @@ const simulatorSchema = z.object({
   PROCESSOR_HOST: doc(z.string().trim().min(1).default('127.0.0.1'), 'the interface the simulator listens on'),
   PROCESSOR_CONTROL_TOKEN: doc(
     z.string().min(24, 'must be at least 24 characters (e.g. `openssl rand -hex 24`)').optional(),
-    'the bearer token its control API (`/control/*`: every charge, faults, reset) requires; at least 24 characters',
+    'the bearer token its control service (`SimulatorControlService`: every charge, faults, reset) requires; at least 24 characters',
     'generated and printed',
   ),
   PROCESSOR_PORT: doc(z.coerce.number({ message: 'must be a port number' }).int().min(0).max(65535, 'must be at most 65535').default(4010), 'the simulator\'s port'),
@@ -371,7 +388,7 @@ export const CONFIG_SCHEMAS = { api: schema, simulator: simulatorSchema } as con
 export interface SimulatorConfig {
   readonly host: string;
   readonly port: number;
-  /** The bearer token of `/control/*`; generated (and printed) when unset. */
+  /** The bearer token of `SimulatorControlService`; generated (and printed) when unset. */
   readonly controlToken?: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
 }

@@ -59,7 +59,7 @@ export const IDEMPOTENCY_OUTCOMES = ['created', 'replayed', 'in_flight', 'key_re
 export type ProcessorCall = 'charge' | 'capture' | 'void' | 'refund';
 export type ProcessorCallOutcome = 'succeeded' | 'refused' | 'unavailable' | 'circuit_open' | 'contract_error';
 export const PROCESSOR_CALL_OUTCOMES = ['succeeded', 'refused', 'unavailable', 'circuit_open', 'contract_error'] as const satisfies readonly ProcessorCallOutcome[];
-export type ProcessorAttemptOutcome = 'ok' | 'refused' | 'timeout' | 'connection' | 'http_5xx' | 'http_408' | 'http_429' | 'invalid';
+export type ProcessorAttemptOutcome = 'ok' | 'refused' | 'timeout' | 'connection' | 'unavailable' | 'internal' | 'throttled' | 'invalid';
 export type CircuitStateName = 'closed' | 'half_open' | 'open';
 
 const CIRCUIT_STATES: readonly CircuitStateName[] = ['closed', 'half_open', 'open'];

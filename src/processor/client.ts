@@ -1,21 +1,34 @@
 /**
- * The adapter to the card processor (`PROCESSOR_URL`). Every call carries an idempotency key that
- * Remit derives from its own record (the payment or refund id), so the same logical operation sends
- * the same key on every retry — from this adapter, from a client's retry of the API request, or from
- * the background completer after a crash — and the processor applies it at most once.
+ * The adapter to the card processor (`PROCESSOR_URL`), over either protocol of spec/processor.proto:
+ * gRPC on HTTP/2 (`PROCESSOR_PROTOCOL=grpc`) or the Connect protocol's JSON on HTTP/1.1 with
+ * kept-alive connections (`http`). Every call carries an idempotency key that Remit derives from
+ * its own record (the payment or refund id), so the same logical operation sends the same key on
+ * every retry — from this adapter, from a client's retry of the API request, or from the background
+ * completer after a crash — and the processor applies it at most once.
  *
- * Resilience, outermost first (cockatiel):
- * - retry: transient failures only (timeouts, dropped or refused connections, 5xx, 408, 429), with
- *   exponential backoff and decorrelated jitter. A 4xx answer is the processor's decision and final.
+ * Resilience, outermost first (cockatiel), the same whichever the protocol:
+ * - retry: transient failures only (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, UNKNOWN, DATA_LOSS,
+ *   RESOURCE_EXHAUSTED, ABORTED, a connection refused or dropped, an answer cut off), with
+ *   exponential backoff and decorrelated jitter. A refusal (INVALID_ARGUMENT, NOT_FOUND,
+ *   FAILED_PRECONDITION, ALREADY_EXISTS, OUT_OF_RANGE, …) is the processor's decision and final.
  * - circuit breaker: after `breakerThreshold` consecutive transient failures, calls fail fast for
  *   `breakerHalfOpenMs`, then one trial call decides whether it closes. While open, the API answers
  *   503 `processor_unavailable` with a Retry-After of the time left, instead of piling up timeouts.
- * - timeout: each attempt is aborted after `timeoutMs`.
+ * - timeout: each attempt is aborted after `timeoutMs`, which is also sent as the call's deadline
+ *   (`grpc-timeout`, or `connect-timeout-ms`), so the processor stops working on it when the
+ *   caller has stopped waiting.
  *
- * The protocol is spec/processor.yaml: the types below are generated from it, and a refusal whose
- * code it does not list is a broken contract, thrown as ProcessorContractError rather than passed
- * on as a decision the caller would have to guess the meaning of.
+ * The messages are spec/processor.proto's, generated into generated/processor/. The callers see
+ * plain values whose names come from it (`'captured'`, `'charge_already_captured'`); a refusal
+ * without a `Refusal` detail, or with a code the contract does not list, is a broken contract,
+ * thrown as ProcessorContractError rather than passed on as a decision the caller would have to
+ * guess the meaning of.
  */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { Code, ConnectError, createClient, type Client, type Transport } from '@connectrpc/connect';
+import { Http2SessionManager, createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import {
   BrokenCircuitError,
   CircuitState,
@@ -30,16 +43,25 @@ import {
   wrap,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { refusalCodeValues, type components } from '../../generated/processor.js';
-import { PROCESSOR_BACKOFF_MAX_MS } from '../platform/config.js';
+import {
+  ChargeStatus,
+  DeclineCode,
+  ProcessorService,
+  RefusalCode,
+  RefusalSchema,
+  type Charge,
+  type CreateChargeRequestSchema,
+  type Refund,
+} from '../../generated/processor/processor_pb.js';
+import { GRPC_KEEPALIVE_DEFAULT_MS, PROCESSOR_BACKOFF_MAX_MS, type ProcessorProtocol } from '../platform/config.js';
 import { AppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { secondsSince, type CircuitStateName, type Metrics, type ProcessorAttemptOutcome, type ProcessorCall, type ProcessorCallOutcome } from '../platform/metrics.js';
 
 export interface ProcessorOptions {
   readonly url: string;
+  /** `http` unless told otherwise. */
+  readonly protocol?: ProcessorProtocol;
   readonly timeoutMs: number;
   /** Retries after the first attempt, for transient failures only. */
   readonly maxRetries: number;
@@ -48,19 +70,61 @@ export interface ProcessorOptions {
   /** First backoff delay; doubles per retry with jitter, capped at `backoffMaxMs`. */
   readonly backoffInitialMs?: number;
   readonly backoffMaxMs?: number;
+  /** gRPC: HTTP/2 connections (channels) the calls are spread over, round robin; 1 unless told otherwise. */
+  readonly grpcChannels?: number;
+  /**
+   * gRPC: the keep-alive PING interval of a channel with calls in flight (gRPC Core's
+   * GRPC_ARG_KEEPALIVE_TIME_MS). Idle channels are not pinged: a server that enforces a minimum
+   * interval (gRPC's default is 5 minutes) answers pings it finds too frequent with GOAWAY
+   * `too_many_pings`. A channel unused for longer is checked with one PING before its next call.
+   */
+  readonly grpcKeepaliveMs?: number;
   readonly log?: Logger;
   /** Counts calls and attempts, times calls, and reports the breaker's state (`remit_processor_*`). */
   readonly metrics?: Metrics;
 }
 
-type Schemas = components['schemas'];
-export type ProcessorCharge = Schemas['Charge'];
-export type ProcessorRefund = Schemas['Refund'];
-export type ProcessorChargeInput = Schemas['ChargeCreateRequest'];
-export type ProcessorRefundInput = Schemas['RefundCreateRequest'];
-export type ProcessorRefusalCode = Schemas['RefusalCode'];
+/** A proto enum's value as the callers name it: `CHARGE_STATUS_CAPTURED` is `'captured'`. */
+type Named<E extends Record<string, string | number>> = Lowercase<Exclude<Extract<keyof E, string>, 'UNSPECIFIED'>>;
 
-/** A 4xx answer: the processor's decision, which retrying will not change. */
+export type ProcessorChargeStatus = Named<typeof ChargeStatus>;
+export type ProcessorRefusalCode = Named<typeof RefusalCode>;
+export type ProcessorDeclineCode = Named<typeof DeclineCode>;
+
+/** A charge as the processor answered it, in the callers' terms. */
+export interface ProcessorCharge {
+  readonly id: string;
+  readonly amount: number;
+  readonly currency: string;
+  readonly status: ProcessorChargeStatus;
+  readonly amount_captured: number;
+  readonly amount_refunded: number;
+  /** Why a declined charge was declined; `null` otherwise. */
+  readonly decline_code: ProcessorDeclineCode | null;
+}
+
+export interface ProcessorRefund {
+  readonly id: string;
+  readonly charge: string;
+  readonly amount: number;
+}
+
+export interface ProcessorChargeInput {
+  readonly amount: number;
+  readonly currency: string;
+  readonly capture: boolean;
+  readonly reference?: string;
+  readonly statement_descriptor?: string;
+  /** Key-value pairs kept with the charge (the payment's metadata). */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+export interface ProcessorRefundInput {
+  readonly charge: string;
+  readonly amount: number;
+}
+
+/** A refusal: the processor's decision, which retrying will not change. */
 export interface ProcessorRefusal {
   readonly code: ProcessorRefusalCode;
   readonly message: string;
@@ -69,7 +133,7 @@ export interface ProcessorRefusal {
 /** The processor's considered answer: success, or a refusal. */
 export type ProcessorResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly refusal: ProcessorRefusal };
 
-/** An answer outside spec/processor.yaml: a bug on one side of the protocol, neither a refusal nor worth a retry. */
+/** An answer outside spec/processor.proto: a bug on one side of the protocol, neither a refusal nor worth a retry. */
 export class ProcessorContractError extends Error {
   constructor(message: string) {
     super(message);
@@ -85,14 +149,62 @@ export function unhandledRefusal(code: never): never {
   throw new ProcessorContractError(`no case for processor refusal ${String(code)}`);
 }
 
-const REFUSAL_CODES: ReadonlySet<string> = new Set(refusalCodeValues);
+function named<E extends Record<string, string | number>>(enumObject: E, value: number, what: string): Named<E> {
+  const name = (enumObject as Record<number, string | undefined>)[value];
+  if (name === undefined || name === 'UNSPECIFIED') throw new ProcessorContractError(`processor answered a ${what} outside its contract: ${value}`);
+  return name.toLowerCase() as Named<E>;
+}
 
-function toRefusal(status: number, payload: unknown): ProcessorRefusal {
-  const { code, message } = (payload ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code !== 'string' || !REFUSAL_CODES.has(code) || typeof message !== 'string') {
-    throw new ProcessorContractError(`processor answered ${status} outside its contract: ${JSON.stringify(payload)?.slice(0, 200)}`);
-  }
-  return { code: code as ProcessorRefusalCode, message };
+/** An amount the API can hold: the processor's int64 within JavaScript's safe integers. */
+function amount(value: bigint, what: string): number {
+  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) throw new ProcessorContractError(`processor answered ${what} ${value}, outside the amounts the API holds`);
+  return Number(value);
+}
+
+function toCharge(charge: Charge | undefined): ProcessorCharge {
+  if (!charge) throw new ProcessorContractError('processor answered without the charge');
+  return {
+    id: charge.id,
+    amount: amount(charge.amount, 'a charge amount'),
+    currency: charge.currency,
+    status: named(ChargeStatus, charge.status, 'charge status'),
+    amount_captured: amount(charge.amountCaptured, 'an amount captured'),
+    amount_refunded: amount(charge.amountRefunded, 'an amount refunded'),
+    decline_code: charge.declineCode === DeclineCode.UNSPECIFIED ? null : named(DeclineCode, charge.declineCode, 'decline code'),
+  };
+}
+
+function toRefund(refund: Refund | undefined): ProcessorRefund {
+  if (!refund) throw new ProcessorContractError('processor answered without the refund');
+  return { id: refund.id, charge: refund.chargeId, amount: amount(refund.amount, 'a refund amount') };
+}
+
+/** The codes that are a decision: the call reached the processor, which refused it. */
+const REFUSAL_STATUSES: ReadonlySet<Code> = new Set([
+  Code.InvalidArgument,
+  Code.NotFound,
+  Code.AlreadyExists,
+  Code.PermissionDenied,
+  Code.FailedPrecondition,
+  Code.OutOfRange,
+  Code.Unauthenticated,
+]);
+
+/** The codes worth a retry with the same key: the operation may or may not have been applied. */
+const TRANSIENT_STATUSES: ReadonlySet<Code> = new Set([
+  Code.Unavailable,
+  Code.DeadlineExceeded,
+  Code.Internal,
+  Code.Unknown,
+  Code.DataLoss,
+  Code.ResourceExhausted,
+  Code.Aborted,
+]);
+
+function toRefusal(err: ConnectError): ProcessorRefusal {
+  const [detail] = err.findDetails(RefusalSchema);
+  if (!detail) throw new ProcessorContractError(`processor answered ${Code[err.code]} without a Refusal detail: ${err.rawMessage.slice(0, 200)}`);
+  return { code: named(RefusalCode, detail.code, 'refusal code'), message: err.rawMessage };
 }
 
 /** The processor could not give an answer: every attempt failed transiently, or the breaker is open. */
@@ -107,27 +219,22 @@ export class ProcessorUnavailableError extends Error {
   }
 }
 
-/** An HTTP answer worth retrying: 5xx, 408 or 429. */
-class TransientHttpError extends Error {
-  constructor(readonly status: number) {
-    super(`processor answered ${status}`);
-    this.name = 'TransientHttpError';
-  }
-}
-
-/** The connection failed: refused, reset, dropped before or while the answer came. */
-class ConnectionError extends Error {
-  constructor(cause: unknown) {
-    super(`processor connection failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.name = 'ConnectionError';
-  }
+/** The connection itself failed: refused, reset, dropped before or while the answer came. */
+function isConnectionFailure(err: ConnectError): boolean {
+  const cause = err.cause as { code?: unknown } | undefined;
+  return typeof cause?.code === 'string' && /^(E[A-Z]+|ERR_HTTP2_[A-Z_]+|ERR_STREAM_PREMATURE_CLOSE)$/.test(cause.code);
 }
 
 /** What one attempt ended with, for `remit_processor_attempts_total`. */
 function attemptOutcome(err: unknown): ProcessorAttemptOutcome {
-  if (err instanceof TransientHttpError) return err.status === 408 ? 'http_408' : err.status === 429 ? 'http_429' : 'http_5xx';
-  if (err instanceof ConnectionError) return 'connection';
-  if (err instanceof TaskCancelledError || (err instanceof Error && err.name === 'AbortError')) return 'timeout';
+  if (err instanceof TaskCancelledError) return 'timeout';
+  if (err instanceof ConnectError) {
+    if (err.code === Code.DeadlineExceeded || err.code === Code.Canceled) return 'timeout';
+    if (isConnectionFailure(err)) return 'connection';
+    if (err.code === Code.Unavailable) return 'unavailable';
+    if (err.code === Code.ResourceExhausted) return 'throttled';
+    if (TRANSIENT_STATUSES.has(err.code)) return 'internal';
+  }
   return 'invalid';
 }
 
@@ -145,52 +252,9 @@ const CIRCUIT_STATE_NAMES: Record<CircuitState, CircuitStateName> = {
 };
 
 function isTransient(err: unknown): boolean {
-  if (err instanceof TransientHttpError || err instanceof TaskCancelledError || err instanceof ConnectionError) return true;
-  // Unparseable JSON means the answer was lost in transit, which a retry recovers; an abort is
-  // the per-attempt timeout.
-  return err instanceof SyntaxError || (err instanceof Error && err.name === 'AbortError');
-}
-
-interface Answer {
-  readonly status: number;
-  /** The body as sent; read only for the answers that are decisions (not 5xx, 408, 429). */
-  readonly text: string;
-}
-
-/**
- * One POST of a JSON body over a kept-alive connection. node:http rather than fetch: a processor
- * call is on the path of every payment and refund, and fetch (web streams, its own signal and
- * body objects) takes about three times the CPU of node:http for the same call.
- */
-function post(origin: URL, agent: HttpAgent, path: string, key: string, body: string, signal: AbortSignal): Promise<Answer> {
-  const options: RequestOptions = {
-    protocol: origin.protocol,
-    hostname: origin.hostname,
-    port: origin.port || undefined,
-    path: `${origin.pathname.replace(/\/+$/, '')}${path}`,
-    method: 'POST',
-    agent,
-    signal,
-    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': key },
-  };
-  return new Promise<Answer>((resolve, reject) => {
-    const onAnswer = (res: IncomingMessage) => {
-      const status = res.statusCode ?? 0;
-      if (status >= 500 || status === 408 || status === 429) {
-        res.resume();
-        reject(new TransientHttpError(status));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status, text: Buffer.concat(chunks).toString('utf8') }));
-      // A body cut off mid-stream: the answer was lost in transit.
-      res.on('error', (err) => reject(new ConnectionError(err)));
-    };
-    const req = origin.protocol === 'https:' ? httpsRequest(options, onAnswer) : httpRequest(options, onAnswer);
-    req.on('error', (err) => reject(err.name === 'AbortError' ? err : new ConnectionError(err)));
-    req.end(body);
-  });
+  if (err instanceof TaskCancelledError) return true;
+  // CANCELED is the attempt's own timeout aborting the call.
+  return err instanceof ConnectError && (TRANSIENT_STATUSES.has(err.code) || err.code === Code.Canceled || isConnectionFailure(err));
 }
 
 export interface ProcessorClient {
@@ -200,14 +264,42 @@ export interface ProcessorClient {
   createRefund(key: string, input: ProcessorRefundInput): Promise<ProcessorResult<ProcessorRefund>>;
   /** `up`, or `degraded` while the breaker is open or testing (for `/ready`). */
   health(): 'up' | 'degraded';
+  /** Closes the connections (gRPC channels and kept-alive HTTP/1.1 sockets). */
+  close(): void;
 }
+
+/** The transports a client spreads its calls over: one for HTTP/1.1 (its agent pools sockets), N gRPC channels. */
+function createTransports(options: ProcessorOptions, origin: URL): { transports: Transport[]; close: () => void } {
+  const baseUrl = origin.href.replace(/\/+$/, '');
+  if ((options.protocol ?? 'http') === 'http') {
+    // Connections are kept alive and reused across calls: one TCP (and TLS) handshake per
+    // connection, not per call.
+    const agent = origin.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    // A field the processor adds to its answers is skipped, as the binary encoding skips it, not refused.
+    const transport = createConnectTransport({ baseUrl, httpVersion: '1.1', useBinaryFormat: false, jsonOptions: { ignoreUnknownFields: true }, nodeOptions: { agent } });
+    return { transports: [transport], close: () => agent.destroy() };
+  }
+  const channels = Math.max(1, options.grpcChannels ?? 1);
+  // One session manager per channel: its own HTTP/2 connection, reopened when lost, pinged while
+  // calls are in flight and before reuse after an idle spell.
+  const managers = Array.from(
+    { length: channels },
+    () => new Http2SessionManager(baseUrl, { pingIntervalMs: options.grpcKeepaliveMs ?? GRPC_KEEPALIVE_DEFAULT_MS, pingIdleConnection: false, pingTimeoutMs: 20_000 }),
+  );
+  const transports = managers.map((sessionManager) => createGrpcTransport({ baseUrl, sessionManager }));
+  return { transports, close: () => managers.forEach((m) => m.abort()) };
+}
+
+type Method = 'createCharge' | 'captureCharge' | 'voidCharge' | 'createRefund';
 
 export function createProcessorClient(options: ProcessorOptions): ProcessorClient {
   const origin = new URL(options.url);
   if (origin.protocol !== 'http:' && origin.protocol !== 'https:') throw new Error(`processor URL must be http or https, not ${origin.protocol}`);
-  // Connections are kept alive and reused across calls: one TCP (and TLS) handshake per
-  // connection, not per call.
-  const agent = origin.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const { transports, close } = createTransports(options, origin);
+  const clients: Client<typeof ProcessorService>[] = transports.map((t) => createClient(ProcessorService, t));
+  let next = 0;
+  const pick = () => clients[next++ % clients.length]!;
+
   const breaker: CircuitBreakerPolicy = circuitBreaker(handleWhen(isTransient), {
     halfOpenAfter: options.breakerHalfOpenMs,
     breaker: new ConsecutiveBreaker(options.breakerThreshold),
@@ -236,20 +328,19 @@ export function createProcessorClient(options: ProcessorOptions): ProcessorClien
     return 1;
   };
 
-  /** One attempt: a POST and its answer read as the protocol says, counted by how it ended. */
-  async function attempt<T>(kind: ProcessorCall, path: string, key: string, json: string, signal: AbortSignal, number: number): Promise<ProcessorResult<T>> {
+  /** One attempt: a call and its answer read as the protocol says, counted by how it ended. */
+  async function attempt<T>(kind: ProcessorCall, send: (signal: AbortSignal) => Promise<T>, signal: AbortSignal, number: number): Promise<ProcessorResult<T>> {
     let outcome: ProcessorAttemptOutcome = 'invalid';
     try {
-      const answer = await post(origin, agent, path, key, json, signal);
-      const payload: unknown = JSON.parse(answer.text);
-      if (answer.status >= 200 && answer.status < 300) {
-        outcome = 'ok';
-        return { ok: true, value: payload as T };
-      }
-      const refusal = toRefusal(answer.status, payload);
-      outcome = 'refused';
-      return { ok: false, refusal };
+      const value = await send(signal);
+      outcome = 'ok';
+      return { ok: true, value };
     } catch (err) {
+      if (err instanceof ConnectError && REFUSAL_STATUSES.has(err.code)) {
+        const refusal = toRefusal(err);
+        outcome = 'refused';
+        return { ok: false, refusal };
+      }
       outcome = attemptOutcome(err);
       throw err;
     } finally {
@@ -257,14 +348,23 @@ export function createProcessorClient(options: ProcessorOptions): ProcessorClien
     }
   }
 
-  async function call<T>(kind: ProcessorCall, path: string, key: string, body: unknown): Promise<ProcessorResult<T>> {
+  async function call<M extends Method, T>(
+    kind: ProcessorCall,
+    method: M,
+    request: Parameters<Client<typeof ProcessorService>[M]>[0],
+    read: (answer: Awaited<ReturnType<Client<typeof ProcessorService>[M]>>) => T,
+  ): Promise<ProcessorResult<T>> {
     const started = performance.now();
     let outcome: ProcessorCallOutcome = 'contract_error';
     try {
-      const json = JSON.stringify(body);
+      // Each attempt goes to the next channel; the deadline is the attempt's timeout.
+      const send = async (signal: AbortSignal): Promise<T> => {
+        const fn = pick()[method] as (req: typeof request, opts: { signal: AbortSignal; timeoutMs: number }) => ReturnType<Client<typeof ProcessorService>[M]>;
+        return read(await fn(request, { signal, timeoutMs: options.timeoutMs }));
+      };
       // A signal per call: without one, every concurrent call hangs a listener on cockatiel's
       // single shared signal, and Node warns past ten.
-      const result = await policy.execute(({ signal, attempt: retries }) => attempt<T>(kind, path, key, json, signal, retries + 1), new AbortController().signal);
+      const result = await policy.execute(({ signal, attempt: retries }) => attempt<T>(kind, send, signal, retries + 1), new AbortController().signal);
       outcome = result.ok ? 'succeeded' : 'refused';
       return result;
     } catch (err) {
@@ -273,7 +373,7 @@ export function createProcessorClient(options: ProcessorOptions): ProcessorClien
         throw new ProcessorUnavailableError('The card processor is failing; calls are paused.', retryAfterS(), { cause: err });
       }
       if (isTransient(err)) {
-        options.log?.warn({ err, path }, 'processor call failed after retries');
+        options.log?.warn({ err, call: kind }, 'processor call failed after retries');
         throw new ProcessorUnavailableError('The card processor did not answer.', retryAfterS(), { cause: err });
       }
       throw err;
@@ -286,11 +386,23 @@ export function createProcessorClient(options: ProcessorOptions): ProcessorClien
   }
 
   return {
-    createCharge: (key, input) => call('charge', '/v1/charges', key, input),
-    captureCharge: (key, chargeId) => call('capture', `/v1/charges/${encodeURIComponent(chargeId)}/capture`, key, {}),
-    voidCharge: (key, chargeId) => call('void', `/v1/charges/${encodeURIComponent(chargeId)}/void`, key, {}),
-    createRefund: (key, input) => call('refund', '/v1/refunds', key, input),
+    createCharge: (key, input) => {
+      const request: MessageInitShape<typeof CreateChargeRequestSchema> = {
+        idempotencyKey: key,
+        amount: BigInt(input.amount),
+        currency: input.currency,
+        capture: input.capture,
+        ...(input.reference === undefined ? {} : { reference: input.reference }),
+        ...(input.statement_descriptor === undefined ? {} : { statementDescriptor: input.statement_descriptor }),
+        ...(input.metadata === undefined ? {} : { metadata: { ...input.metadata } }),
+      };
+      return call('charge', 'createCharge', request, (a) => toCharge(a.charge));
+    },
+    captureCharge: (key, chargeId) => call('capture', 'captureCharge', { idempotencyKey: key, chargeId }, (a) => toCharge(a.charge)),
+    voidCharge: (key, chargeId) => call('void', 'voidCharge', { idempotencyKey: key, chargeId }, (a) => toCharge(a.charge)),
+    createRefund: (key, input) => call('refund', 'createRefund', { idempotencyKey: key, chargeId: input.charge, amount: BigInt(input.amount) }, (a) => toRefund(a.refund)),
     health: () => (breaker.state === CircuitState.Closed ? 'up' : 'degraded'),
+    close,
   };
 }
 

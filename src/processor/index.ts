@@ -1,5 +1,5 @@
 /**
- * The processor component's public entry: the adapter to the card processor (spec/processor.yaml),
+ * The processor component's public entry: the adapter to the card processor (spec/processor.proto),
  * its result and refusal types, and the translation of "no answer" into the API's 503.
  */
 export {

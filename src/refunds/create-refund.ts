@@ -86,7 +86,6 @@ export function createRefundOperation(deps: { readonly db: Db; readonly processo
             case 'invalid_request':
             case 'idempotency_key_required':
             case 'unauthorized':
-            case 'not_found':
             case 'charge_not_found':
               throw new Error(`processor refused refund: ${code} ${result.refusal.message}`);
             default:

@@ -1,15 +1,15 @@
 /**
  * `generated/` and the SDK's `sdk/src/generated/` are only trustworthy if they are a pure function
- * of the specs (spec/openapi.yaml, and spec/processor.yaml for `generated/processor.ts`): the same
+ * of the specs (spec/openapi.yaml, and spec/processor.proto for `generated/processor/`): the same
  * specs must give the same bytes, the committed copies must be what the specs give today, and they
  * must cover every operation the spec declares.
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { operations } from '../../generated/server/operations.js';
 import { operationSpecs } from '../../sdk/src/generated/resources.js';
 import { HTTP_METHODS } from '../../src/platform/spec.js';
@@ -18,7 +18,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const TSX_CLI = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 const GENERATE = path.join(ROOT, 'scripts/generate.ts');
 const SPEC = path.join(ROOT, 'spec/openapi.yaml');
-const PROCESSOR_SPEC = path.join(ROOT, 'spec/processor.yaml');
+const PROCESSOR_PROTO = path.join(ROOT, 'spec/processor.proto');
 const GENERATED = path.join(ROOT, 'generated');
 /** The console's build (Vite, from console/): written and checked by scripts/console-build.ts, not by the spec generator. */
 const CONSOLE_BUILD = 'console/';
@@ -125,33 +125,38 @@ describe('contract: generated code', function () {
     expect(r.stderr, 'only the edited file is stale').not.to.match(/schema\.ts|operations\.ts/);
   });
 
-  it('fails --check and names generated/processor.ts when it was edited by hand', async function () {
+  it('fails --check and names generated/processor/processor_pb.ts when it was edited by hand', async function () {
     this.timeout(120000);
     const out = await scratchDir();
     expect((await generateInto(out)).code).to.equal(0);
-    const target = path.join(out, 'generated/processor.ts');
-    await writeFile(target, (await readFile(target, 'utf8')).replace('"charge_voided" | ', ''));
+    const target = path.join(out, 'generated/processor/processor_pb.ts');
+    const edited = (await readFile(target, 'utf8')).replace('CHARGE_VOIDED = 6,', 'CHARGE_VOIDED = 60,');
+    expect(edited, 'the edit must change something').not.to.equal(await readFile(target, 'utf8'));
+    await writeFile(target, edited);
 
     const r = await generateInto(out, '--check');
     expect(r.code, `${r.stdout}${r.stderr}`).to.equal(1);
-    expect(r.stderr).to.match(/generated\/processor\.ts/);
+    expect(r.stderr).to.match(/generated\/processor\/processor_pb\.ts/);
     expect(r.stderr, 'only the edited file is stale').not.to.match(/schema\.ts|operations\.ts|resources\.ts/);
   });
 
-  it('generates generated/processor.ts from the processor contract, and nothing else from it', async function () {
+  it('generates generated/processor/ from the processor contract, and nothing else from it', async function () {
     this.timeout(120000);
     const out = await scratchDir();
-    const contract = parseYaml(await readFile(PROCESSOR_SPEC, 'utf8')) as { components: { schemas: { RefusalCode: { enum: string[] } } } };
-    contract.components.schemas.RefusalCode.enum.push('charge_lost');
-    const altered = path.join(out, 'processor.yaml');
-    await writeFile(altered, stringifyYaml(contract));
-    const r = await generateInto(out, '--processor-spec', altered);
+    const contract = (await readFile(PROCESSOR_PROTO, 'utf8')).replace(
+      '  REFUSAL_CODE_AMOUNT_EXCEEDS_REFUNDABLE = 10;\n',
+      '  REFUSAL_CODE_AMOUNT_EXCEEDS_REFUNDABLE = 10;\n  REFUSAL_CODE_CHARGE_LOST = 11;\n',
+    );
+    expect(contract, 'the contract must have changed').to.include('CHARGE_LOST');
+    const protoDir = path.join(out, 'proto');
+    await mkdir(protoDir);
+    await writeFile(path.join(protoDir, 'processor.proto'), contract);
+    const r = await generateInto(out, '--proto-dir', protoDir);
     expect(r.code, r.stderr).to.equal(0);
 
-    const processor = await readFile(path.join(out, 'generated/processor.ts'), 'utf8');
-    expect(processor.split('\n', 1)[0]).to.include('from spec/processor.yaml');
-    expect(processor).to.match(/RefusalCode: [^;]*"charge_lost"/);
-    expect(processor).to.match(/refusalCodeValues[^;]*"charge_lost"/);
+    const processor = await readFile(path.join(out, 'generated/processor/processor_pb.ts'), 'utf8');
+    expect(processor.split('\n', 1)[0]).to.include('from spec/processor.proto');
+    expect(processor).to.match(/export enum RefusalCode \{[^}]*CHARGE_LOST = 11,/);
     for (const file of ['generated/schema.ts', 'generated/server/operations.ts', 'sdk/src/generated/resources.ts']) {
       expect(await readFile(path.join(out, file), 'utf8'), file).to.equal(await readFile(path.join(ROOT, file), 'utf8'));
     }
@@ -165,7 +170,7 @@ describe('contract: generated code', function () {
     expect(files).to.include.members([
       'generated/schema.ts',
       'generated/server/operations.ts',
-      'generated/processor.ts',
+      'generated/processor/processor_pb.ts',
       'sdk/src/generated/schema.ts',
       'sdk/src/generated/resources.ts',
     ]);

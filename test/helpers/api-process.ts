@@ -5,7 +5,7 @@
  */
 import { createRunStorage, type RunStorage } from '../../scripts/harness/storage.js';
 import { API_BANNER, ROOT, startProcess, type ProjectProcess } from '../../scripts/harness/process.js';
-import { ADMIN_TOKEN } from './app.js';
+import { ADMIN_TOKEN, testProcessorProtocol } from './app.js';
 
 export { ROOT };
 
@@ -28,6 +28,8 @@ export async function spawnApi(env: Record<string, string>, startTimeoutMs = 45_
       LOG_LEVEL: process.env.REMIT_CHILD_LOG_LEVEL ?? 'silent',
       ADMIN_TOKEN,
       DEMO_ACCOUNT: 'false',
+      // The protocol the in-process suites speak: a PROCESSOR_PROTOCOL=grpc run covers these processes too.
+      PROCESSOR_PROTOCOL: testProcessorProtocol(),
       ...env,
     },
     banner: API_BANNER,

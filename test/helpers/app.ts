@@ -16,7 +16,7 @@ import { createLogger, type Logger } from '../../src/platform/logger.js';
 import { createProcessorClient, type ProcessorClient, type ProcessorOptions } from '../../src/processor/client.js';
 import { startProcessorSimulator, type ProcessorSimulator } from '../../src/processor/simulator/server.js';
 import { Lifecycle } from '../../src/platform/shutdown.js';
-import { worstProcessorCallMs, type RateLimitPolicies } from '../../src/platform/config.js';
+import { PROCESSOR_PROTOCOLS, worstProcessorCallMs, type ProcessorProtocol, type RateLimitPolicies } from '../../src/platform/config.js';
 import { RateLimits } from '../../src/platform/rate-limit.js';
 import { Metrics } from '../../src/platform/metrics.js';
 import { closeRedis, createRedis, redisReady, type Redis } from '../../src/platform/redis.js';
@@ -142,6 +142,8 @@ export async function openSharedDatabase(poolMax = 10): Promise<{ first: Db; sec
  * "timeouts" in a row would open the circuit). Tests about timeouts set their own.
  */
 export const TEST_PROCESSOR_OPTIONS = {
+  // The exactly-once suites run over both protocols in CI: `PROCESSOR_PROTOCOL=grpc npm test …`.
+  protocol: testProcessorProtocol(),
   timeoutMs: 5_000,
   maxRetries: 2,
   breakerThreshold: 5,
@@ -149,6 +151,13 @@ export const TEST_PROCESSOR_OPTIONS = {
   backoffInitialMs: 5,
   backoffMaxMs: 50,
 } as const;
+
+/** The processor protocol the tests' adapters speak: PROCESSOR_PROTOCOL, `http` when unset. */
+export function testProcessorProtocol(): ProcessorProtocol {
+  const wanted = process.env.PROCESSOR_PROTOCOL ?? 'http';
+  if (!(PROCESSOR_PROTOCOLS as readonly string[]).includes(wanted)) throw new Error(`PROCESSOR_PROTOCOL must be http or grpc, not ${wanted}`);
+  return wanted as ProcessorProtocol;
+}
 
 /** Above twice the longest processor call the settings above allow, as the configuration requires. */
 export const TEST_LEASE_MS = 2 * worstProcessorCallMs(TEST_PROCESSOR_OPTIONS.timeoutMs, TEST_PROCESSOR_OPTIONS.maxRetries, TEST_PROCESSOR_OPTIONS.backoffMaxMs) + 1_000;
@@ -274,6 +283,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       services.webhookSender.close();
       await services.apiKeys.close();
       if (redis) await closeRedis(redis);
+      processor.close();
       if (!options.simulator) await simulator.close();
       if (!options.database) await drop();
     },

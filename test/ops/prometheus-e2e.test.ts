@@ -13,10 +13,10 @@
  *    answered 2xx). Both targets are up, the traffic is above the alert's floor, the retry ratio is
  *    0, the request counters Prometheus holds equal what was sent to each instance, and
  *    RemitRetryStorm is neither pending nor firing at any time.
- * 2. Storm: the simulator fails every call (`PUT /control/faults`), so payments are answered 503;
- *    12 clients retry each payment with its key, sending `Remit-Retry-Count: n` on attempt n, 150 ms
- *    apart. RemitRetryStorm must be firing within 60 s of the storm's start; the time it took is
- *    printed. The retries Prometheus counted are the retries the API answered.
+ * 2. Storm: the simulator fails every call (`SimulatorControlService.UpdateFaults`), so payments
+ *    are answered 503; 12 clients retry each payment with its key, sending `Remit-Retry-Count: n`
+ *    on attempt n, 150 ms apart. RemitRetryStorm must be firing within 60 s of the storm's start;
+ *    the time it took is printed. The retries Prometheus counted are the retries the API answered.
  * 3. The dashboard: the expressions of its main panels (requests, errors, retries, latency, the
  *    processor, the event loop, scrape health) return data from these instances.
  */
@@ -262,10 +262,10 @@ describe('Prometheus end to end: RemitRetryStorm on two API processes', function
 
   it('fires RemitRetryStorm within 60 s of a retry storm starting', async function () {
     this.timeout(120_000);
-    const faults = await fetch(`${simulator!.url}/control/faults`, {
-      method: 'PUT',
+    const faults = await fetch(`${simulator!.url}/remit.processor.v1.SimulatorControlService/UpdateFaults`, {
+      method: 'POST',
       headers: { authorization: `Bearer ${CONTROL_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ error_rate: 1 }),
+      body: JSON.stringify({ errorRate: 1 }),
     });
     expect(faults.status, await faults.text()).to.equal(200);
 

@@ -45,7 +45,7 @@ describe('the production image', function () {
       try {
         const url = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
         expect(url, out).to.be.a('string');
-        expect(out).to.include(`Processor: ${processor.url}`);
+        expect(out).to.include(`Processor (http): ${processor.url}`);
         const key = /API key: (sk_\S+)/.exec(out)![1];
         const paid = await fetch(`${url}/v1/payments`, {
           method: 'POST',

@@ -123,10 +123,12 @@ describe('graceful shutdown', () => {
       const code = await runUntilSigterm('src/processor/simulator/main.ts', { PROCESSOR_PORT: '0', LOG_LEVEL: 'silent', PROCESSOR_CONTROL_TOKEN: token }, /Ledger: curl/, async (out) => {
         const url = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
         expect(url, out).to.match(/^http:\/\/127\.0\.0\.1:/);
-        expect((await fetch(`${url}/control/ledger`)).status).to.equal(401);
-        const ledger = await fetch(`${url}/control/ledger`, { headers: { Authorization: `Bearer ${token}` } });
+        const getLedger = `${url}/remit.processor.v1.SimulatorControlService/GetLedger`;
+        expect((await fetch(getLedger, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })).status).to.equal(401);
+        const ledger = await fetch(getLedger, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: '{}' });
         expect(ledger.status).to.equal(200);
-        expect(((await ledger.json()) as { operations: unknown[] }).operations).to.deep.equal([]);
+        // Protobuf's JSON leaves out an empty list.
+        expect(((await ledger.json()) as { operations?: unknown[] }).operations ?? []).to.deep.equal([]);
       });
       expect(code).to.equal(0);
     });
@@ -146,7 +148,7 @@ describe('graceful shutdown', () => {
         const res = await fetch(`${url}/v1/customers`, { headers: { Authorization: `Bearer ${key}` } });
         expect(res.status).to.equal(200);
         // Without PROCESSOR_URL the simulator runs in-process; a payment is charged through it.
-        const [, controlToken, ledgerUrl] = /its ledger: curl -H 'Authorization: Bearer (\S+)' (http:\/\/\S+\/control\/ledger)/.exec(out) ?? [];
+        const [, controlToken, ledgerUrl] = /its ledger: curl -H 'Authorization: Bearer (\S+)' -H 'Content-Type: application\/json' -d '\{\}' (http:\/\/\S+\/remit\.processor\.v1\.SimulatorControlService\/GetLedger)/.exec(out) ?? [];
         expect(ledgerUrl, out).to.be.a('string');
         const payment = await fetch(`${url}/v1/payments`, {
           method: 'POST',
@@ -156,7 +158,9 @@ describe('graceful shutdown', () => {
         const paid = (await payment.json()) as { id: string; status: string };
         expect(payment.status, JSON.stringify(paid)).to.equal(201);
         expect(paid.status).to.equal('succeeded');
-        const ledger = (await (await fetch(ledgerUrl!, { headers: { Authorization: `Bearer ${controlToken}` } })).json()) as { charges: { reference: string }[] };
+        const ledger = (await (
+          await fetch(ledgerUrl!, { method: 'POST', headers: { Authorization: `Bearer ${controlToken}`, 'Content-Type': 'application/json' }, body: '{}' })
+        ).json()) as { charges: { reference: string }[] };
         expect(ledger.charges.map((c) => c.reference)).to.deep.equal([paid.id]);
       });
       expect(code).to.equal(0);

@@ -8,6 +8,7 @@
  */
 import { expect } from 'chai';
 import { APIConnectionError, APIError, InternalServerError, RateLimitError, RemitError, type Payment } from '../../src/index.js';
+import { FaultPoint, OperationKind } from '../../../generated/processor/processor_pb.js';
 import { recordingFetch, startApi, type RunningApi } from '../helpers/api.js';
 
 const CALLS = 20;
@@ -48,7 +49,7 @@ describe('SDK retry storm against the API', function () {
       'attempts answered 409': statusCount(409),
       'calls that succeeded': payments.length,
       'calls that ended in a typed error': errors.length,
-      'processor faults so far (error, drop)': `${ledger.stats.faults.error}, ${ledger.stats.faults.drop}`,
+      'processor faults so far (error, drop)': `${ledger.stats!.faults!.error}, ${ledger.stats!.faults!.drop}`,
     });
     return { recorder, payments, errors, statusCount, attemptsByKey };
   }
@@ -72,15 +73,15 @@ describe('SDK retry storm against the API', function () {
 
     // The books: no charge twice, and exactly one for each successful call (the processor's key is
     // the payment id). A call that failed may have charged once, before its answer was lost.
-    const charges = api.t.simulator.ledger().operations.filter((o) => o.kind === 'charge');
+    const charges = api.t.simulator.ledger().operations.filter((o) => o.kind === OperationKind.CHARGE);
     const chargesByKey = new Map<string, number>();
-    for (const c of charges) chargesByKey.set(c.idempotency_key, (chargesByKey.get(c.idempotency_key) ?? 0) + 1);
+    for (const c of charges) chargesByKey.set(c.idempotencyKey, (chargesByKey.get(c.idempotencyKey) ?? 0) + 1);
     expect([...chargesByKey.entries()].filter(([, n]) => n > 1), 'keys charged twice').to.deep.equal([]);
     for (const p of payments) expect(chargesByKey.get(p.id), `charges for ${p.id}`).to.equal(1);
   }
 
   it('20 parallel payments.create, maxRetries 8: the retries absorb the quota and the faults, one charge per payment, none twice', async () => {
-    api.t.simulator.setFaults({ error_rate: 0.2, drop_rate: 0.15, fault_point: 'random', seed: 7 });
+    api.t.simulator.setFaults({ errorRate: 0.2, dropRate: 0.15, faultPoint: FaultPoint.RANDOM, seed: 7n });
     const result = await storm('patient', 8);
 
     // The storm really happened: the quota refused attempts and the SDK retried them.
@@ -92,7 +93,7 @@ describe('SDK retry storm against the API', function () {
   });
 
   it('20 parallel payments.create, maxRetries 1: the calls the quota still refuses end in RateLimitError, and nothing is charged twice', async () => {
-    api.t.simulator.setFaults({ error_rate: 0.2, drop_rate: 0.15, fault_point: 'random', seed: 8 });
+    api.t.simulator.setFaults({ errorRate: 0.2, dropRate: 0.15, faultPoint: FaultPoint.RANDOM, seed: 8n });
     const result = await storm('impatient', 1);
 
     expect(result.errors.length, 'calls out of retries').to.be.greaterThan(0);
@@ -103,7 +104,7 @@ describe('SDK retry storm against the API', function () {
     // Across both storms: every payment the API stored was charged at most once.
     const stored = await api.t.db('payments').where({ account_id: api.account.id });
     expect(stored.length).to.be.at.most(CALLS * 2);
-    const charges = api.t.simulator.ledger().operations.filter((o) => o.kind === 'charge');
-    expect(new Set(charges.map((c) => c.idempotency_key)).size).to.equal(charges.length);
+    const charges = api.t.simulator.ledger().operations.filter((o) => o.kind === OperationKind.CHARGE);
+    expect(new Set(charges.map((c) => c.idempotencyKey)).size).to.equal(charges.length);
   });
 });

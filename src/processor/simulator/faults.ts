@@ -2,31 +2,34 @@
  * Fault injection for the processor simulator. Every decision comes from a seeded PRNG, so a
  * failing run can be replayed exactly by setting the same seed and sending the same requests.
  */
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { z } from 'zod';
-import { faultPointValues, type components } from '../../../generated/processor.js';
+import { FaultPoint, FaultSettingsSchema, type FaultCounts, type FaultSettings } from '../../../generated/processor/processor_pb.js';
 
-type Schemas = components['schemas'];
-export type FaultSettings = Schemas['FaultSettings'];
-export type FaultPoint = Schemas['FaultPoint'];
+export type { FaultSettings } from '../../../generated/processor/processor_pb.js';
+/** Settings to merge into the current ones: any of the fields of `FaultSettings`. */
+export type FaultSettingsPatch = Partial<Omit<MessageInitShape<typeof FaultSettingsSchema>, '$typeName'>>;
 /** One per counter in the ledger's `stats.faults`. */
-export type FaultKind = keyof Schemas['SimulatorStats']['faults'];
+export type FaultKind = keyof Omit<FaultCounts, '$typeName' | '$unknown'>;
 
-/** What happens to one request: `before` means the operation is not applied, `after` that it is. */
+/** What happens to one call: `before` means the operation is not applied, `after` that it is. */
 export interface FaultDecision {
   readonly kind: FaultKind;
   readonly point: 'before' | 'after';
 }
 
-export const DEFAULT_FAULT_SETTINGS: Readonly<FaultSettings> = Object.freeze({
-  latency_ms: 0,
-  latency_jitter_ms: 0,
-  error_rate: 0,
-  timeout_rate: 0,
-  drop_rate: 0,
-  fault_point: 'random',
-  hang_ms: 60_000,
-  seed: 1,
-});
+export const DEFAULT_FAULT_SETTINGS: Readonly<FaultSettings> = Object.freeze(
+  create(FaultSettingsSchema, {
+    latencyMs: 0,
+    latencyJitterMs: 0,
+    errorRate: 0,
+    timeoutRate: 0,
+    dropRate: 0,
+    faultPoint: FaultPoint.RANDOM,
+    hangMs: 60_000,
+    seed: 1n,
+  }),
+);
 
 // setTimeout treats anything above 2^31 - 1 as 1 ms, which would turn a long hang into none.
 const MAX_TIMER_MS = 2_147_483_647;
@@ -35,21 +38,21 @@ const rate = z.number().min(0).max(1);
 const millis = z.number().int().min(0).max(MAX_TIMER_MS);
 
 /**
- * The same bounds as `FaultSettingsPatch` in spec/processor.yaml. Requests to `PUT /control/faults`
- * are validated against the contract before they get here; this check is for in-process callers
- * (`setFaults`), and the `satisfies` keeps its fields those of the contract.
+ * The bounds spec/processor.proto states for `FaultSettings`, which Protobuf's types cannot say
+ * (a rate between 0 and 1, no negative milliseconds, a fault point that is not UNSPECIFIED). Every
+ * update goes through it, from `UpdateFaults` and from in-process callers (`setFaults`) alike.
  */
 const patchSchema = z
   .strictObject({
-    latency_ms: millis,
-    latency_jitter_ms: millis,
-    error_rate: rate,
-    timeout_rate: rate,
-    drop_rate: rate,
-    fault_point: z.enum(faultPointValues),
-    hang_ms: millis,
-    seed: z.number().int(),
-  } satisfies { [K in keyof FaultSettings]-?: z.ZodType<FaultSettings[K]> })
+    latencyMs: millis,
+    latencyJitterMs: millis,
+    errorRate: rate,
+    timeoutRate: rate,
+    dropRate: rate,
+    faultPoint: z.enum(FaultPoint).refine((p) => p !== FaultPoint.UNSPECIFIED, 'must be BEFORE, AFTER or RANDOM'),
+    hangMs: millis,
+    seed: z.union([z.bigint(), z.number().int()]).transform((v) => BigInt(v)),
+  })
   .partial();
 
 export class FaultSettingsError extends Error {
@@ -72,16 +75,18 @@ export function mulberry32(seed: number): () => number {
 }
 
 /** Merges a patch into the current settings, or throws FaultSettingsError naming what is wrong. */
-export function mergeFaultSettings(current: FaultSettings, patch: unknown): FaultSettings {
-  const parsed = patchSchema.safeParse(patch);
+export function mergeFaultSettings(current: FaultSettings, patch: FaultSettingsPatch): FaultSettings {
+  // Fields left unset are absent, not undefined, so that `strictObject` sees only what was given.
+  const given = Object.fromEntries(Object.entries(patch).filter(([k, v]) => v !== undefined && k !== '$typeName'));
+  const parsed = patchSchema.safeParse(given);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message));
     throw new FaultSettingsError(problems.join('; '));
   }
-  const next: FaultSettings = { ...current, ...parsed.data };
+  const next: FaultSettings = create(FaultSettingsSchema, { ...current, ...parsed.data });
   // A small tolerance so that, say, 0.1 + 0.2 + 0.7 is not refused for floating-point noise.
-  if (next.error_rate + next.drop_rate + next.timeout_rate > 1 + 1e-9) {
-    throw new FaultSettingsError('error_rate + drop_rate + timeout_rate must be at most 1');
+  if (next.errorRate + next.dropRate + next.timeoutRate > 1 + 1e-9) {
+    throw new FaultSettingsError('errorRate + dropRate + timeoutRate must be at most 1');
   }
   return next;
 }
@@ -93,55 +98,57 @@ export class FaultInjector {
   #jitter: () => number;
   #errors = 0;
 
-  constructor(initial: Partial<FaultSettings> = {}) {
-    this.#settings = mergeFaultSettings({ ...DEFAULT_FAULT_SETTINGS }, initial);
-    this.#roll = mulberry32(this.#settings.seed);
-    this.#jitter = mulberry32(this.#settings.seed ^ 0x9e3779b9);
+  constructor(initial: FaultSettingsPatch = {}) {
+    this.#settings = mergeFaultSettings(create(FaultSettingsSchema, DEFAULT_FAULT_SETTINGS), initial);
+    const seed = Number(BigInt.asIntN(32, this.#settings.seed));
+    this.#roll = mulberry32(seed);
+    this.#jitter = mulberry32(seed ^ 0x9e3779b9);
   }
 
   get settings(): FaultSettings {
-    return { ...this.#settings };
+    return create(FaultSettingsSchema, this.#settings);
   }
 
   /** Applies a partial update; a `seed` in it restarts the PRNG so the sequence repeats from the top. */
-  update(patch: unknown): FaultSettings {
+  update(patch: FaultSettingsPatch): FaultSettings {
     this.#settings = mergeFaultSettings(this.#settings, patch);
-    if (typeof patch === 'object' && patch !== null && 'seed' in patch) this.#reseed();
+    if (patch.seed !== undefined) this.#reseed();
     return this.settings;
   }
 
   reset(): void {
-    this.#settings = { ...DEFAULT_FAULT_SETTINGS };
+    this.#settings = create(FaultSettingsSchema, DEFAULT_FAULT_SETTINGS);
     this.#reseed();
   }
 
   /** Milliseconds to wait before handling a request. */
   latency(): number {
-    const { latency_ms, latency_jitter_ms } = this.#settings;
-    return latency_ms + (latency_jitter_ms > 0 ? Math.floor(this.#jitter() * (latency_jitter_ms + 1)) : 0);
+    const { latencyMs, latencyJitterMs } = this.#settings;
+    return latencyMs + (latencyJitterMs > 0 ? Math.floor(this.#jitter() * (latencyJitterMs + 1)) : 0);
   }
 
   /** One roll decides whether the request faults and how; a second picks the point when it is random. */
   decide(): FaultDecision | null {
-    const { error_rate, drop_rate, timeout_rate, fault_point } = this.#settings;
+    const { errorRate, dropRate, timeoutRate, faultPoint } = this.#settings;
     const r = this.#roll();
     let kind: FaultKind;
-    if (r < error_rate) kind = 'error';
-    else if (r < error_rate + drop_rate) kind = 'drop';
-    else if (r < error_rate + drop_rate + timeout_rate) kind = 'timeout';
+    if (r < errorRate) kind = 'error';
+    else if (r < errorRate + dropRate) kind = 'drop';
+    else if (r < errorRate + dropRate + timeoutRate) kind = 'timeout';
     else return null;
-    const point = fault_point === 'random' ? (this.#roll() < 0.5 ? 'before' : 'after') : fault_point;
+    const point = faultPoint === FaultPoint.BEFORE ? 'before' : faultPoint === FaultPoint.AFTER ? 'after' : this.#roll() < 0.5 ? 'before' : 'after';
     return { kind, point };
   }
 
-  /** Error faults alternate between 503 and 500, so a client meets both without extra rolls. */
-  nextErrorStatus(): 500 | 503 {
-    return this.#errors++ % 2 === 0 ? 503 : 500;
+  /** Error faults alternate between UNAVAILABLE and INTERNAL, so a client meets both without extra rolls. */
+  nextError(): 'unavailable' | 'internal' {
+    return this.#errors++ % 2 === 0 ? 'unavailable' : 'internal';
   }
 
   #reseed(): void {
-    this.#roll = mulberry32(this.#settings.seed);
-    this.#jitter = mulberry32(this.#settings.seed ^ 0x9e3779b9);
+    const seed = Number(BigInt.asIntN(32, this.#settings.seed));
+    this.#roll = mulberry32(seed);
+    this.#jitter = mulberry32(seed ^ 0x9e3779b9);
     this.#errors = 0;
   }
 }

@@ -1,34 +1,45 @@
 /**
  * The simulated processor's books: charges, refunds, one operation per applied side effect, and
- * the idempotency records that make a retried request a replay rather than a second charge.
+ * the idempotency records that make a retried call a replay rather than a second charge.
  */
-import type { components } from '../../../generated/processor.js';
+import { clone, create, type MessageInitShape } from '@bufbuild/protobuf';
+import {
+  ChargeSchema,
+  ChargeStatus,
+  DeclineCode,
+  GetLedgerResponseSchema,
+  OperationKind,
+  OperationSchema,
+  RefundSchema,
+  RefundStatus,
+  RefusalCode,
+  SimulatorStatsSchema,
+  type Charge,
+  type CreateChargeRequest,
+  type CreateRefundRequest,
+  type GetLedgerResponse,
+  type Operation,
+  type Refund,
+  type SimulatorStats,
+} from '../../../generated/processor/processor_pb.js';
 import { randomBase62 } from '../../platform/ids.js';
 
-// The books hold exactly what the protocol answers with: spec/processor.yaml is their one definition.
-type Schemas = components['schemas'];
-export type ChargeStatus = Schemas['ChargeStatus'];
-export type OperationKind = Schemas['OperationKind'];
-export type Charge = Schemas['Charge'];
-export type Refund = Schemas['Refund'];
-export type Operation = Schemas['Operation'];
-export type SimulatorStats = Schemas['SimulatorStats'];
-export type LedgerSnapshot = Schemas['LedgerSnapshot'];
-export type Refusal = Schemas['Refusal'];
-export type RefusalCode = Schemas['RefusalCode'];
-export type ChargeInput = Schemas['ChargeCreateRequest'];
-export type RefundInput = Schemas['RefundCreateRequest'];
+// The books hold exactly what the protocol answers with: spec/processor.proto is their one definition.
+export type { Charge, GetLedgerResponse as LedgerSnapshot, Operation, Refund, SimulatorStats } from '../../../generated/processor/processor_pb.js';
 
-/** A response the processor gives: what is stored under an idempotency key and replayed. */
-export interface Outcome {
-  status: number;
-  body: Charge | Refund | Refusal;
+/** A refusal as the ledger decides it; the service sends it as an error with a `Refusal` detail. */
+export interface LedgerRefusal {
+  readonly code: RefusalCode;
+  readonly message: string;
 }
+
+/** An answer the processor gives: what is stored under an idempotency key and replayed. */
+export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly refusal: LedgerRefusal };
 
 const ID_LENGTH = 20;
 
-export function processorError(status: number, code: RefusalCode, message: string): Outcome {
-  return { status, body: { code, message } };
+export function refused(code: RefusalCode, message: string): { ok: false; refusal: LedgerRefusal } {
+  return { ok: false, refusal: { code, message } };
 }
 
 /**
@@ -36,122 +47,142 @@ export function processorError(status: number, code: RefusalCode, message: strin
  * with `card_declined`; every other amount is approved. It lets a caller provoke a decline with an
  * ordinary request and no special card data.
  */
-export function isDeclinedAmount(amount: number): boolean {
-  return amount % 1000 === 402;
+export function isDeclinedAmount(amount: bigint): boolean {
+  return amount % 1000n === 402n;
 }
 
 // Capture and void both need an authorized charge; from any other state they fail the same way.
-const BLOCKED_FROM: Record<Exclude<ChargeStatus, 'authorized'>, Refusal> = {
-  captured: { code: 'charge_already_captured', message: 'The charge has already been captured.' },
-  voided: { code: 'charge_voided', message: 'The charge has been voided.' },
-  declined: { code: 'charge_declined', message: 'The charge was declined.' },
+const BLOCKED_FROM: Partial<Record<ChargeStatus, LedgerRefusal>> = {
+  [ChargeStatus.CAPTURED]: { code: RefusalCode.CHARGE_ALREADY_CAPTURED, message: 'The charge has already been captured.' },
+  [ChargeStatus.VOIDED]: { code: RefusalCode.CHARGE_VOIDED, message: 'The charge has been voided.' },
+  [ChargeStatus.DECLINED]: { code: RefusalCode.CHARGE_DECLINED, message: 'The charge was declined.' },
 };
 
 function emptyStats(): SimulatorStats {
-  return { requests: 0, replays: 0, faults: { error: 0, timeout: 0, drop: 0 } };
+  return create(SimulatorStatsSchema, { faults: {} });
 }
 
 interface IdempotencyRecord {
   fingerprint: string;
-  outcome: Outcome;
+  outcome: Outcome<Charge | Refund>;
 }
+
+/** Something waiting for the next operation to be applied (a followed `StreamOperations`). */
+type Follower = () => void;
 
 export class Ledger {
   #charges = new Map<string, Charge>();
   #refunds = new Map<string, Refund>();
   #operations: Operation[] = [];
   #idempotency = new Map<string, IdempotencyRecord>();
+  #followers = new Set<Follower>();
   stats: SimulatorStats = emptyStats();
 
   /**
    * Runs `apply` at most once per (kind, key). The same request again gets the stored outcome;
    * a different request under the same key is refused. Everything here is synchronous, so two
-   * concurrent requests with one key cannot both reach `apply`.
+   * concurrent calls with one key cannot both reach `apply`.
    */
-  execute(kind: OperationKind, key: string, fingerprint: string, apply: () => Outcome): { outcome: Outcome; replayed: boolean } {
+  execute<T extends Charge | Refund>(kind: OperationKind, key: string, fingerprint: string, apply: () => Outcome<T>): { outcome: Outcome<T>; replayed: boolean } {
     const slot = `${kind}:${key}`;
     const prior = this.#idempotency.get(slot);
     if (prior) {
       if (prior.fingerprint !== fingerprint) {
-        return {
-          outcome: processorError(422, 'idempotency_key_reused', 'This Idempotency-Key was already used with a different request.'),
-          replayed: false,
-        };
+        return { outcome: refused(RefusalCode.IDEMPOTENCY_KEY_REUSED, 'This idempotency key was already used with a different request.'), replayed: false };
       }
-      this.stats.replays += 1;
-      return { outcome: structuredClone(prior.outcome), replayed: true };
+      this.stats.replays += 1n;
+      return { outcome: copyOutcome(prior.outcome) as Outcome<T>, replayed: true };
     }
     const outcome = apply();
-    this.#idempotency.set(slot, { fingerprint, outcome: structuredClone(outcome) });
+    this.#idempotency.set(slot, { fingerprint, outcome: copyOutcome(outcome) });
     return { outcome, replayed: false };
   }
 
-  createCharge(input: ChargeInput, key: string): Outcome {
+  createCharge(input: CreateChargeRequest): Outcome<Charge> {
     const declined = isDeclinedAmount(input.amount);
-    const status: ChargeStatus = declined ? 'declined' : input.capture ? 'captured' : 'authorized';
-    const charge: Charge = {
+    const status = declined ? ChargeStatus.DECLINED : input.capture ? ChargeStatus.CAPTURED : ChargeStatus.AUTHORIZED;
+    const charge = create(ChargeSchema, {
       id: `ch_${randomBase62(ID_LENGTH)}`,
-      object: 'charge',
       amount: input.amount,
       currency: input.currency,
       status,
-      amount_captured: status === 'captured' ? input.amount : 0,
-      amount_refunded: 0,
-      decline_code: declined ? 'card_declined' : null,
-      reference: input.reference ?? null,
-      idempotency_key: key,
-      created: Date.now(),
-    };
-    this.#charges.set(charge.id, charge);
-    this.#record('charge', key, charge.id);
-    return { status: 201, body: { ...charge } };
-  }
-
-  capture(chargeId: string, key: string): Outcome {
-    return this.#settle(chargeId, key, 'capture');
-  }
-
-  void(chargeId: string, key: string): Outcome {
-    return this.#settle(chargeId, key, 'void');
-  }
-
-  refund(input: RefundInput, key: string): Outcome {
-    const charge = this.#charges.get(input.charge);
-    if (!charge) return chargeNotFound(input.charge);
-    if (charge.status !== 'captured') {
-      return processorError(409, 'charge_not_captured', `Only a captured charge can be refunded; this one is ${charge.status}.`);
-    }
-    const refundable = charge.amount_captured - charge.amount_refunded;
-    if (input.amount > refundable) {
-      return processorError(422, 'amount_exceeds_refundable', `The refund of ${input.amount} exceeds the ${refundable} still refundable on the charge.`);
-    }
-    const refund: Refund = {
-      id: `rf_${randomBase62(ID_LENGTH)}`,
-      object: 'refund',
-      charge: charge.id,
-      amount: input.amount,
-      status: 'succeeded',
-      idempotency_key: key,
-      created: Date.now(),
-    };
-    charge.amount_refunded += input.amount;
-    this.#refunds.set(refund.id, refund);
-    this.#record('refund', key, refund.id);
-    return { status: 201, body: { ...refund } };
-  }
-
-  getCharge(chargeId: string): Outcome {
-    const charge = this.#charges.get(chargeId);
-    return charge ? { status: 200, body: { ...charge } } : chargeNotFound(chargeId);
-  }
-
-  snapshot(): LedgerSnapshot {
-    return structuredClone({
-      charges: [...this.#charges.values()],
-      refunds: [...this.#refunds.values()],
-      operations: this.#operations,
-      stats: this.stats,
+      amountCaptured: status === ChargeStatus.CAPTURED ? input.amount : 0n,
+      amountRefunded: 0n,
+      declineCode: declined ? DeclineCode.CARD_DECLINED : DeclineCode.UNSPECIFIED,
+      ...(input.reference === undefined ? {} : { reference: input.reference }),
+      idempotencyKey: input.idempotencyKey,
+      createdUnixMs: BigInt(Date.now()),
+      metadata: { ...input.metadata },
     });
+    this.#charges.set(charge.id, charge);
+    this.#record(OperationKind.CHARGE, input.idempotencyKey, charge.id, declined ? 0n : input.amount);
+    return { ok: true, value: clone(ChargeSchema, charge) };
+  }
+
+  capture(chargeId: string, key: string): Outcome<Charge> {
+    return this.#settle(chargeId, key, OperationKind.CAPTURE);
+  }
+
+  void(chargeId: string, key: string): Outcome<Charge> {
+    return this.#settle(chargeId, key, OperationKind.VOID);
+  }
+
+  refund(input: CreateRefundRequest): Outcome<Refund> {
+    const charge = this.#charges.get(input.chargeId);
+    if (!charge) return chargeNotFound(input.chargeId);
+    if (charge.status !== ChargeStatus.CAPTURED) {
+      return refused(RefusalCode.CHARGE_NOT_CAPTURED, `Only a captured charge can be refunded; this one is ${ChargeStatus[charge.status].toLowerCase()}.`);
+    }
+    const refundable = charge.amountCaptured - charge.amountRefunded;
+    if (input.amount > refundable) {
+      return refused(RefusalCode.AMOUNT_EXCEEDS_REFUNDABLE, `The refund of ${input.amount} exceeds the ${refundable} still refundable on the charge.`);
+    }
+    const refund = create(RefundSchema, {
+      id: `rf_${randomBase62(ID_LENGTH)}`,
+      chargeId: charge.id,
+      amount: input.amount,
+      status: RefundStatus.SUCCEEDED,
+      idempotencyKey: input.idempotencyKey,
+      createdUnixMs: BigInt(Date.now()),
+    });
+    charge.amountRefunded += input.amount;
+    this.#refunds.set(refund.id, refund);
+    this.#record(OperationKind.REFUND, input.idempotencyKey, refund.id, input.amount);
+    return { ok: true, value: clone(RefundSchema, refund) };
+  }
+
+  getCharge(chargeId: string): Outcome<Charge> {
+    const charge = this.#charges.get(chargeId);
+    return charge ? { ok: true, value: clone(ChargeSchema, charge) } : chargeNotFound(chargeId);
+  }
+
+  /** Up to `limit` operations after the one numbered `after` (0 for the first). */
+  operationsAfter(after: number, limit: number): Operation[] {
+    // Sequence numbers are positions from 1, so the page is a slice.
+    return this.#operations.slice(after, after + limit).map((op) => clone(OperationSchema, op));
+  }
+
+  /** How many operations the ledger holds: the sequence number of the last one. */
+  get lastSequence(): number {
+    return this.#operations.length;
+  }
+
+  /** Calls `follower` after each operation is applied, until the returned function is called. */
+  follow(follower: Follower): () => void {
+    this.#followers.add(follower);
+    return () => this.#followers.delete(follower);
+  }
+
+  snapshot(): GetLedgerResponse {
+    return clone(
+      GetLedgerResponseSchema,
+      create(GetLedgerResponseSchema, {
+        charges: [...this.#charges.values()],
+        refunds: [...this.#refunds.values()],
+        operations: this.#operations,
+        stats: this.stats,
+      }),
+    );
   }
 
   reset(): void {
@@ -162,25 +193,33 @@ export class Ledger {
     this.stats = emptyStats();
   }
 
-  #settle(chargeId: string, key: string, kind: 'capture' | 'void'): Outcome {
+  #settle(chargeId: string, key: string, kind: OperationKind.CAPTURE | OperationKind.VOID): Outcome<Charge> {
     const charge = this.#charges.get(chargeId);
     if (!charge) return chargeNotFound(chargeId);
-    if (charge.status !== 'authorized') return { status: 409, body: { ...BLOCKED_FROM[charge.status] } };
-    if (kind === 'capture') {
-      charge.status = 'captured';
-      charge.amount_captured = charge.amount;
+    const blocked = BLOCKED_FROM[charge.status];
+    if (blocked) return { ok: false, refusal: { ...blocked } };
+    if (kind === OperationKind.CAPTURE) {
+      charge.status = ChargeStatus.CAPTURED;
+      charge.amountCaptured = charge.amount;
     } else {
-      charge.status = 'voided';
+      charge.status = ChargeStatus.VOIDED;
     }
-    this.#record(kind, key, charge.id);
-    return { status: 200, body: { ...charge } };
+    this.#record(kind, key, charge.id, charge.amount);
+    return { ok: true, value: clone(ChargeSchema, charge) };
   }
 
-  #record(kind: OperationKind, key: string, target: string): void {
-    this.#operations.push({ kind, idempotency_key: key, target, at: Date.now() });
+  #record(kind: OperationKind, key: string, target: string, amount: bigint): void {
+    const init: MessageInitShape<typeof OperationSchema> = { sequence: BigInt(this.#operations.length + 1), kind, idempotencyKey: key, target, amount, atUnixMs: BigInt(Date.now()) };
+    this.#operations.push(create(OperationSchema, init));
+    for (const follower of this.#followers) follower();
   }
 }
 
-function chargeNotFound(id: string): Outcome {
-  return processorError(404, 'charge_not_found', `No charge ${JSON.stringify(id)}.`);
+function copyOutcome<T extends Charge | Refund>(outcome: Outcome<T>): Outcome<T> {
+  if (!outcome.ok) return { ok: false, refusal: { ...outcome.refusal } };
+  return { ok: true, value: structuredClone(outcome.value) };
+}
+
+function chargeNotFound(id: string): { ok: false; refusal: LedgerRefusal } {
+  return refused(RefusalCode.CHARGE_NOT_FOUND, `No charge ${JSON.stringify(id)}.`);
 }

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import request from 'supertest';
+import { FaultPoint } from '../../../generated/processor/processor_pb.js';
 import { ADMIN_TOKEN, METRICS_TOKEN, TEST_PROCESSOR_OPTIONS, type TestAccount, type TestApp } from '../../helpers/app.js';
 import type { OperationSpec, SecuritySpec } from './operations.js';
 import type { Credentials } from './requests.js';
@@ -124,12 +125,12 @@ async function seedAccount(t: TestApp, account: TestAccount, pools: IdPools, who
   // With the processor down first: a payment stays processing, a refund stays pending. The
   // outage opens the adapter's circuit; the first payment after it closes it again.
   const refundable = await pay({ amount: 99_999_999, currency: 'EUR' });
-  t.simulator.setFaults({ error_rate: 1, fault_point: 'before' });
+  t.simulator.setFaults({ errorRate: 1, faultPoint: FaultPoint.BEFORE });
   try {
     await expectStatus(post(t, s, '/v1/payments', { amount: 7_000, currency: 'EUR' }), 503);
     await expectStatus(post(t, s, '/v1/refunds', { payment: refundable, amount: 500 }), 503);
   } finally {
-    t.simulator.setFaults({ error_rate: 0 });
+    t.simulator.setFaults({ errorRate: 0 });
   }
   await sleep(TEST_PROCESSOR_OPTIONS.breakerHalfOpenMs + 100);
 
