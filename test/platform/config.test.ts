@@ -98,6 +98,10 @@ describe('configuration', () => {
     ['VALIDATE_RESPONSES', 'yes', 'VALIDATE_RESPONSES must be true or false'],
     ['LOG_FORMAT', 'xml', 'LOG_FORMAT must be json or pretty'],
     ['NODE_ENV', 'staging', 'NODE_ENV must be development, test or production'],
+    ['PROCESSOR_PROTOCOL', 'http2', 'PROCESSOR_PROTOCOL must be http or grpc'],
+    ['PROCESSOR_GRPC_CHANNELS', '0', 'PROCESSOR_GRPC_CHANNELS must be at least 1'],
+    ['PROCESSOR_GRPC_CHANNELS', '65', 'PROCESSOR_GRPC_CHANNELS must be at most 64'],
+    ['PROCESSOR_GRPC_KEEPALIVE_MS', '1000', 'PROCESSOR_GRPC_KEEPALIVE_MS must be at least 10000'],
     ['PROCESSOR_TIMEOUT_MS', 'soon', 'PROCESSOR_TIMEOUT_MS must be a number of milliseconds'],
     ['PROCESSOR_MAX_RETRIES', '1.5', 'PROCESSOR_MAX_RETRIES'],
     ['PROCESSOR_BREAKER_THRESHOLD', '0', 'PROCESSOR_BREAKER_THRESHOLD'],
@@ -168,9 +172,17 @@ describe('configuration', () => {
 
   it('has processor and idempotency defaults whose lease outlasts the longest processor call twice over', () => {
     const config = loadConfig({});
-    expect(config.processor).to.deep.equal({ timeoutMs: 2_000, maxRetries: 2, breakerThreshold: 5, breakerHalfOpenMs: 5_000 });
+    expect(config.processor).to.deep.equal({ protocol: 'http', grpcChannels: 1, grpcKeepaliveMs: 300_000, timeoutMs: 2_000, maxRetries: 2, breakerThreshold: 5, breakerHalfOpenMs: 5_000 });
     expect(config.idempotency.retentionMs).to.equal(24 * 3_600_000);
     expect(config.idempotency.leaseMs).to.be.greaterThan(2 * worstProcessorCallMs(config.processor.timeoutMs, config.processor.maxRetries));
+  });
+
+  it('takes the processor protocol and its gRPC settings', () => {
+    expect(loadConfig({ PROCESSOR_PROTOCOL: 'grpc', PROCESSOR_GRPC_CHANNELS: '4', PROCESSOR_GRPC_KEEPALIVE_MS: '60000' }).processor).to.include({
+      protocol: 'grpc',
+      grpcChannels: 4,
+      grpcKeepaliveMs: 60_000,
+    });
   });
 
   it('refuses a lease shorter than twice the longest processor call, naming the variables', () => {
