@@ -843,6 +843,30 @@ describe('processor simulator', () => {
       expect(await again.json()).to.deep.equal(body);
     });
 
+    it('keeps a charge’s metadata, replays it whatever the order of its entries, and refuses metadata beyond its bounds', async () => {
+      const first = await post(CREATE, '{"idempotencyKey":"meta-1","amount":"100","currency":"usd","metadata":{"order":"o-1","cart":"c-9"}}');
+      expect(first.status).to.equal(200);
+      const body = (await first.json()) as { charge: { metadata: Record<string, string> } };
+      expect(body.charge.metadata).to.deep.equal({ order: 'o-1', cart: 'c-9' });
+      const reordered = await post(CREATE, '{"metadata":{"cart":"c-9","order":"o-1"},"currency":"usd","amount":100,"idempotencyKey":"meta-1"}');
+      expect(reordered.status).to.equal(200);
+      expect(reordered.headers.get('idempotent-replayed')).to.equal('true');
+      expect(await reordered.json()).to.deep.equal(body);
+
+      const tooMany = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v']));
+      for (const [metadata, message] of [
+        [tooMany, 'at most 50 keys'],
+        [{ 'no spaces': 'v' }, 'metadata key'],
+        [{ ['k'.repeat(41)]: 'v' }, 'metadata key'],
+        [{ long: 'v'.repeat(501) }, 'at most 500 characters'],
+      ] as const) {
+        const res = await post(CREATE, JSON.stringify({ idempotencyKey: 'meta-bad', amount: 100, currency: 'usd', metadata }));
+        expect(res.status, message).to.equal(400);
+        expect(((await res.json()) as { message: string }).message).to.include(message);
+      }
+      expect(sim.ledger().charges).to.have.length(1);
+    });
+
     it('answers a call whose deadline passes while it is held (a timeout fault) with deadline_exceeded, not a dropped connection', async () => {
       sim.setFaults({ timeoutRate: 1, faultPoint: FaultPoint.BEFORE, hangMs: 600_000 });
       const started = Date.now();

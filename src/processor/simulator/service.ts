@@ -7,7 +7,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Http2ServerRequest } from 'node:http2';
 import { constants as http2 } from 'node:http2';
 import type { IncomingMessage } from 'node:http';
-import { create, toJsonString, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { create, toJson, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import canonicalize from 'canonicalize';
 import { Code, ConnectError, createContextKey, type ConnectRouter, type HandlerContext } from '@connectrpc/connect';
 import {
   CaptureChargeRequestSchema,
@@ -161,8 +162,8 @@ export function registerServices(router: ConnectRouter, options: ServiceOptions)
 
   /**
    * A call that changes the books, at most once per (kind, key). The fingerprint is the request
-   * without its key in Protobuf's canonical JSON, so a retry that differs only in encoding (JSON or
-   * binary, field order) is the same request.
+   * without its key in Protobuf's JSON, canonicalized, so a retry that differs only in encoding
+   * (JSON or binary, field or map entry order) is the same request.
    */
   async function mutation<D extends DescMessage & { readonly typeName: string }, T extends Charge | Refund>(
     ctx: HandlerContext,
@@ -178,7 +179,8 @@ export function registerServices(router: ConnectRouter, options: ServiceOptions)
     try {
       checkKey(request.idempotencyKey);
       validate();
-      const fingerprint = toJsonString(schema, create(schema, { ...request, idempotencyKey: '' } as never));
+      // RFC 8785 over the JSON form: a map's entries in another order are still the same request.
+      const fingerprint = canonicalize(toJson(schema, create(schema, { ...request, idempotencyKey: '' } as never))) ?? '';
       result = ledger.execute(kind, request.idempotencyKey, fingerprint, apply);
     } catch (err) {
       if (!(err instanceof ConnectError)) throw err;
