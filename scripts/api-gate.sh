@@ -31,14 +31,7 @@ status=0
 npm run -s api:diff -- "$base:$SPEC" "$SPEC" --format "$FORMAT" --fail-on breaking || status=$?
 
 if [ "$status" -eq 1 ]; then
-  approval="$(gate_approval "$base")"
-  if [ "${API_DIFF_ALLOW_BREAKING:-}" = "1" ]; then
-    echo "api gate: breaking changes allowed by API_DIFF_ALLOW_BREAKING=1"
-    exit 0
-  elif [ -n "$approval" ]; then
-    echo "api gate: breaking changes approved in commit ${approval%% *}: ${approval#* }"
-    exit 0
-  fi
+  if gate_allowed "api gate" API_DIFF_ALLOW_BREAKING "$base"; then exit 0; fi
   echo "api gate: FAILED — the spec change above breaks existing clients. Make it additive, ship it behind /v2," >&2
   echo "          or approve it with a 'Breaking-Change-Approved: <reason>' commit trailer." >&2
 fi

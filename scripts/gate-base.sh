@@ -47,3 +47,19 @@ gate_approval() {
   git log --format='%h %(trailers:key=Breaking-Change-Approved,valueonly,separator=%x20)' "$1..HEAD" |
     awk 'NF > 1 && !found { print; found = 1 }'
 }
+
+# gate_allowed <gate> <variable> <base>: whether a break the gate found is let through, by
+# <variable>=1 or by a `Breaking-Change-Approved:` trailer, saying which; fails when neither.
+gate_allowed() {
+  local gate="$1" variable="$2" base="$3" approval
+  if [ "${!variable:-}" = "1" ]; then
+    echo "$gate: breaking changes allowed by $variable=1"
+    return 0
+  fi
+  approval="$(gate_approval "$base")"
+  if [ -n "$approval" ]; then
+    echo "$gate: breaking changes approved in commit ${approval%% *}: ${approval#* }"
+    return 0
+  fi
+  return 1
+}

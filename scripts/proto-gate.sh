@@ -46,14 +46,7 @@ status=0
 # buf exits 100 when it found breaking changes; anything else non-zero is a failure to compare
 # (a file that does not compile, say), which no approval lets through.
 if [ "$status" -eq 100 ]; then
-  approval="$(gate_approval "$base")"
-  if [ "${PROTO_ALLOW_BREAKING:-}" = "1" ]; then
-    echo "proto gate: breaking changes allowed by PROTO_ALLOW_BREAKING=1"
-    exit 0
-  elif [ -n "$approval" ]; then
-    echo "proto gate: breaking changes approved in commit ${approval%% *}: ${approval#* }"
-    exit 0
-  fi
+  if gate_allowed "proto gate" PROTO_ALLOW_BREAKING "$base"; then exit 0; fi
   echo "proto gate: FAILED — the protocol change above breaks the adapter or the processor on one side" >&2
   echo "            of a deploy. Make it additive (new fields and rpcs; reserve what is removed), ship" >&2
   echo "            remit.processor.v2 beside v1, or approve it with a 'Breaking-Change-Approved: <reason>'" >&2

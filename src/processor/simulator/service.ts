@@ -113,11 +113,6 @@ function parseCursor(cursor: string): number {
 export function registerServices(router: ConnectRouter, options: ServiceOptions): void {
   const { ledger, faults, log } = options;
 
-  /** Waits until the call is cancelled (the caller gave up, or its stream was closed) or `ms` pass. */
-  async function holdUntilCancelled(ctx: HandlerContext, ms: number): Promise<void> {
-    await options.sleep(ms, ctx.signal);
-  }
-
   /** Ends the call without an answer: the HTTP/2 stream is reset, or the HTTP/1.1 connection closed. */
   function drop(ctx: HandlerContext): void {
     const raw = ctx.values.get(rawRequestKey);
@@ -138,7 +133,7 @@ export function registerServices(router: ConnectRouter, options: ServiceOptions)
     // Never answer: the caller's own deadline is what ends the wait, or the hang limit does. A
     // deadline that passed is answered as one; a hang that outlasts the limit is dropped.
     if (kind === 'timeout') {
-      await holdUntilCancelled(ctx, faults.settings.hangMs);
+      await options.sleep(faults.settings.hangMs, ctx.signal);
       if (ctx.signal.aborted) throw deadlinePassed();
     }
     drop(ctx);
