@@ -691,6 +691,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reconciliations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a reconciliation
+         * @description Compares, in the background, the account's payments and refunds created in
+         *     `[window_start, window_end)` with the processor's report of its transactions: a payment or
+         *     refund left `processing` or `pending` whose outcome the report proves is settled through its
+         *     state machine, with its event; everything else that disagrees is listed as a discrepancy,
+         *     never changed. The report is read up to the moment the run is created, so a charge of the
+         *     window captured later is seen captured. Poll the run for its status and counts. A window
+         *     that ends before it begins, ends in the future or spans more than 31 days is a `422`
+         *     `reconciliation_window_invalid`. `Idempotency-Key` is honoured.
+         */
+        post: operations["createReconciliation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reconciliations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The reconciliation's id. */
+                id: components["parameters"]["ReconciliationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Retrieve a reconciliation
+         * @description The run's status (`queued`, `running`, `succeeded`, or `failed` with a code), its progress
+         *     through the processor's report and what it found.
+         */
+        get: operations["retrieveReconciliation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reconciliations/{id}/discrepancies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The reconciliation's id. */
+                id: components["parameters"]["ReconciliationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a reconciliation's discrepancies
+         * @description What the run found the two books disagree on, newest first, each with both sides' values:
+         *     `missing_locally` (the processor has a charge or refund of this account that Remit has no
+         *     record of), `missing_at_processor`, `amount_mismatch`, `status_mismatch`. None of them was
+         *     changed.
+         */
+        get: operations["listReconciliationDiscrepancies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -1095,7 +1172,7 @@ export interface components {
          *     unknown code by its HTTP status.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "malformed_json" | "invalid_cursor" | "idempotency_key_required" | "authentication_required" | "invalid_api_key" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "idempotency_in_flight" | "payment_not_capturable" | "payment_not_cancelable" | "payment_not_refundable" | "api_key_limit_reached" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "amount_exceeds_refundable" | "referenced_resource_not_found" | "rate_limited" | "internal_error" | "service_unavailable" | "processor_unavailable" | "currency_mismatch" | "api_version_sunset" | "webhook_endpoint_limit_reached" | "webhook_endpoint_disabled" | "webhook_url_not_allowed" | "replay_window_invalid";
+        ErrorCode: "validation_failed" | "malformed_json" | "invalid_cursor" | "idempotency_key_required" | "authentication_required" | "invalid_api_key" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "idempotency_in_flight" | "payment_not_capturable" | "payment_not_cancelable" | "payment_not_refundable" | "api_key_limit_reached" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "amount_exceeds_refundable" | "referenced_resource_not_found" | "rate_limited" | "internal_error" | "service_unavailable" | "processor_unavailable" | "currency_mismatch" | "api_version_sunset" | "webhook_endpoint_limit_reached" | "webhook_endpoint_disabled" | "webhook_url_not_allowed" | "replay_window_invalid" | "reconciliation_window_invalid";
         /**
          * @description Seconds since the Unix epoch.
          * @example 1795000000
@@ -1606,6 +1683,91 @@ export interface components {
             created: components["schemas"]["UnixTime"];
             completed: components["schemas"]["UnixTime"] | null;
         };
+        /** @example rec_5mK8qT2xWn9RbL3vPz7cY4 */
+        ReconciliationIdValue: string;
+        ReconciliationCreateRequest: {
+            window_start: components["schemas"]["UnixTime"];
+            window_end: components["schemas"]["UnixTime"];
+        };
+        /**
+         * @description Why a run failed: `processor_schema_drift` (a report page broke the processor's contract;
+         *     `drift` says where, and nothing from that page was stored), `processor_unavailable` (the
+         *     processor did not answer after retries, kept throttling, or its circuit is open),
+         *     `processor_refused` (the processor refused the report request itself), `internal_error`.
+         *     New codes may be added.
+         * @enum {string}
+         */
+        ReconciliationFailureCode: "processor_schema_drift" | "processor_unavailable" | "processor_refused" | "internal_error";
+        Reconciliation: {
+            id: components["schemas"]["ReconciliationIdValue"];
+            /** @constant */
+            object: "reconciliation";
+            /**
+             * @description `queued`, `running` once an instance works it, then `succeeded` or `failed`.
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed";
+            window_start: components["schemas"]["UnixTime"];
+            window_end: components["schemas"]["UnixTime"];
+            progress: {
+                /** @description Report pages read and stored. */
+                pages_fetched: number;
+                /** @description The account's distinct transactions in those pages. */
+                transactions_fetched: number;
+                /** @description Requests the processor answered `429`, each waited out as its `Retry-After` said. */
+                throttled: number;
+            };
+            counts: {
+                payments_checked: number;
+                refunds_checked: number;
+                /** @description Payments and refunds left `processing` or `pending` that the report proved and this run settled. */
+                settled: number;
+                discrepancies: number;
+            };
+            /** @description Why the run failed; `null` unless `status` is `failed`. */
+            failure: components["schemas"]["ReconciliationFailure"] | null;
+            created: components["schemas"]["UnixTime"];
+            started: components["schemas"]["UnixTime"] | null;
+            finished: components["schemas"]["UnixTime"] | null;
+        };
+        ReconciliationFailure: {
+            code: components["schemas"]["ReconciliationFailureCode"];
+            detail: string;
+            /** @description For `processor_schema_drift`, the fields the page broke; `null` otherwise. */
+            drift: {
+                /** @description Where in the processor's page, e.g. `transactions[0].amount`. */
+                path: string;
+                expected: string;
+                received: string;
+            }[] | null;
+        };
+        /** @description One book's record of the object. */
+        ReconciliationSide: {
+            /** @description The payment or refund id for Remit's side; the processor's charge or refund id for the processor's. */
+            id: string;
+            /** @description The status in that book (a payment's or refund's status; the processor's charge status, or `succeeded` for its refunds). */
+            status: string;
+            amount: number;
+            currency: string;
+        };
+        ReconciliationDiscrepancy: {
+            id: string;
+            /** @constant */
+            object: "reconciliation_discrepancy";
+            reconciliation: components["schemas"]["ReconciliationIdValue"];
+            /** @enum {string} */
+            kind: "missing_locally" | "missing_at_processor" | "amount_mismatch" | "status_mismatch";
+            /** @enum {string} */
+            object_type: "payment" | "refund";
+            /** @description Remit's side; `null` when `missing_locally`. */
+            local: components["schemas"]["ReconciliationSide"] | null;
+            /** @description The processor's side; `null` when `missing_at_processor`. */
+            processor: components["schemas"]["ReconciliationSide"] | null;
+            created: components["schemas"]["UnixTime"];
+        };
+        ReconciliationDiscrepancyList: components["schemas"]["ListEnvelope"] & {
+            data: components["schemas"]["ReconciliationDiscrepancy"][];
+        };
         /**
          * @description The object's own change counter: `1` for its first event, one more for each later one. A
          *     receiver that has already applied a higher sequence for `data.object.id` can ignore this one
@@ -2045,8 +2207,8 @@ export interface components {
          * @description Well-formed but not acceptable: `idempotency_key_reused` (the key was used for a different
          *     request), `amount_exceeds_refundable`, `referenced_resource_not_found` (a customer or
          *     payment named in the body does not exist in this account), `webhook_url_not_allowed` (a
-         *     webhook URL that is not https or resolves to a private address), or `replay_window_invalid`
-         *     (a replay's `until` before its `since`). Do not retry as is.
+         *     webhook URL that is not https or resolves to a private address), `replay_window_invalid`
+         *     (a replay's `until` before its `since`), or `reconciliation_window_invalid`. Do not retry as is.
          */
         Unprocessable: {
             headers: {
@@ -2429,6 +2591,8 @@ export interface components {
         WebhookDeliveryId: components["schemas"]["WebhookDeliveryIdValue"];
         /** @description The replay's id. */
         WebhookReplayId: components["schemas"]["WebhookReplayIdValue"];
+        /** @description The reconciliation's id. */
+        ReconciliationId: components["schemas"]["ReconciliationIdValue"];
         /** @description The event's id: the same on every retry and replay of it, so a receiver can ignore one it has processed (Standard Webhooks). */
         WebhookIdHeader: components["schemas"]["EventId"];
         /** @description When this attempt was signed, in seconds since the epoch. Refuse a delivery more than 5 minutes away from your clock (a replayed capture). */
@@ -4528,6 +4692,167 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookReplay"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createReconciliation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A client-chosen key (1–255 visible ASCII characters) that makes the request safe to retry.
+                 *     The same key with the same request replays the first response.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReconciliationCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The run, queued. */
+            202: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reconciliation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retrieveReconciliation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The reconciliation's id. */
+                id: components["parameters"]["ReconciliationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reconciliation"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listReconciliationDiscrepancies: {
+        parameters: {
+            query?: {
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
+                 *     issued it, for the same account, and with the same filters (`limit` may change between
+                 *     pages). A list and its other version (`/v1/payments` and `/v2/payments`) are one list over the same rows, so a
+                 *     cursor pages either. Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     created or deleted (no item is returned twice, and none that existed when the walk began
+                 *     and still exists is skipped).
+                 */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The reconciliation's id. */
+                id: components["parameters"]["ReconciliationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of discrepancies. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconciliationDiscrepancyList"];
                 };
             };
             304: components["responses"]["NotModified"];

@@ -28,6 +28,8 @@ import { CursorCodec } from './platform/pagination.js';
 import { loadCursorKey, loadWebhookSecretsKey } from './platform/server-secrets.js';
 import { SecretBox, WebhookRelay, WebhookSender, WebhookService } from './webhooks/index.js';
 import { webhookHandlers } from './webhooks/routes.js';
+import { ReconciliationService, ReconciliationWorker, type ReconciliationWorkerOptions } from './reconciliation/index.js';
+import { reconciliationHandlers } from './reconciliation/routes.js';
 import { IdempotencyJobs } from './platform/idempotency/jobs.js';
 import { pingDb, poolState, type Db } from './platform/db.js';
 import { authenticate, authorize, type Authenticator } from './platform/http/auth.js';
@@ -82,7 +84,13 @@ export interface AppDependencies {
   readonly now?: () => number;
   /** Webhook delivery settings (WEBHOOK_*); the defaults below when absent. */
   readonly webhooks?: Partial<AppWebhookOptions>;
+  /** Reconciliation worker settings (RECONCILIATION_*); the defaults below when absent. */
+  readonly reconciliation?: Partial<AppReconciliationOptions>;
 }
+
+export type AppReconciliationOptions = Omit<ReconciliationWorkerOptions, 'log' | 'metrics'>;
+
+const DEFAULT_RECONCILIATION: AppReconciliationOptions = { intervalMs: 1_000, pageSize: 100, timeoutMs: 10_000, maxRetries: 5, leaseMs: 30_000 };
 
 export interface AppWebhookOptions {
   /** The key signing secrets are sealed under; the database's own when absent (development). */
@@ -128,6 +136,9 @@ export interface Services {
   readonly webhookRelay: WebhookRelay;
   /** The relay's HTTP client: its keep-alive connections close with `close()`. */
   readonly webhookSender: WebhookSender;
+  readonly reconciliations: ReconciliationService;
+  /** Works reconciliation runs; `main.ts` starts it, tests run runs by hand (`runOnce`). */
+  readonly reconciliationWorker: ReconciliationWorker;
 }
 
 function sha256(value: string): Buffer {
@@ -199,6 +210,13 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
       random: hooks.random,
     }),
     webhookSender,
+    reconciliations: new ReconciliationService(db, idempotency, cursors, now),
+    reconciliationWorker: new ReconciliationWorker(db, deps.processor, {
+      ...DEFAULT_RECONCILIATION,
+      ...deps.reconciliation,
+      log: log.child({ component: 'reconciliation' }),
+      metrics,
+    }),
   };
 
   const adminHash = sha256(deps.adminToken);
@@ -226,6 +244,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
     ...refundHandlersV2(services.refunds),
     ...eventHandlers(services.events),
     ...webhookHandlers(services.webhooks),
+    ...reconciliationHandlers(services.reconciliations),
   });
 
   const app = express();

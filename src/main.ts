@@ -64,9 +64,11 @@ async function main(): Promise<void> {
     metrics,
     metricsToken: config.metrics.token,
     webhooks: config.webhooks,
+    reconciliation: config.reconciliation,
   });
   services.idempotencyJobs.start();
   if (config.webhooks.relay.enabled) services.webhookRelay.start();
+  if (config.reconciliation.enabled) services.reconciliationWorker.start();
   const server = createApiServer(app, config.server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -108,6 +110,7 @@ async function main(): Promise<void> {
       close: async () => {
         await services.idempotencyJobs.stop();
         await services.webhookRelay.stop();
+        await services.reconciliationWorker.stop();
         services.webhookSender.close();
         await services.apiKeys.close();
         processor.close();

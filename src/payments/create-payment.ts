@@ -17,7 +17,7 @@ import type { Db } from '../platform/db.js';
 import { AppError } from '../platform/errors.js';
 import type { IdempotentOperation } from '../platform/idempotency/index.js';
 import { newId } from '../platform/ids.js';
-import { callProcessor, type ProcessorClient } from '../processor/index.js';
+import { ACCOUNT_METADATA_KEY, callProcessor, type ProcessorClient } from '../processor/index.js';
 import { toPayment, unexpectedRefusal, type Payment } from './payment.js';
 import * as repo from './repository.js';
 
@@ -60,6 +60,8 @@ export function createPaymentOperation(deps: { readonly db: Db; readonly process
             currency: payment.currency,
             capture: payment.capture_method === 'automatic',
             reference: payment.id,
+            // Which account the charge belongs to, so the account's reconciliation finds it in the processor's report.
+            metadata: { [ACCOUNT_METADATA_KEY]: ctx.accountId },
             ...(payment.statement_descriptor === null ? {} : { statement_descriptor: payment.statement_descriptor }),
           }),
         );
@@ -74,7 +76,13 @@ export function createPaymentOperation(deps: { readonly db: Db; readonly process
                 ? { status: 'requires_capture' as const }
                 : { status: 'succeeded' as const, amount_captured: charge.amount_captured };
           const updated = await repo.transition(trx, ctx.accountId, payment.id, 'processing', { ...changes, processor_charge_id: charge.id });
-          if (!updated) throw new Error(`payment ${payment.id} left processing under a held key`);
+          if (!updated) {
+            // A reconciliation may have settled it from the processor's report while the key was
+            // unfinished: the same outcome, its event already written, so the answer is the payment.
+            const settled = await repo.findPayment(trx, ctx.accountId, payment.id);
+            if (settled?.status !== changes.status || settled.processor_charge_id !== charge.id) throw new Error(`payment ${payment.id} left processing under a held key`);
+            return { response: { status: 201, body: toPayment(settled) } };
+          }
           const body = toPayment(updated);
           await recordEvent(trx, ctx, `payment.${changes.status}`, body);
           return { response: { status: 201, body } };

@@ -104,3 +104,17 @@ export async function listPayments(db: Knex, accountId: string, filter: PaymentF
   const rows: PaymentRow[] = await keysetPage(q, { created: filter.created, after, limit });
   return rows.map((row) => ({ ...row, created: row.created_at }));
 }
+
+/** What a reconciliation compares of a payment. */
+export type ReconciledPaymentRow = Pick<PaymentRow, 'id' | 'status' | 'amount' | 'currency' | 'processor_charge_id' | 'created_at'>;
+
+/** The account's payments created in [from, to), and those named by `ids` whenever created. */
+export async function paymentsToReconcile(db: Knex, accountId: string, from: Date, to: Date, ids: readonly string[]): Promise<ReconciledPaymentRow[]> {
+  return db('payments')
+    .select('id', 'status', 'amount', 'currency', 'processor_charge_id', 'created_at')
+    .where({ account_id: accountId })
+    .andWhere((q) => {
+      q.where((w) => w.where('created_at', '>=', from).andWhere('created_at', '<', to));
+      if (ids.length > 0) q.orWhereIn('id', ids);
+    });
+}

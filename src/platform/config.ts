@@ -144,6 +144,12 @@ const schema = z.object({
   WEBHOOK_DEGRADED_AFTER_S: doc(z.coerce.number({ message: 'must be a number of seconds' }).int().min(1).max(30 * 86_400).default(3_600), 'an endpoint whose every attempt has failed for this long is marked `degraded`'),
   WEBHOOK_DISABLE_AFTER_S: doc(z.coerce.number({ message: 'must be a number of seconds' }).int().min(1).max(90 * 86_400).default(5 * 86_400), 'an endpoint whose every attempt has failed for this long is disabled (`failing`)'),
   WEBHOOK_ENDPOINTS_MAX_PER_ACCOUNT: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(16), 'webhook endpoints an account may register (`409 webhook_endpoint_limit_reached` beyond)'),
+  RECONCILIATION_ENABLED: doc(booleanFlag, '`false` stops this instance from working reconciliation runs (another instance on the database still does)', '`true`'),
+  RECONCILIATION_INTERVAL_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(10).max(60_000).default(1_000), 'how often an idle reconciliation worker looks for a run to work'),
+  RECONCILIATION_PAGE_SIZE: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1, { message: 'must be at least 1' }).max(500, { message: 'must be at most 500' }).default(100), 'transactions asked for per page of the processor\'s report'),
+  RECONCILIATION_TIMEOUT_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(120_000).default(10_000), 'one request for a page of the processor\'s report: its timeout'),
+  RECONCILIATION_MAX_RETRIES: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(20).default(5), 'retries of a failed report request (backoff with jitter) before the run fails `processor_unavailable`'),
+  RECONCILIATION_LEASE_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(1_000).max(600_000).default(30_000), 'how long a worker holds a run without a sign of life before another instance may resume it from its checkpoint'),
   TRUST_PROXY: doc(trustProxy, 'Express `trust proxy`: a hop count (`1`) or proxy addresses/subnets (`10.0.0.0/8,loopback`) whose `X-Forwarded-For` names the client; never "any"', 'none'),
 });
 
@@ -233,6 +239,16 @@ export interface Config {
   /** Express `trust proxy`: whose X-Forwarded-For to believe when finding the client's address. */
   readonly trustProxy: false | number | string;
   readonly webhooks: WebhookConfig;
+  readonly reconciliation: ReconciliationConfig;
+}
+
+export interface ReconciliationConfig {
+  readonly enabled: boolean;
+  readonly intervalMs: number;
+  readonly pageSize: number;
+  readonly timeoutMs: number;
+  readonly maxRetries: number;
+  readonly leaseMs: number;
 }
 
 export interface WebhookConfig {
@@ -367,6 +383,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boole
       degradedAfterMs: v.WEBHOOK_DEGRADED_AFTER_S * 1000,
       disableAfterMs: v.WEBHOOK_DISABLE_AFTER_S * 1000,
       maxEndpointsPerAccount: v.WEBHOOK_ENDPOINTS_MAX_PER_ACCOUNT,
+    },
+    reconciliation: {
+      enabled: v.RECONCILIATION_ENABLED ?? true,
+      intervalMs: v.RECONCILIATION_INTERVAL_MS,
+      pageSize: v.RECONCILIATION_PAGE_SIZE,
+      timeoutMs: v.RECONCILIATION_TIMEOUT_MS,
+      maxRetries: v.RECONCILIATION_MAX_RETRIES,
+      leaseMs: v.RECONCILIATION_LEASE_MS,
     },
   };
 }

@@ -189,6 +189,12 @@ export const errorCatalogue = {
     meaning: 'A replay resends the events created from `since` to `until`, both included; `until` is before `since`, so the window holds nothing.',
     action: 'Send `since` at or before `until` (Unix seconds).',
   },
+  reconciliation_window_invalid: {
+    status: 422,
+    title: 'The reconciliation window is not one a run can check',
+    meaning: 'A reconciliation compares what was created from `window_start` (included) to `window_end` (excluded): the window must end after it begins, end no later than now, and span at most 31 days.',
+    action: 'Send Unix seconds with `window_start` < `window_end` <= now and at most 31 days between them; split a longer period into several runs.',
+  },
 } as const satisfies Record<SpecErrorCode, { status: number; title: string; meaning: string; action: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

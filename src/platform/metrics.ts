@@ -8,6 +8,7 @@
  * and every label is bounded: operationIds, status classes, problem codes, quota policies, call
  * kinds — never an id, a key or a path with an id in it. docs/observability.md lists them all.
  */
+import type { components } from '../../generated/schema.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -85,6 +86,13 @@ function processMetrics(): Registry {
   }
   return processRegistry;
 }
+
+/** What a reconciliation run ends with: `succeeded`, or its failure code. */
+const RECONCILIATION_OUTCOMES = ['succeeded', 'processor_schema_drift', 'processor_unavailable', 'processor_refused', 'internal_error'] as const satisfies readonly (
+  | 'succeeded'
+  | components['schemas']['ReconciliationFailureCode']
+)[];
+const DISCREPANCY_KINDS = ['missing_locally', 'missing_at_processor', 'amount_mismatch', 'status_mismatch'] as const satisfies readonly components['schemas']['ReconciliationDiscrepancy']['kind'][];
 
 export class Metrics {
   readonly registry = new Registry();
@@ -164,6 +172,39 @@ export class Metrics {
   readonly webhookOldestPending = new Gauge({
     name: 'remit_webhook_oldest_pending_delivery_age_seconds',
     help: 'Age of the oldest webhook delivery not yet delivered or failed (0 with none), as the relay last read it.',
+    registers: [this.registry],
+  });
+
+  readonly reconciliationRuns = new Counter({
+    name: 'remit_reconciliation_runs_total',
+    help: 'Reconciliation runs finished, by outcome: succeeded, or the failure code (processor_schema_drift, processor_unavailable, processor_refused, internal_error).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly reconciliationDiscrepancies = new Counter({
+    name: 'remit_reconciliation_discrepancies_total',
+    help: 'Discrepancies reconciliation runs recorded, by kind: missing_locally, missing_at_processor, amount_mismatch, status_mismatch.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly reconciliationSettled = new Counter({
+    name: 'remit_reconciliation_settled_total',
+    help: 'Payments and refunds left processing or pending that a reconciliation settled from the processor\'s report, by object.',
+    labelNames: ['object'] as const,
+    registers: [this.registry],
+  });
+
+  readonly reconciliationPages = new Counter({
+    name: 'remit_reconciliation_report_pages_total',
+    help: 'Pages of the processor\'s report fetched and stored by reconciliation runs.',
+    registers: [this.registry],
+  });
+
+  readonly reconciliationThrottled = new Counter({
+    name: 'remit_reconciliation_report_throttled_total',
+    help: 'Requests for the processor\'s report it answered 429, each waited out as its Retry-After said.',
     registers: [this.registry],
   });
 
@@ -249,6 +290,11 @@ export class Metrics {
 
   constructor(options: MetricsOptions = {}) {
     if (options.processMetrics !== false) this.process = processMetrics();
+    // Reconciliation's counters start at zero, so an instance's first failed run or first
+    // discrepancy is an increase `increase()` sees, not the birth of a series at 1.
+    for (const outcome of RECONCILIATION_OUTCOMES) this.reconciliationRuns.inc({ outcome }, 0);
+    for (const kind of DISCREPANCY_KINDS) this.reconciliationDiscrepancies.inc({ kind }, 0);
+    for (const object of ['payment', 'refund']) this.reconciliationSettled.inc({ object }, 0);
   }
 
   /**

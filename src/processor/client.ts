@@ -56,6 +56,7 @@ import {
 import { GRPC_KEEPALIVE_DEFAULT_MS, PROCESSOR_BACKOFF_MAX_MS, type ProcessorProtocol } from '../platform/config.js';
 import { AppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
+import { requestReportPage, type ReportAttempt, type ReportQuery } from './report.js';
 import { secondsSince, type CircuitStateName, type Metrics, type ProcessorAttemptOutcome, type ProcessorCall, type ProcessorCallOutcome } from '../platform/metrics.js';
 
 export interface ProcessorOptions {
@@ -83,6 +84,9 @@ export interface ProcessorOptions {
   /** Counts calls and attempts, times calls, and reports the breaker's state (`remit_processor_*`). */
   readonly metrics?: Metrics;
 }
+
+/** The charge metadata key naming the Remit account a charge belongs to (the report carries it back). */
+export const ACCOUNT_METADATA_KEY = 'remit_account';
 
 /** A proto enum's value as the callers name it: `CHARGE_STATUS_CAPTURED` is `'captured'`. */
 type Named<E extends Record<string, string | number>> = Lowercase<Exclude<Extract<keyof E, string>, 'UNSPECIFIED'>>;
@@ -251,8 +255,11 @@ const CIRCUIT_STATE_NAMES: Record<CircuitState, CircuitStateName> = {
   [CircuitState.Isolated]: 'open',
 };
 
+/** A report request that got no usable answer (report.ts): a failure the breaker counts. */
+class ReportUnavailableError extends Error {}
+
 function isTransient(err: unknown): boolean {
-  if (err instanceof TaskCancelledError) return true;
+  if (err instanceof TaskCancelledError || err instanceof ReportUnavailableError) return true;
   // CANCELED is the attempt's own timeout aborting the call.
   return err instanceof ConnectError && (TRANSIENT_STATUSES.has(err.code) || err.code === Code.Canceled || isConnectionFailure(err));
 }
@@ -262,6 +269,12 @@ export interface ProcessorClient {
   captureCharge(key: string, chargeId: string): Promise<ProcessorResult<ProcessorCharge>>;
   voidCharge(key: string, chargeId: string): Promise<ProcessorResult<ProcessorCharge>>;
   createRefund(key: string, input: ProcessorRefundInput): Promise<ProcessorResult<ProcessorRefund>>;
+  /**
+   * One page of the processor's report, in one request of at most `timeoutMs` (report.ts), through
+   * the same circuit breaker as every other call: its failures count towards opening it, and while
+   * it is open no request is sent. Retrying, and waiting out a throttle, is the caller's to decide.
+   */
+  reportPage(query: ReportQuery, timeoutMs: number): Promise<ReportAttempt | { readonly outcome: 'circuit_open'; readonly retryAfterMs: number }>;
   /** `up`, or `degraded` while the breaker is open or testing (for `/ready`). */
   health(): 'up' | 'degraded';
   /** Closes the connections (gRPC channels and kept-alive HTTP/1.1 sockets). */
@@ -401,6 +414,19 @@ export function createProcessorClient(options: ProcessorOptions): ProcessorClien
     captureCharge: (key, chargeId) => call('capture', 'captureCharge', { idempotencyKey: key, chargeId }, (a) => toCharge(a.charge)),
     voidCharge: (key, chargeId) => call('void', 'voidCharge', { idempotencyKey: key, chargeId }, (a) => toCharge(a.charge)),
     createRefund: (key, input) => call('refund', 'createRefund', { idempotencyKey: key, chargeId: input.charge, amount: BigInt(input.amount) }, (a) => toRefund(a.refund)),
+    reportPage: async (query, timeoutMs) => {
+      try {
+        return await breaker.execute(async () => {
+          const answer = await requestReportPage(options.url, query, timeoutMs);
+          if (answer.outcome === 'failed') throw new ReportUnavailableError(answer.reason);
+          return answer;
+        });
+      } catch (err) {
+        if (err instanceof BrokenCircuitError) return { outcome: 'circuit_open', retryAfterMs: retryAfterS() * 1000 };
+        if (err instanceof ReportUnavailableError) return { outcome: 'failed', reason: err.message };
+        throw err;
+      }
+    },
     health: () => (breaker.state === CircuitState.Closed ? 'up' : 'degraded'),
     close,
   };

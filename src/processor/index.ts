@@ -3,6 +3,7 @@
  * its result and refusal types, and the translation of "no answer" into the API's 503.
  */
 export {
+  ACCOUNT_METADATA_KEY,
   callProcessor,
   createProcessorClient,
   unhandledRefusal,
@@ -11,3 +12,4 @@ export {
   type ProcessorResult,
   type ProcessorRefusal,
 } from './client.js';
+export { ReportDriftError, ReportRefusedError, type DriftIssue, type ReportChargeStatus, type ReportTransaction, type ReportTransactionType } from './report.js';

@@ -96,7 +96,13 @@ export function createRefundOperation(deps: { readonly db: Db; readonly processo
           const settled = result.ok
             ? await repo.settle(trx, refund.id, { status: 'succeeded', processor_refund_id: result.value.id })
             : await repo.settle(trx, refund.id, { status: 'failed', failure_code: result.refusal.code });
-          if (!settled) throw new Error(`refund ${refund.id} left pending under a held key`);
+          if (!settled) {
+            // A reconciliation may have settled it from the processor's report while the key was
+            // unfinished: the same outcome, its event already written, so the answer is the refund.
+            const current = await repo.findRefund(trx, ctx.accountId, refund.id);
+            if (!result.ok || current?.status !== 'succeeded' || current.processor_refund_id !== result.value.id) throw new Error(`refund ${refund.id} left pending under a held key`);
+            return { response: { status: 201, body: toRefund(current) } };
+          }
           if (settled.status === 'succeeded') await recordRefunded(trx, payment.id, settled.amount);
           const body = toRefund(settled);
           await recordEvent(trx, ctx, settled.status === 'succeeded' ? 'refund.succeeded' : 'refund.failed', body);

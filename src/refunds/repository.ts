@@ -79,3 +79,17 @@ export async function listRefunds(db: Knex, accountId: string, filter: RefundFil
   const rows: RefundRow[] = await keysetPage(q, { created: filter.created, after, limit });
   return rows.map((row) => ({ ...row, created: row.created_at }));
 }
+
+/** What a reconciliation compares of a refund. */
+export type ReconciledRefundRow = Pick<RefundRow, 'id' | 'payment_id' | 'status' | 'amount' | 'currency' | 'processor_refund_id' | 'created_at'>;
+
+/** The account's refunds created in [from, to), and those named by `ids` whenever created. */
+export async function refundsToReconcile(db: Knex, accountId: string, from: Date, to: Date, ids: readonly string[]): Promise<ReconciledRefundRow[]> {
+  return db('refunds')
+    .select('id', 'payment_id', 'status', 'amount', 'currency', 'processor_refund_id', 'created_at')
+    .where({ account_id: accountId })
+    .andWhere((q) => {
+      q.where((w) => w.where('created_at', '>=', from).andWhere('created_at', '<', to));
+      if (ids.length > 0) q.orWhereIn('id', ids);
+    });
+}

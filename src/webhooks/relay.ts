@@ -27,6 +27,7 @@ import type { Db } from '../platform/db.js';
 import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
+import { Naps } from '../platform/naps.js';
 import { webhookPayload } from './payload.js';
 import * as repo from './repository.js';
 import { nextAttemptAt, verdictOf } from './schedule.js';
@@ -66,7 +67,7 @@ export class WebhookRelay {
   private readonly opened = new Map<number, string>();
   private loop: Promise<void> | undefined;
   private stopped = true;
-  private wake: (() => void) | undefined;
+  private readonly naps = new Naps();
   private gaugesReadAt = 0;
   private replaysCheckedAt = 0;
 
@@ -162,7 +163,7 @@ export class WebhookRelay {
           this.inFlight.delete(attempt);
           // A full relay looks again once half its slots are free: a claim per finished attempt
           // would cost a round of queries per delivery.
-          if (this.inFlight.size === Math.floor(this.options.concurrency / 2)) this.wake?.();
+          if (this.inFlight.size === Math.floor(this.options.concurrency / 2)) this.naps.wakeAll();
         });
       this.inFlight.add(attempt);
       started.push(attempt);
@@ -300,27 +301,15 @@ export class WebhookRelay {
       } catch (err) {
         this.options.log.warn({ err }, 'webhook relay round failed; trying again');
       }
-      if (!busy && !this.stopped) await this.sleep(this.options.intervalMs);
+      // Half the slots of a busy relay coming free, or `stop`, ends the sleep early.
+      if (!busy && !this.stopped) await this.naps.sleep(this.options.intervalMs);
     }
-  }
-
-  /** Sleeps the interval, or less: half the slots of a busy relay coming free, or `stop`, wakes it. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wake = done;
-    });
   }
 
   /** Stops claiming and waits for the attempts in flight (bounded by their timeout). */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.naps.wakeAll();
     await this.loop;
     await Promise.all([...this.inFlight]);
   }

@@ -7,7 +7,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
-import { createApp, type AppWebhookOptions, type Services } from '../../src/app.js';
+import { createApp, type AppReconciliationOptions, type AppWebhookOptions, type Services } from '../../src/app.js';
 import type { OpenApiDocument } from '../../src/platform/http/openapi-router.js';
 import type { ApiKeyScope } from './contract.js';
 import { createDb, migrate, type Db } from '../../src/platform/db.js';
@@ -210,6 +210,8 @@ export interface TestAppOptions {
   readonly now?: () => number;
   /** Webhook settings; tests deliver to receivers on 127.0.0.1, so private targets are allowed and names resolve to it unless set. */
   readonly webhooks?: Partial<AppWebhookOptions>;
+  /** Reconciliation worker settings; tests run runs by hand with `services.reconciliationWorker.runOnce()`. */
+  readonly reconciliation?: Partial<AppReconciliationOptions>;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -255,6 +257,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     // Receivers listen on 127.0.0.1, and a name in a URL is taken to be this machine unless a test
     // resolves names itself: no test depends on the network's DNS or waits for it.
     webhooks: { allowPrivateTargets: true, timeoutMs: 2_000, lookup: async () => ['127.0.0.1'], ...options.webhooks },
+    reconciliation: options.reconciliation,
   });
   return {
     metrics,
@@ -280,6 +283,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     async close() {
       await services.idempotencyJobs.stop();
       await services.webhookRelay.stop();
+      await services.reconciliationWorker.stop();
       services.webhookSender.close();
       await services.apiKeys.close();
       if (redis) await closeRedis(redis);
@@ -292,7 +296,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 
 /** Every row of the tables a test may touch, for "nothing changed" assertions. */
 export async function snapshot(db: Db): Promise<Record<string, unknown[]>> {
-  const tables = ['accounts', 'api_keys', 'customers', 'payments', 'refunds', 'events', 'idempotency_keys', 'webhook_endpoints', 'webhook_deliveries', 'webhook_replays'];
+  const tables = ['accounts', 'api_keys', 'customers', 'payments', 'refunds', 'events', 'idempotency_keys', 'webhook_endpoints', 'webhook_deliveries', 'webhook_replays', 'reconciliations', 'reconciliation_discrepancies'];
   const entries = await Promise.all(tables.map(async (t) => [t, await db(t).select('*').orderBy('id')] as const));
   return Object.fromEntries(entries);
 }

@@ -37,6 +37,8 @@ const EXPECTED_ALERTS = [
   'RemitCompleterBacklogGrowing',
   'RemitWebhookRelayLagging',
   'RemitWebhookEndpointsFailing',
+  'RemitReconciliationSchemaDrift',
+  'RemitReconciliationFailing',
 ];
 
 interface Rule {
@@ -170,6 +172,14 @@ describe('ops/prometheus and ops/grafana', function () {
       { what: 'RemitWebhookRelayLagging on the due stage', from: 'remit_webhook_backlog{stage="fan_out"}', to: 'remit_webhook_backlog{stage="due"}' },
       { what: 'RemitWebhookRelayLagging held for 1m', from: /(alert: RemitWebhookRelayLagging\n(?:\s+#.*\n)*\s+expr: .*\n\s+)for: 5m/, to: '$1for: 1m' },
       { what: 'RemitWebhookEndpointsFailing without its floor of 5 endpoints', from: '(remit_webhook_endpoints{state="degraded"}) >= 5', to: '(remit_webhook_endpoints{state="degraded"}) >= 0' },
+      { what: 'the reconciliation count blind to a series born at 1', from: 'unless remit_reconciliation_runs_total offset 1h', to: 'unless remit_reconciliation_runs_total' },
+      { what: 'the reconciliation count taking a scrape outage an hour ago for a new failure', from: '(up offset 1h == 0)', to: '(up offset 1h == 2)' },
+      { what: 'the reconciliation count blind to a series reborn after a restart', from: 'process_start_time_seconds < 3600', to: 'process_start_time_seconds < 0' },
+      { what: 'the reconciliation count per instance', from: 'sum by (job, outcome) (', to: 'sum by (job, instance, outcome) (' },
+      { what: 'the reconciliation count over 2 hours', from: 'increase(remit_reconciliation_runs_total[1h])', to: 'increase(remit_reconciliation_runs_total[2h])' },
+      { what: 'RemitReconciliationSchemaDrift held for 10m', from: /(alert: RemitReconciliationSchemaDrift\n(?:\s+#.*\n)*\s+expr: .*\n\s+)for: 0s/, to: '$1for: 10m' },
+      { what: 'RemitReconciliationFailing from a single processor_unavailable run', from: 'outcome="processor_unavailable"} >= 3', to: 'outcome="processor_unavailable"} >= 1' },
+      { what: 'RemitReconciliationFailing without internal_error', from: 'outcome=~"processor_refused|internal_error"', to: 'outcome=~"processor_refused"' },
     ];
     const outcomes = new Map<string, { changed: boolean; parses: PromtoolRun; runs: PromtoolRun[] }>();
 

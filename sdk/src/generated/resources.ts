@@ -41,6 +41,7 @@ export const operationSpecs = {
   createCustomer: {"operationId":"createCustomer","method":"POST","path":"/v1/customers","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
   createPayment: {"operationId":"createPayment","method":"POST","path":"/v1/payments","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"createPaymentV2","call":"v2.payments.create"}}},
   createPaymentV2: {"operationId":"createPaymentV2","method":"POST","path":"/v2/payments","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
+  createReconciliation: {"operationId":"createReconciliation","method":"POST","path":"/v1/reconciliations","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
   createRefund: {"operationId":"createRefund","method":"POST","path":"/v1/refunds","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"createRefundV2","call":"v2.refunds.create"}}},
   createRefundV2: {"operationId":"createRefundV2","method":"POST","path":"/v2/refunds","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
   createWebhookEndpoint: {"operationId":"createWebhookEndpoint","method":"POST","path":"/v1/webhook_endpoints","pathParams":[],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
@@ -52,6 +53,7 @@ export const operationSpecs = {
   listEvents: {"operationId":"listEvents","method":"GET","path":"/v1/events","pathParams":[],"queryParams":["limit","cursor","type","object_id","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
   listPayments: {"operationId":"listPayments","method":"GET","path":"/v1/payments","pathParams":[],"queryParams":["limit","cursor","status","customer","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"listPaymentsV2","call":"v2.payments.list"}}},
   listPaymentsV2: {"operationId":"listPaymentsV2","method":"GET","path":"/v2/payments","pathParams":[],"queryParams":["limit","cursor","status","customer","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
+  listReconciliationDiscrepancies: {"operationId":"listReconciliationDiscrepancies","method":"GET","path":"/v1/reconciliations/{id}/discrepancies","pathParams":["id"],"queryParams":["limit","cursor"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
   listRefunds: {"operationId":"listRefunds","method":"GET","path":"/v1/refunds","pathParams":[],"queryParams":["limit","cursor","payment","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"listRefundsV2","call":"v2.refunds.list"}}},
   listRefundsV2: {"operationId":"listRefundsV2","method":"GET","path":"/v2/refunds","pathParams":[],"queryParams":["limit","cursor","payment","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
   listWebhookDeliveries: {"operationId":"listWebhookDeliveries","method":"GET","path":"/v1/webhook_endpoints/{id}/deliveries","pathParams":["id"],"queryParams":["limit","cursor","status","event"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
@@ -60,6 +62,7 @@ export const operationSpecs = {
   retrieveEvent: {"operationId":"retrieveEvent","method":"GET","path":"/v1/events/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
   retrievePayment: {"operationId":"retrievePayment","method":"GET","path":"/v1/payments/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"retrievePaymentV2","call":"v2.payments.retrieve"}}},
   retrievePaymentV2: {"operationId":"retrievePaymentV2","method":"GET","path":"/v2/payments/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
+  retrieveReconciliation: {"operationId":"retrieveReconciliation","method":"GET","path":"/v1/reconciliations/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
   retrieveRefund: {"operationId":"retrieveRefund","method":"GET","path":"/v1/refunds/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"retrieveRefundV2","call":"v2.refunds.retrieve"}}},
   retrieveRefundV2: {"operationId":"retrieveRefundV2","method":"GET","path":"/v2/refunds/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
   retrieveWebhookEndpoint: {"operationId":"retrieveWebhookEndpoint","method":"GET","path":"/v1/webhook_endpoints/{id}","pathParams":["id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
@@ -151,6 +154,14 @@ export type PaymentWebhookV1 = components['schemas']['PaymentWebhookV1'];
 export type PaymentWebhookV2 = components['schemas']['PaymentWebhookV2'];
 export type Problem = components['schemas']['Problem'];
 export type Readiness = components['schemas']['Readiness'];
+export type Reconciliation = components['schemas']['Reconciliation'];
+export type ReconciliationCreateRequest = components['schemas']['ReconciliationCreateRequest'];
+export type ReconciliationDiscrepancy = components['schemas']['ReconciliationDiscrepancy'];
+export type ReconciliationDiscrepancyList = components['schemas']['ReconciliationDiscrepancyList'];
+export type ReconciliationFailure = components['schemas']['ReconciliationFailure'];
+export type ReconciliationFailureCode = components['schemas']['ReconciliationFailureCode'];
+export type ReconciliationIdValue = components['schemas']['ReconciliationIdValue'];
+export type ReconciliationSide = components['schemas']['ReconciliationSide'];
 export type Refund = components['schemas']['Refund'];
 export type RefundCreateRequest = components['schemas']['RefundCreateRequest'];
 export type RefundEvent = components['schemas']['RefundEvent'];
@@ -195,6 +206,7 @@ export type ListCustomersParams = QueryParams<'listCustomers'>;
 export type ListEventsParams = QueryParams<'listEvents'>;
 export type ListPaymentsParams = QueryParams<'listPayments'>;
 export type ListPaymentsV2Params = QueryParams<'listPaymentsV2'>;
+export type ListReconciliationDiscrepanciesParams = QueryParams<'listReconciliationDiscrepancies'>;
 export type ListRefundsParams = QueryParams<'listRefunds'>;
 export type ListRefundsV2Params = QueryParams<'listRefundsV2'>;
 export type ListWebhookDeliveriesParams = QueryParams<'listWebhookDeliveries'>;
@@ -388,6 +400,51 @@ export abstract class RemitResources {
      */
     retrieve: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'retrievePayment'>> =>
       this.#transport.request(operationSpecs.retrievePayment, { path: { id }, options }),
+  };
+
+  /**
+   * Reconciliations: Runs that compare the account's payments and refunds with the processor's own report, settle
+   * what the report proves and list what does not match. docs/reconciliation.md explains them.
+   */
+  readonly reconciliations = {
+    /**
+     * Start a reconciliation.
+     *
+     * Compares, in the background, the account's payments and refunds created in
+     * `[window_start, window_end)` with the processor's report of its transactions: a payment or
+     * refund left `processing` or `pending` whose outcome the report proves is settled through its
+     * state machine, with its event; everything else that disagrees is listed as a discrepancy,
+     * never changed. The report is read up to the moment the run is created, so a charge of the
+     * window captured later is seen captured. Poll the run for its status and counts. A window
+     * that ends before it begins, ends in the future or spans more than 31 days is a `422`
+     * `reconciliation_window_invalid`. `Idempotency-Key` is honoured.
+     *
+     * `POST /v1/reconciliations` (`createReconciliation`)
+     */
+    create: (body: RequestBody<'createReconciliation'>, options?: RequestOptions): APIPromise<SuccessBody<'createReconciliation'>> =>
+      this.#transport.request(operationSpecs.createReconciliation, { path: {}, body, options }),
+    /**
+     * List a reconciliation's discrepancies.
+     *
+     * What the run found the two books disagree on, newest first, each with both sides' values:
+     * `missing_locally` (the processor has a charge or refund of this account that Remit has no
+     * record of), `missing_at_processor`, `amount_mismatch`, `status_mismatch`. None of them was
+     * changed.
+     *
+     * `GET /v1/reconciliations/{id}/discrepancies` (`listReconciliationDiscrepancies`)
+     */
+    listDiscrepancies: (id: string, query?: QueryParams<'listReconciliationDiscrepancies'>, options?: RequestOptions): PagePromise<ListItem<'listReconciliationDiscrepancies'>> =>
+      this.#transport.requestPage(operationSpecs.listReconciliationDiscrepancies, { path: { id }, query, options }),
+    /**
+     * Retrieve a reconciliation.
+     *
+     * The run's status (`queued`, `running`, `succeeded`, or `failed` with a code), its progress
+     * through the processor's report and what it found.
+     *
+     * `GET /v1/reconciliations/{id}` (`retrieveReconciliation`)
+     */
+    retrieve: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'retrieveReconciliation'>> =>
+      this.#transport.request(operationSpecs.retrieveReconciliation, { path: { id }, options }),
   };
 
   /**

@@ -124,6 +124,24 @@ describe('SDK against the API', function () {
       expect((await remit().v2.payments.retrieve(payment.id)).amount_refunded).to.deep.equal({ value: 1_500, currency: 'EUR' });
     });
 
+    it('reconciliations: create, retrieve, listDiscrepancies', async () => {
+      const startS = Math.floor(Date.now() / 1000) - 1;
+      const payment = await remit().payments.create({ amount: 3_300, currency: 'EUR' });
+      // The processor loses the charge: the run reports the payment missing there.
+      api.t.simulator.reset();
+      const endS = Math.floor(Date.now() / 1000) + 1;
+      while (Date.now() < endS * 1000) await new Promise((r) => setTimeout(r, 20));
+      const run = await remit().reconciliations.create({ window_start: startS, window_end: endS });
+      expect(run).to.include({ object: 'reconciliation', status: 'queued', failure: null });
+      for (let i = 0; i < 10 && (await api.t.services.reconciliationWorker.runOnce()) !== run.id; i += 1);
+      const done = await remit().reconciliations.retrieve(run.id);
+      expect(done.status).to.equal('succeeded');
+      const found = [];
+      for await (const d of remit().reconciliations.listDiscrepancies(run.id, { limit: 1 })) found.push(d);
+      expect(found.map((d) => [d.kind, d.local?.id])).to.deep.include(['missing_at_processor', payment.id]);
+      expect(found).to.have.length(done.counts.discrepancies);
+    });
+
     it('events: list with filters, retrieve', async () => {
       const payment = await remit().payments.create({ amount: 900, currency: 'EUR' });
       const page = await remit().events.list({ object_id: payment.id });

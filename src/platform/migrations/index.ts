@@ -5,6 +5,7 @@ import * as serverSecrets from './003-server-secrets.js';
 import * as replayBytes from './004-replay-bytes.js';
 import * as statementDescriptor from './005-statement-descriptor.js';
 import * as webhooks from './006-webhooks.js';
+import * as reconciliations from './007-reconciliations.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const migrations: [name: string, migration: Migration][] = [
   ['004-replay-bytes', replayBytes],
   ['005-statement-descriptor', statementDescriptor],
   ['006-webhooks', webhooks],
+  ['007-reconciliations', reconciliations],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

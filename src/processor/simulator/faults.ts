@@ -4,7 +4,7 @@
  */
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { z } from 'zod';
-import { FaultPoint, FaultSettingsSchema, type FaultCounts, type FaultSettings } from '../../../generated/processor/processor_pb.js';
+import { FaultPoint, FaultSettingsSchema, ReportDrift, type FaultCounts, type FaultSettings } from '../../../generated/processor/processor_pb.js';
 
 export type { FaultSettings } from '../../../generated/processor/processor_pb.js';
 /** Settings to merge into the current ones: any of the fields of `FaultSettings`. */
@@ -28,6 +28,9 @@ export const DEFAULT_FAULT_SETTINGS: Readonly<FaultSettings> = Object.freeze(
     faultPoint: FaultPoint.RANDOM,
     hangMs: 60_000,
     seed: 1n,
+    reportThrottleEvery: 0,
+    reportRetryAfterS: 1,
+    reportDrift: ReportDrift.NONE,
   }),
 );
 
@@ -36,6 +39,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 const rate = z.number().min(0).max(1);
 const millis = z.number().int().min(0).max(MAX_TIMER_MS);
+const INT32_MAX = 2_147_483_647;
+const RETRY_AFTER_MAX_S = 3_600;
 
 /**
  * The bounds spec/processor.proto states for `FaultSettings`, which Protobuf's types cannot say
@@ -52,6 +57,9 @@ const patchSchema = z
     faultPoint: z.enum(FaultPoint).refine((p) => p !== FaultPoint.UNSPECIFIED, 'must be BEFORE, AFTER or RANDOM'),
     hangMs: millis,
     seed: z.union([z.bigint(), z.number().int()]).transform((v) => BigInt(v)),
+    reportThrottleEvery: z.number().int().min(0).max(INT32_MAX),
+    reportRetryAfterS: z.number().int().min(0).max(RETRY_AFTER_MAX_S),
+    reportDrift: z.enum(ReportDrift),
   })
   .partial();
 
@@ -97,6 +105,8 @@ export class FaultInjector {
   // Jitter has its own stream so that changing latency settings does not shift which requests fault.
   #jitter: () => number;
   #errors = 0;
+  // Report calls since the throttle setting or the seed was last given, or the last reset.
+  #reportCalls = 0;
 
   constructor(initial: FaultSettingsPatch = {}) {
     this.#settings = mergeFaultSettings(create(FaultSettingsSchema, DEFAULT_FAULT_SETTINGS), initial);
@@ -113,6 +123,7 @@ export class FaultInjector {
   update(patch: FaultSettingsPatch): FaultSettings {
     this.#settings = mergeFaultSettings(this.#settings, patch);
     if (patch.seed !== undefined) this.#reseed();
+    if (patch.reportThrottleEvery !== undefined) this.#reportCalls = 0;
     return this.settings;
   }
 
@@ -140,6 +151,16 @@ export class FaultInjector {
     return { kind, point };
   }
 
+  /**
+   * Counts one report call and says whether the throttle refuses it: every `reportThrottleEvery`th
+   * call is refused, the refused ones counted too, so the call after a refusal goes through.
+   */
+  reportThrottled(): boolean {
+    this.#reportCalls += 1;
+    const every = this.#settings.reportThrottleEvery;
+    return every > 0 && this.#reportCalls % every === 0;
+  }
+
   /** Error faults alternate between UNAVAILABLE and INTERNAL, so a client meets both without extra rolls. */
   nextError(): 'unavailable' | 'internal' {
     return this.#errors++ % 2 === 0 ? 'unavailable' : 'internal';
@@ -150,5 +171,6 @@ export class FaultInjector {
     this.#roll = mulberry32(seed);
     this.#jitter = mulberry32(seed ^ 0x9e3779b9);
     this.#errors = 0;
+    this.#reportCalls = 0;
   }
 }

@@ -13,19 +13,24 @@ import {
   RefundSchema,
   RefundStatus,
   RefusalCode,
+  ReportCallSchema,
   SimulatorStatsSchema,
+  TransactionSchema,
+  TransactionType,
   type Charge,
   type CreateChargeRequest,
   type CreateRefundRequest,
   type GetLedgerResponse,
   type Operation,
   type Refund,
+  type ReportCall,
   type SimulatorStats,
+  type Transaction,
 } from '../../../generated/processor/processor_pb.js';
 import { randomBase62 } from '../../platform/ids.js';
 
 // The books hold exactly what the protocol answers with: spec/processor.proto is their one definition.
-export type { Charge, GetLedgerResponse as LedgerSnapshot, Operation, Refund, SimulatorStats } from '../../../generated/processor/processor_pb.js';
+export type { Charge, GetLedgerResponse as LedgerSnapshot, Operation, Refund, ReportCall, SimulatorStats, Transaction } from '../../../generated/processor/processor_pb.js';
 
 /** A refusal as the ledger decides it; the service sends it as an error with a `Refusal` detail. */
 export interface LedgerRefusal {
@@ -70,10 +75,36 @@ interface IdempotencyRecord {
 /** Something waiting for the next operation to be applied (a followed `StreamOperations`). */
 type Follower = () => void;
 
+/** An operation as applied, with what the report needs that the charge no longer says later. */
+interface Applied {
+  readonly operation: Operation;
+  /** The charge it created or moved; for a refund, the refunded charge. */
+  readonly chargeId: string;
+  /** The charge's status right after the operation. */
+  readonly chargeStatus: ChargeStatus;
+}
+
+const TRANSACTION_TYPE: Record<OperationKind, TransactionType> = {
+  [OperationKind.UNSPECIFIED]: TransactionType.UNSPECIFIED,
+  [OperationKind.CHARGE]: TransactionType.CHARGE,
+  [OperationKind.CAPTURE]: TransactionType.CAPTURE,
+  [OperationKind.VOID]: TransactionType.VOID,
+  [OperationKind.REFUND]: TransactionType.REFUND,
+};
+
+/** A page of the report, before it is encoded. */
+export interface TransactionPage {
+  readonly transactions: Transaction[];
+  /** The sequence number of the last of `transactions`; 0 when there are none. */
+  readonly last: number;
+  /** Whether the window holds more after the last of `transactions`. */
+  readonly hasMore: boolean;
+}
+
 export class Ledger {
   #charges = new Map<string, Charge>();
   #refunds = new Map<string, Refund>();
-  #operations: Operation[] = [];
+  #applied: Applied[] = [];
   #idempotency = new Map<string, IdempotencyRecord>();
   #followers = new Set<Follower>();
   stats: SimulatorStats = emptyStats();
@@ -115,7 +146,7 @@ export class Ledger {
       metadata: { ...input.metadata },
     });
     this.#charges.set(charge.id, charge);
-    this.#record(OperationKind.CHARGE, input.idempotencyKey, charge.id, declined ? 0n : input.amount);
+    this.#record(OperationKind.CHARGE, input.idempotencyKey, charge.id, declined ? 0n : input.amount, charge);
     return { ok: true, value: clone(ChargeSchema, charge) };
   }
 
@@ -147,7 +178,7 @@ export class Ledger {
     });
     charge.amountRefunded += input.amount;
     this.#refunds.set(refund.id, refund);
-    this.#record(OperationKind.REFUND, input.idempotencyKey, refund.id, input.amount);
+    this.#record(OperationKind.REFUND, input.idempotencyKey, refund.id, input.amount, charge);
     return { ok: true, value: clone(RefundSchema, refund) };
   }
 
@@ -159,12 +190,41 @@ export class Ledger {
   /** Up to `limit` operations after the one numbered `after` (0 for the first). */
   operationsAfter(after: number, limit: number): Operation[] {
     // Sequence numbers are positions from 1, so the page is a slice.
-    return this.#operations.slice(after, after + limit).map((op) => clone(OperationSchema, op));
+    return this.#applied.slice(after, after + limit).map((a) => clone(OperationSchema, a.operation));
   }
 
   /** How many operations the ledger holds: the sequence number of the last one. */
   get lastSequence(): number {
-    return this.#operations.length;
+    return this.#applied.length;
+  }
+
+  /**
+   * Up to `limit` transactions applied at or after `fromUnixMs` and before `toUnixMs`, after the
+   * operation numbered `after` (0 for the first), in the order applied.
+   */
+  transactions(fromUnixMs: bigint, toUnixMs: bigint, after: number, limit: number): TransactionPage {
+    const transactions: Transaction[] = [];
+    let last = 0;
+    for (let i = after; i < this.#applied.length; i++) {
+      const applied = this.#applied[i]!;
+      const at = applied.operation.atUnixMs;
+      if (at < fromUnixMs || at >= toUnixMs) continue;
+      if (transactions.length === limit) return { transactions, last, hasMore: true };
+      transactions.push(this.#transaction(applied));
+      last = i + 1;
+    }
+    return { transactions, last, hasMore: false };
+  }
+
+  /** The transaction of the operation numbered `sequence`, if the ledger holds it. */
+  transactionAt(sequence: number): Transaction | undefined {
+    const applied = sequence >= 1 ? this.#applied[sequence - 1] : undefined;
+    return applied && this.#transaction(applied);
+  }
+
+  /** Adds one ListTransactions call to `stats.reportCalls`. */
+  recordReportCall(call: Omit<ReportCall, '$typeName' | '$unknown'>): void {
+    this.stats.reportCalls.push(create(ReportCallSchema, call));
   }
 
   /** Calls `follower` after each operation is applied, until the returned function is called. */
@@ -179,7 +239,7 @@ export class Ledger {
       create(GetLedgerResponseSchema, {
         charges: [...this.#charges.values()],
         refunds: [...this.#refunds.values()],
-        operations: this.#operations,
+        operations: this.#applied.map((a) => a.operation),
         stats: this.stats,
       }),
     );
@@ -188,7 +248,7 @@ export class Ledger {
   reset(): void {
     this.#charges.clear();
     this.#refunds.clear();
-    this.#operations = [];
+    this.#applied = [];
     this.#idempotency.clear();
     this.stats = emptyStats();
   }
@@ -204,14 +264,34 @@ export class Ledger {
     } else {
       charge.status = ChargeStatus.VOIDED;
     }
-    this.#record(kind, key, charge.id, charge.amount);
+    this.#record(kind, key, charge.id, charge.amount, charge);
     return { ok: true, value: clone(ChargeSchema, charge) };
   }
 
-  #record(kind: OperationKind, key: string, target: string, amount: bigint): void {
-    const init: MessageInitShape<typeof OperationSchema> = { sequence: BigInt(this.#operations.length + 1), kind, idempotencyKey: key, target, amount, atUnixMs: BigInt(Date.now()) };
-    this.#operations.push(create(OperationSchema, init));
+  /** Appends the operation, with the charge's status as the operation left it, and wakes followers. */
+  #record(kind: OperationKind, key: string, target: string, amount: bigint, charge: Charge): void {
+    const init: MessageInitShape<typeof OperationSchema> = { sequence: BigInt(this.#applied.length + 1), kind, idempotencyKey: key, target, amount, atUnixMs: BigInt(Date.now()) };
+    this.#applied.push({ operation: create(OperationSchema, init), chargeId: charge.id, chargeStatus: charge.status });
     for (const follower of this.#followers) follower();
+  }
+
+  /** The report's view of one operation: the charge's fixed fields now, its status as it was then. */
+  #transaction({ operation, chargeId, chargeStatus }: Applied): Transaction {
+    const charge = this.#charges.get(chargeId)!;
+    return create(TransactionSchema, {
+      id: `txn_${operation.sequence}`,
+      type: TRANSACTION_TYPE[operation.kind],
+      chargeId,
+      ...(operation.kind === OperationKind.REFUND ? { refundId: operation.target } : {}),
+      amount: operation.amount,
+      currency: charge.currency,
+      chargeStatus,
+      ...(charge.reference === undefined ? {} : { reference: charge.reference }),
+      idempotencyKey: operation.idempotencyKey,
+      createdUnixMs: operation.atUnixMs,
+      metadata: { ...charge.metadata },
+      declineCode: operation.kind === OperationKind.CHARGE ? charge.declineCode : DeclineCode.UNSPECIFIED,
+    });
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The simulator's handlers for spec/processor.proto: `ProcessorService` over the ledger, with the
  * faults of `FaultInjector`, and `SimulatorControlService` behind the control token. One set of
- * handlers: the server (server.ts) serves them over gRPC and over the Connect protocol alike.
+ * handlers: the server (server.ts) serves them over gRPC and over the Connect protocol alike, and
+ * calls the report's handler itself for its JSON form, which it writes by hand (report.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Http2ServerRequest } from 'node:http2';
@@ -9,7 +10,7 @@ import { constants as http2 } from 'node:http2';
 import type { IncomingMessage } from 'node:http';
 import { create, toJson, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import canonicalize from 'canonicalize';
-import { Code, ConnectError, createContextKey, type ConnectRouter, type HandlerContext } from '@connectrpc/connect';
+import { Code, ConnectError, createContextKey, type ConnectRouter, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import {
   CaptureChargeRequestSchema,
   CreateChargeRequestSchema,
@@ -31,6 +32,7 @@ import {
 import type { Logger } from '../../platform/logger.js';
 import { FaultSettingsError, type FaultDecision, type FaultInjector } from './faults.js';
 import type { Ledger, LedgerRefusal, Outcome } from './ledger.js';
+import { transactionPage } from './report.js';
 
 /** The Node request under a call, to drop its stream or connection as a network fault would. */
 export const rawRequestKey = createContextKey<IncomingMessage | Http2ServerRequest | undefined>(undefined, { description: 'the Node request' });
@@ -110,7 +112,21 @@ function parseCursor(cursor: string): number {
   return Number(cursor);
 }
 
-export function registerServices(router: ConnectRouter, options: ServiceOptions): void {
+/** How a ListTransactions call ended, as `SimulatorStats.report_calls` records it. */
+type ReportOutcome = 'ok' | 'throttled' | 'error' | 'invalid';
+
+/** The handlers of both services, for the Connect router and for the server's own JSON route of the report. */
+export interface Services {
+  readonly processor: ServiceImpl<typeof ProcessorService>;
+  readonly control: ServiceImpl<typeof SimulatorControlService>;
+}
+
+export function registerServices(router: ConnectRouter, services: Services): void {
+  router.service(ProcessorService, services.processor);
+  router.service(SimulatorControlService, services.control);
+}
+
+export function createServices(options: ServiceOptions): Services {
   const { ledger, faults, log } = options;
 
   /** Ends the call without an answer: the HTTP/2 stream is reset, or the HTTP/1.1 connection closed. */
@@ -209,7 +225,7 @@ export function registerServices(router: ConnectRouter, options: ServiceOptions)
     return outcome.value;
   };
 
-  router.service(ProcessorService, {
+  const processor: ServiceImpl<typeof ProcessorService> = {
     async createCharge(req, ctx) {
       const charge = await mutation(ctx, OperationKind.CHARGE, CreateChargeRequestSchema, req, () => {
         checkAmount(req.amount);
@@ -282,7 +298,31 @@ export function registerServices(router: ConnectRouter, options: ServiceOptions)
         if (ctx.signal.aborted) return;
       }
     },
-  });
+    async listTransactions(req, ctx) {
+      const at = BigInt(Date.now());
+      let outcome: ReportOutcome = 'error';
+      let transactions = 0;
+      try {
+        // The rate limit answers first, without the latency or a fault: it is the front door's.
+        if (faults.reportThrottled()) {
+          ledger.stats.requests += 1n;
+          outcome = 'throttled';
+          const retryAfter = faults.settings.reportRetryAfterS;
+          log?.debug({ method: ctx.method.name, retryAfter }, 'report call throttled');
+          throw new ConnectError(`The report is rate limited: retry after ${retryAfter} s.`, Code.ResourceExhausted, { 'retry-after': String(retryAfter) });
+        }
+        const page = await read(ctx, () => unwrap(transactionPage(ledger, req)));
+        outcome = 'ok';
+        transactions = page.transactions.length;
+        return page;
+      } catch (err) {
+        if (outcome !== 'throttled') outcome = err instanceof ConnectError && err.code === Code.InvalidArgument ? 'invalid' : 'error';
+        throw err;
+      } finally {
+        ledger.recordReportCall({ cursor: req.cursor, fromUnixMs: req.fromUnixMs, toUnixMs: req.toUnixMs, outcome, atUnixMs: at, transactions });
+      }
+    },
+  };
 
   // The control API reads every charge and can fail or wipe the processor: it takes a bearer
   // token, compared in constant time (hashes of equal length).
@@ -293,7 +333,7 @@ export function registerServices(router: ConnectRouter, options: ServiceOptions)
     throw refusalError({ code: RefusalCode.UNAUTHORIZED, message: 'The control API needs `authorization: Bearer <control token>`.' });
   }
 
-  router.service(SimulatorControlService, {
+  const control: ServiceImpl<typeof SimulatorControlService> = {
     getLedger(_req, ctx) {
       requireToken(ctx);
       return ledger.snapshot();
@@ -318,5 +358,7 @@ export function registerServices(router: ConnectRouter, options: ServiceOptions)
       options.reset();
       return {};
     },
-  });
+  };
+
+  return { processor, control };
 }
