@@ -41,7 +41,12 @@ for (const validateResponses of [true, false]) {
       await t.services.webhookRelay.fanOut();
       const replay = await request(t.app).post(`/v1/webhook_endpoints/${endpoint.id}/replays`).set(auth()).send({ since: 0, until: 1 });
       expect(replay.status).to.equal(202);
+      const now = Math.floor(Date.now() / 1000);
+      const run = await request(t.app).post('/v1/reconciliations').set(auth()).send({ window_start: now - 60, window_end: now });
+      expect(run.status).to.equal(202);
       Object.assign(paths, {
+        retrieveReconciliation: `/v1/reconciliations/${(run.body as { id: string }).id}`,
+        listReconciliationDiscrepancies: `/v1/reconciliations/${(run.body as { id: string }).id}/discrepancies`,
         listApiKeys: '/v1/api_keys',
         listCustomers: '/v1/customers?limit=5',
         retrieveCustomer: `/v1/customers/${customer.id}`,

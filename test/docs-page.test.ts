@@ -23,8 +23,8 @@ describe('GET /docs in a browser', function () {
   let browser: Browser;
   let page: Page;
   const foreignRequests: string[] = [];
-  /** What the lists under a resource (`/v1/webhook_endpoints/{id}/deliveries`) are tried with. */
-  const pathValues: Record<string, string> = {};
+  /** What the lists under a resource (`/v1/webhook_endpoints/{id}/deliveries`) are tried with, by operation. */
+  const pathValues: Record<string, Record<string, string>> = {};
 
   before(async () => {
     t = await createTestApp();
@@ -33,11 +33,19 @@ describe('GET /docs in a browser', function () {
     const auth = { Authorization: `Bearer ${account.secret}` };
     // Nothing listens on port 9: the endpoint is there to be listed, with the payment's deliveries.
     const endpoint = await request(t.app).post('/v1/webhook_endpoints').set(auth).send({ url: 'http://127.0.0.1:9/hooks', enabled_events: ['*'] }).expect(201);
-    pathValues.id = endpoint.body.id;
+    pathValues.listWebhookDeliveries = { id: endpoint.body.id };
+    const windowStart = Math.floor(Date.now() / 1000) - 1;
     await request(t.app).post('/v1/customers').set(auth).send({ email: 'first@example.com' }).expect(201);
     const payment = await request(t.app).post('/v1/payments').set(auth).set('Idempotency-Key', 'docs-1').send({ amount: 1200, currency: 'EUR' }).expect(201);
     await request(t.app).post('/v1/refunds').set(auth).set('Idempotency-Key', 'docs-2').send({ payment: payment.body.id, amount: 200 }).expect(201);
     await t.services.webhookRelay.fanOut();
+    // A reconciliation with something to list: the processor's books lose the payment and refund.
+    t.simulator.reset();
+    const windowEnd = Math.floor(Date.now() / 1000) + 1;
+    while (Date.now() < windowEnd * 1000) await new Promise((r) => setTimeout(r, 20));
+    const run = await request(t.app).post('/v1/reconciliations').set(auth).send({ window_start: windowStart, window_end: windowEnd }).expect(202);
+    expect(await t.services.reconciliationWorker.runOnce()).to.equal(run.body.id);
+    pathValues.listReconciliationDiscrepancies = { id: run.body.id };
 
     browser = await launchBrowser();
     page = await browser.newPage();
@@ -70,7 +78,9 @@ describe('GET /docs in a browser', function () {
       await block.locator('.opblock-summary').click();
       await block.locator('button.try-out__btn').click();
       for (const name of op.path.match(/\{([^}]+)\}/g)?.map((p) => p.slice(1, -1)) ?? []) {
-        await block.locator(`tr[data-param-name="${name}"] input`).fill(pathValues[name]!);
+        const value = pathValues[op.operationId]?.[name];
+        expect(value, `a seeded ${name} for ${op.operationId}`).to.be.a('string');
+        await block.locator(`tr[data-param-name="${name}"] input`).fill(value!);
       }
       await block.locator('button.execute').click();
       const url = await block.locator('.request-url pre').innerText();

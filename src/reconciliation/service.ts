@@ -36,11 +36,12 @@ export class ReconciliationService {
   }
 
   async listDiscrepancies(accountId: string, id: string, query: ListQuery): Promise<ListPage<ReconciliationDiscrepancy>> {
-    if (!(await repo.findRun(this.db, accountId, id))) throw notFound('reconciliation', id);
     const limit = query.limit ?? DEFAULT_LIMIT;
-    const scope = { list: LIST, account: accountId };
-    const filter = { reconciliation: id };
+    const scope = { list: `${LIST}:${id}`, account: accountId };
+    const filter = {};
+    // The request is checked whole before anything is looked up, as every list does.
     const after = query.cursor ? await this.cursors.decode(scope, filter, query.cursor) : undefined;
+    if (!(await repo.findRun(this.db, accountId, id))) throw notFound('reconciliation', id);
     const rows = await repo.listDiscrepancies(this.db, id, limit + 1, after);
     return this.cursors.page(scope, filter, rows, limit, toDiscrepancy);
   }

@@ -109,7 +109,7 @@ export class ReconciliationWorker {
     let failures = 0;
     let throttles = 0;
     for (;;) {
-      if (this.stopped && this.loop) return this.release(run, token, 0);
+      if (this.stopping()) return this.release(run, token, 0);
       let answer: Awaited<ReturnType<ProcessorClient['reportPage']>>;
       try {
         answer = await this.processor.reportPage(query, this.options.timeoutMs);
@@ -137,7 +137,7 @@ export class ReconciliationWorker {
           }
           log.info({ cursor, retryAfterMs: answer.retryAfterMs }, 'processor throttled the report; waiting as Retry-After says');
           if (answer.retryAfterMs > this.options.leaseMs / 2) return this.release(run, token, answer.retryAfterMs);
-          if (!(await this.wait(run, token, answer.retryAfterMs))) return { released: true };
+          if (!(await this.wait(run, token, answer.retryAfterMs))) return this.release(run, token, 0);
           break;
         }
         case 'failed': {
@@ -148,21 +148,29 @@ export class ReconciliationWorker {
           const ceiling = Math.min(BACKOFF_MAX_MS, (this.options.backoffInitialMs ?? 200) * 2 ** (failures - 1));
           const delay = Math.round((this.options.random ?? Math.random)() * ceiling);
           log.warn({ cursor, reason: answer.reason, attempt: failures, retryInMs: delay }, 'report request failed; retrying');
-          if (!(await this.wait(run, token, delay))) return { released: true };
+          if (!(await this.wait(run, token, delay))) return this.release(run, token, 0);
           break;
         }
       }
     }
   }
 
-  /** Waits `ms` holding the run (its lease pushed past the wait); false when the lease is gone or the worker stops. */
+  /**
+   * Waits `ms` holding the run (its lease pushed past the wait). False when the worker is stopping
+   * (the wait ends at once) or the lease is no longer this worker's: either way, let go of the run.
+   */
   private async wait(run: repo.RunRow, token: string, ms: number): Promise<boolean> {
     if (!(await repo.renewLease(this.db, run.id, token, ms + this.options.leaseMs))) return false;
     await this.naps.sleep(ms);
-    return !(this.stopped && this.loop);
+    return !this.stopping();
   }
 
-  /** Gives the run back, due again in `ms`: any instance resumes it from its checkpoint. */
+  /** `stop` was called on a started worker (runs worked by hand with `runOnce` are never stopping). */
+  private stopping(): boolean {
+    return this.stopped && this.loop !== undefined;
+  }
+
+  /** Gives the run back, due again in `ms`: any instance resumes it from its checkpoint (nothing, once the lease is lost). */
   private async release(run: repo.RunRow, token: string, ms: number): Promise<{ released: true }> {
     await repo.releaseRun(this.db, run.id, token, ms);
     return { released: true };
@@ -189,7 +197,9 @@ export class ReconciliationWorker {
       const source = { accountId: run.account_id, requestId: null, idempotencyKey: null };
       let settled = 0;
       const settledObjects: string[] = [];
-      for (const s of result.settlements) {
+      // In one order (by id) whichever instance settles, so two runs over one account cannot deadlock.
+      const settlements = [...result.settlements].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      for (const s of settlements) {
         const done =
           s.objectType === 'payment' ? await settleProcessingPayment(trx, source, s.id, s.chargeId, s.outcome) : await settlePendingRefund(trx, source, s.id, s.processorRefundId);
         // Gone from processing/pending since it was read (its own request finished it): nothing to do.

@@ -249,6 +249,39 @@ describe('reconciliation: rate limits, failures and the breaker', function () {
   });
 });
 
+describe('reconciliation: stopping', function () {
+  this.timeout(30_000);
+
+  it('gives a run back when the worker stops mid-wait, for any instance to resume', async () => {
+    const t = await createTestApp({ reconciliation: { intervalMs: 20 } });
+    try {
+      const account = await t.createAccount();
+      const startMs = Date.now() - 1_000;
+      await succeededPayment(t, account);
+      // Every report call is refused with Retry-After: 10: the worker waits holding the run.
+      t.simulator.setFaults({ reportThrottleEvery: 1, reportRetryAfterS: 10 });
+      const id = await startRun(t, account, await endedWindow(startMs));
+      t.services.reconciliationWorker.start();
+      let run = await getRun(t, account, id);
+      while (run.progress.throttled === 0) {
+        await new Promise((r) => setTimeout(r, 20));
+        run = await getRun(t, account, id);
+      }
+      const stopping = Date.now();
+      await t.services.reconciliationWorker.stop();
+      expect(Date.now() - stopping, 'the wait ends at once').to.be.below(5_000);
+      const row = await t.db('reconciliations').where({ id }).first();
+      expect(row).to.include({ status: 'running', lease_token: null, lease_until: null });
+      // Due again at once: a worker resumes it (the processor no longer throttling).
+      t.simulator.setFaults({ reportThrottleEvery: 0 });
+      expect(await t.services.reconciliationWorker.runOnce()).to.equal(id);
+      expect((await getRun(t, account, id)).status).to.equal('succeeded');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('reconciliation: two instances', function () {
   this.timeout(60_000);
 
