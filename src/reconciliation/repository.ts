@@ -158,7 +158,7 @@ export async function countThrottle(db: Knex, id: string, token: string): Promis
 
 /**
  * Stores one page's transactions and its cursor (the checkpoint) in one transaction, under the
- * lease. A transaction the run already holds (a page that repeats an item) is stored once; one that
+ * lease, and renews the lease. A transaction the run already holds (a page that repeats an item) is stored once; one that
  * comes back different is returned, for the caller to refuse as drift. Returns how many were new,
  * or `lost` when the lease is no longer this worker's.
  */
@@ -168,6 +168,7 @@ export async function storePage(
   token: string,
   rows: readonly StoredTransaction[],
   cursor: string | null,
+  leaseMs: number,
 ): Promise<{ lost: true } | { lost: false; added: number; conflicting: StoredTransaction | undefined }> {
   const run = await trx('reconciliations').select('id').where({ id, lease_token: token, status: 'running' }).forUpdate().first();
   if (!run) return { lost: true };
@@ -201,6 +202,8 @@ export async function storePage(
       cursor,
       pages_fetched: trx.raw('pages_fetched + 1'),
       transactions_fetched: trx.raw('transactions_fetched + ?', [added]),
+      // Each page stored is a sign of life: the lease runs on from it.
+      lease_until: trx.raw(`now() + make_interval(secs => ?)`, [leaseMs / 1000]),
       updated_at: trx.fn.now(),
     });
   return { lost: false, added, conflicting: undefined };

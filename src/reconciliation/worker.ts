@@ -88,7 +88,7 @@ export class ReconciliationWorker {
       if ('failure' in fetched) return this.fail(run, token, fetched.failure, log);
       // The report is the processor's for every account: a run keeps its own account's transactions.
       const rows = fetched.transactions.filter((t) => t.metadata[ACCOUNT_METADATA_KEY] === run.account_id).map(toStored);
-      const stored = await this.db.transaction((trx) => repo.storePage(trx, run.id, token, rows, fetched.nextCursor));
+      const stored = await this.db.transaction((trx) => repo.storePage(trx, run.id, token, rows, fetched.nextCursor, this.options.leaseMs));
       if (stored.lost) return log.warn('reconciliation lease lost; another instance has the run');
       if (stored.conflicting) {
         const t = stored.conflicting;

@@ -9,9 +9,9 @@ import { startProcessorSimulator, type ProcessorSimulator } from '../../src/proc
 import { call, createSharedStorage, spawnApi, waitFor, type ApiProcess, type SharedStorage } from '../helpers/api-process.js';
 import { ADMIN_TOKEN } from '../helpers/app.js';
 
-const LEASE_MS = 4_000;
+const LEASE_MS = 2_000;
 // Half the lease: the worker waits it out holding the run, so it dies holding it.
-const RETRY_AFTER_S = 2;
+const RETRY_AFTER_S = 1;
 
 describe('reconciliation: a run killed mid-way', function () {
   this.timeout(120_000);
