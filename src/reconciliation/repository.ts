@@ -174,27 +174,27 @@ export async function storePage(
   if (!run) return { lost: true };
   let added = 0;
   if (rows.length > 0) {
+    // Checked before anything is written: a refused page leaves nothing behind.
+    const stored: StoredTransaction[] = await trx('reconciliation_transactions')
+      .select(TRANSACTION_COLUMNS)
+      .where({ reconciliation_id: id })
+      .whereIn(
+        'id',
+        rows.map((r) => r.id),
+      );
+    const byId = new Map(stored.map((t) => [t.id, t]));
+    const conflicting = rows.find((r) => {
+      const known = byId.get(r.id);
+      if (known === undefined) byId.set(r.id, r); // an id twice in one page is held to its first sending too
+      return known !== undefined && !sameTransaction(known, r);
+    });
+    if (conflicting) return { lost: false, added: 0, conflicting };
     const inserted = await trx('reconciliation_transactions')
       .insert(rows.map((r) => ({ ...r, reconciliation_id: id })))
       .onConflict(['reconciliation_id', 'id'])
       .ignore()
       .returning('id');
     added = inserted.length;
-    if (added < rows.length) {
-      const stored = await trx('reconciliation_transactions')
-        .select(TRANSACTION_COLUMNS)
-        .where({ reconciliation_id: id })
-        .whereIn(
-          'id',
-          rows.map((r) => r.id),
-        );
-      const byId = new Map(stored.map((s: StoredTransaction) => [s.id, s]));
-      const conflicting = rows.find((r) => {
-        const s = byId.get(r.id);
-        return s !== undefined && !sameTransaction(s, r);
-      });
-      if (conflicting) return { lost: false, added, conflicting };
-    }
   }
   await trx('reconciliations')
     .where({ id })

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { ReportDrift } from '../../generated/processor/processor_pb.js';
 import { createLogger } from '../../src/platform/logger.js';
+import * as repo from '../../src/reconciliation/repository.js';
 import { startProcessorSimulator, type ProcessorSimulator } from '../../src/processor/simulator/server.js';
 import { createTestApp, openSharedDatabase, type TestAccount, type TestApp } from '../helpers/app.js';
 import { auth, discrepancies, endedWindow, getRun, reconcile, startRun, stuckPayment, succeededPayment } from './helpers.js';
@@ -347,6 +348,58 @@ describe('reconciliation: the log', function () {
       expect(lines.filter((l) => l.msg === 'processor throttled the report; waiting as Retry-After says').length).to.equal(run.progress.throttled);
       expect(run.progress.throttled).to.be.at.least(1);
       expect(lines.at(-1)).to.include({ msg: 'reconciliation succeeded', settled: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('reconciliation: storing a page', function () {
+  this.timeout(30_000);
+
+  it('refuses a transaction sent again with other content, storing nothing of that page and keeping the checkpoint', async () => {
+    const t = await createTestApp();
+    try {
+      const account = await t.createAccount();
+      const now = Math.floor(Date.now() / 1000);
+      const id = await startRun(t, account, { window_start: now - 60, window_end: now });
+      const token = randomUUID();
+      expect((await repo.claimRun(t.db, token, 30_000))!.id).to.equal(id);
+      const at = new Date();
+      const txn = (n: number, amount = 1_000): repo.StoredTransaction => ({
+        id: `txn_${n}`,
+        type: 'charge',
+        charge_id: `ch_${n}`,
+        refund_id: null,
+        amount,
+        currency: 'EUR',
+        charge_status: 'captured',
+        reference: `pay_${n}`,
+        idempotency_key: `pay_${n}`,
+        applied_at: at,
+      });
+      const first = await t.db.transaction((trx) => repo.storePage(trx, id, token, [txn(1), txn(2)], 'c1', 30_000));
+      expect(first).to.deep.equal({ lost: false, added: 2, conflicting: undefined });
+      // The same item again, unchanged: stored once.
+      const again = await t.db.transaction((trx) => repo.storePage(trx, id, token, [txn(2), txn(3)], 'c2', 30_000));
+      expect(again).to.deep.equal({ lost: false, added: 1, conflicting: undefined });
+      // Sent again with another amount, or twice in one page with two: refused, nothing of the page written.
+      for (const [page, culprit] of [
+        [[txn(2, 999), txn(4)], 'txn_2'],
+        [[txn(4), txn(4, 5)], 'txn_4'],
+      ] as const) {
+        const refused = await t.db.transaction((trx) => repo.storePage(trx, id, token, page, 'c3', 30_000));
+        expect(refused.lost === false && refused.conflicting?.id).to.equal(culprit);
+      }
+      const rows = await t.db('reconciliation_transactions').where({ reconciliation_id: id }).orderBy('id');
+      expect(rows.map((r: { id: string; amount: string | number }) => [r.id, Number(r.amount)])).to.deep.equal([
+        ['txn_1', 1_000],
+        ['txn_2', 1_000],
+        ['txn_3', 1_000],
+      ]);
+      expect(await t.db('reconciliations').where({ id }).first()).to.include({ cursor: 'c2', pages_fetched: 2, transactions_fetched: 3 });
+      // Another token (the lease lost): nothing is written.
+      expect(await t.db.transaction((trx) => repo.storePage(trx, id, randomUUID(), [txn(9)], 'c9', 30_000))).to.deep.equal({ lost: true });
     } finally {
       await t.close();
     }
