@@ -16,6 +16,7 @@
  *   type, an enum value the contract does not list: none of them is guessed at.
  */
 import { z } from 'zod';
+import { parseRetryAfterMs } from '../platform/retry-after.js';
 
 export type ReportTransactionType = 'charge' | 'capture' | 'void' | 'refund';
 export type ReportChargeStatus = 'authorized' | 'captured' | 'voided' | 'declined';
@@ -196,14 +197,9 @@ export class ReportRefusedError extends Error {
 const REPORT_PATH = '/remit.processor.v1.ProcessorService/ListTransactions';
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
-/** `Retry-After` in seconds or as an HTTP date; 1 s when absent or unreadable. */
+/** How long a 429 asks to wait: its `Retry-After` (seconds or an HTTP date), 1 s when absent or unreadable. */
 export function retryAfterMs(header: string | null, now = Date.now()): number {
-  if (header !== null) {
-    if (/^\s*\d+\s*$/.test(header)) return Number(header) * 1000;
-    const at = Date.parse(header);
-    if (!Number.isNaN(at)) return Math.max(0, at - now);
-  }
-  return 1000;
+  return parseRetryAfterMs(header ?? undefined, now) ?? 1000;
 }
 
 /**
