@@ -7,7 +7,7 @@
  * operations in a later API version), `repository.ts` is data, every other file is the domain (its
  * use cases, its queries, its public entry `index.ts`).
  */
-const COMPONENTS = '(accounts|api-keys|customers|events|ops|payments|processor|refunds|webhooks)';
+const COMPONENTS = '(accounts|api-keys|customers|events|oauth|ops|payments|processor|reconciliation|refunds|webhooks)';
 
 module.exports = {
   forbidden: [

@@ -75,7 +75,7 @@ console-screenshots: ## Screenshots of the console's two views for the docs (doc
 sdk-build: ## Build the SDK package (sdk/dist: JavaScript and declarations)
 	$(NPM) run -s sdk:build
 
-bench: ## HTTP benchmarks: reads (full stack vs bare Express 5 vs node:http), the hot path as deployed, metrics on vs off and /metrics render time, rate-limit cost, a validation attack, idempotent writes
+bench: ## HTTP benchmarks: reads (full stack vs bare Express 5 vs node:http), the hot path as deployed, metrics on vs off and /metrics render time, API key vs OAuth access token, rate-limit cost, a validation attack, idempotent writes
 	$(NPM) run -s bench
 
 bench-pagination: ## Deep-page benchmark: page 1 vs the page after row 900,000 (keyset and OFFSET)

@@ -30,6 +30,8 @@ import { SecretBox, WebhookRelay, WebhookSender, WebhookService } from './webhoo
 import { webhookHandlers } from './webhooks/routes.js';
 import { ReconciliationService, ReconciliationWorker, type ReconciliationWorkerOptions } from './reconciliation/index.js';
 import { reconciliationHandlers } from './reconciliation/routes.js';
+import { OAuthService } from './oauth/index.js';
+import { oauthHandlers } from './oauth/routes.js';
 import { IdempotencyJobs } from './platform/idempotency/jobs.js';
 import { pingDb, poolState, type Db } from './platform/db.js';
 import { authenticate, authorize, type Authenticator } from './platform/http/auth.js';
@@ -37,7 +39,7 @@ import { defineHandlers } from './platform/http/handlers.js';
 import { buildApiRouter, type OpenApiDocument } from './platform/http/openapi-router.js';
 import { PROBLEM_TYPES_PATH, problemHandler, routeNotFound } from './platform/http/problem.js';
 import { jsonBody } from './platform/http/json-body.js';
-import { authThrottle, limitAnonymous, limitRequests, limitUncountedErrors } from './platform/http/rate-limit.js';
+import { authThrottle, clientAuthGuard, limitAnonymous, limitRequests, limitUncountedErrors } from './platform/http/rate-limit.js';
 import { checkResponseHeaders } from './platform/http/response-headers.js';
 import { mountPipeline } from './platform/http/pipeline.js';
 import type { RateLimits } from './platform/rate-limit.js';
@@ -86,7 +88,17 @@ export interface AppDependencies {
   readonly webhooks?: Partial<AppWebhookOptions>;
   /** Reconciliation worker settings (RECONCILIATION_*); the defaults below when absent. */
   readonly reconciliation?: Partial<AppReconciliationOptions>;
+  /** OAuth settings (OAUTH_*); the defaults below when absent. */
+  readonly oauth?: Partial<AppOAuthOptions>;
 }
+
+export interface AppOAuthOptions {
+  readonly tokenTtlS: number;
+  readonly keyRotationS: number;
+  readonly maxClientsPerAccount: number;
+}
+
+const DEFAULT_OAUTH: AppOAuthOptions = { tokenTtlS: 600, keyRotationS: 86_400, maxClientsPerAccount: 100 };
 
 export type AppReconciliationOptions = Omit<ReconciliationWorkerOptions, 'log' | 'metrics'>;
 
@@ -118,7 +130,10 @@ const DEFAULT_WEBHOOKS: AppWebhookOptions = {
 
 const DEFAULT_API_KEYS_PER_ACCOUNT = 100;
 const DEFAULT_API_KEY_CACHE = { maxEntries: 10_000, ttlMs: 60_000 };
-/** The channel on which revocations reach every process sharing the database. */
+/**
+ * The channel on which revocations (of API keys and OAuth clients) and changes of the signing keys
+ * reach every process sharing the database.
+ */
 const KEY_REVOCATIONS_CHANNEL = 'remit_api_key_revoked';
 
 export interface Services {
@@ -139,6 +154,8 @@ export interface Services {
   readonly reconciliations: ReconciliationService;
   /** Works reconciliation runs; `main.ts` starts it, tests run runs by hand (`runOnce`). */
   readonly reconciliationWorker: ReconciliationWorker;
+  /** OAuth clients, tokens and signing keys; `main.ts` starts the key rotation schedule. */
+  readonly oauth: OAuthService;
 }
 
 function sha256(value: string): Buffer {
@@ -162,10 +179,11 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
 
   const cursors = new CursorCodec(() => loadCursorKey(db));
   const keyCache = deps.apiKeyCache ?? DEFAULT_API_KEY_CACHE;
+  const revocations = createNotificationChannel(db, KEY_REVOCATIONS_CHANNEL, log);
   const apiKeys = new ApiKeyService(db, cursors, {
     maxPerAccount: deps.apiKeysMaxPerAccount ?? DEFAULT_API_KEYS_PER_ACCOUNT,
     cache: keyCache.maxEntries > 0 ? new VerifiedKeyCache(keyCache) : undefined,
-    revocations: createNotificationChannel(db, KEY_REVOCATIONS_CHANNEL, log),
+    revocations,
   });
   const metrics = deps.metrics;
   metrics?.watchPool(() => poolState(db));
@@ -217,13 +235,24 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
       log: log.child({ component: 'reconciliation' }),
       metrics,
     }),
+    oauth: new OAuthService(db, cursors, {
+      ...DEFAULT_OAUTH,
+      ...deps.oauth,
+      // Signing keys are sealed like webhook secrets, under the server's secrets key.
+      sealer: secretBox,
+      channel: revocations,
+      now,
+      log: log.child({ component: 'oauth' }),
+    }),
   };
+  const issuerFor = (origin: string) => deps.publicUrl ?? origin;
 
   const adminHash = sha256(deps.adminToken);
   const metricsHash = deps.metricsToken === undefined ? undefined : sha256(deps.metricsToken);
   const authenticator: Authenticator = {
     knownApiKey: (secret) => apiKeys.known(secret),
     verifyApiKey: (secret) => apiKeys.verify(secret),
+    verifyAccessToken: (token, origin) => services.oauth.verify(issuerFor(origin), token),
     // Hashing both sides first makes the comparison constant-time whatever the lengths.
     verifyAdminToken: (token) => timingSafeEqual(sha256(token), adminHash),
     verifyMetricsToken: (token) => metricsHash === undefined || (token !== null && timingSafeEqual(sha256(token), metricsHash)),
@@ -245,6 +274,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
     ...eventHandlers(services.events),
     ...webhookHandlers(services.webhooks),
     ...reconciliationHandlers(services.reconciliations),
+    ...oauthHandlers(services.oauth, { issuerFor, guardFor: deps.rateLimits ? clientAuthGuard(deps.rateLimits) : () => ({ admit: async () => {}, failed: async () => {} }) }),
   });
 
   const app = express();
@@ -278,7 +308,7 @@ export function createApp(deps: AppDependencies): { app: Express; services: Serv
           spec,
           handlers,
           authenticate: authenticate(authenticator, security, limits && authThrottle(limits)),
-          limit: limits && limitRequests(limits),
+          limit: limits && limitRequests(limits, new Set(['createAccessToken'])),
           authorize: authorize(security),
           body: jsonBody(deps.bodyLimitBytes),
           validateResponses: deps.validateResponses,

@@ -65,8 +65,10 @@ async function main(): Promise<void> {
     metricsToken: config.metrics.token,
     webhooks: config.webhooks,
     reconciliation: config.reconciliation,
+    oauth: config.oauth,
   });
   services.idempotencyJobs.start();
+  services.oauth.start();
   if (config.webhooks.relay.enabled) services.webhookRelay.start();
   if (config.reconciliation.enabled) services.reconciliationWorker.start();
   const server = createApiServer(app, config.server);
@@ -112,6 +114,7 @@ async function main(): Promise<void> {
         await services.webhookRelay.stop();
         await services.reconciliationWorker.stop();
         services.webhookSender.close();
+        services.oauth.close();
         await services.apiKeys.close();
         processor.close();
         await simulator?.close();

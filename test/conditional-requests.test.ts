@@ -37,6 +37,8 @@ for (const validateResponses of [true, false]) {
       const payment = await post('/v1/payments', { amount: 1500, currency: 'EUR', customer: customer.id });
       const refund = await post('/v1/refunds', { payment: payment.id, amount: 500 });
       const events = await request(t.app).get('/v1/events?limit=1').set(auth());
+      const client = await request(t.app).post('/v1/oauth_clients').set(auth()).send({ scopes: ['read'] });
+      expect(client.status).to.equal(201);
       const endpoint = await post('/v1/webhook_endpoints', { url: 'http://127.0.0.1:9/hooks', enabled_events: ['*'] });
       await t.services.webhookRelay.fanOut();
       const replay = await request(t.app).post(`/v1/webhook_endpoints/${endpoint.id}/replays`).set(auth()).send({ since: 0, until: 1 });
@@ -48,6 +50,7 @@ for (const validateResponses of [true, false]) {
         retrieveReconciliation: `/v1/reconciliations/${(run.body as { id: string }).id}`,
         listReconciliationDiscrepancies: `/v1/reconciliations/${(run.body as { id: string }).id}/discrepancies`,
         listApiKeys: '/v1/api_keys',
+        listOAuthClients: '/v1/oauth_clients',
         listCustomers: '/v1/customers?limit=5',
         retrieveCustomer: `/v1/customers/${customer.id}`,
         listPayments: '/v1/payments',

@@ -36,6 +36,7 @@ describe('GET /docs in a browser', function () {
     pathValues.listWebhookDeliveries = { id: endpoint.body.id };
     const windowStart = Math.floor(Date.now() / 1000) - 1;
     await request(t.app).post('/v1/customers').set(auth).send({ email: 'first@example.com' }).expect(201);
+    await request(t.app).post('/v1/oauth_clients').set(auth).send({ name: 'docs', scopes: ['read'] }).expect(201);
     const payment = await request(t.app).post('/v1/payments').set(auth).set('Idempotency-Key', 'docs-1').send({ amount: 1200, currency: 'EUR' }).expect(201);
     await request(t.app).post('/v1/refunds').set(auth).set('Idempotency-Key', 'docs-2').send({ payment: payment.body.id, amount: 200 }).expect(201);
     await t.services.webhookRelay.fanOut();

@@ -143,6 +143,8 @@ export interface StartedServer {
   readonly etag: string | undefined;
   /** Attack targets: the attackers' account's key. */
   readonly attackerHeaders: Record<string, string> | undefined;
+  /** Targets loaded with an OAuth access token: when it expires (ms since the epoch). */
+  readonly credentialExpiresAt: number | undefined;
 }
 
 /** A target's server, once it says it listens; `databaseUrl` for full-app targets on PostgreSQL. */
@@ -176,6 +178,7 @@ export async function startServer(
     etag: message.etag,
     specPaths: message.specPaths,
     attackerHeaders: message.attackerHeaders,
+    credentialExpiresAt: message.credentialExpiresAt,
   };
 }
 

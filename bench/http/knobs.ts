@@ -9,6 +9,7 @@ import { knob, readKnobs } from '../../scripts/harness/knobs.js';
 import { configOrExit, LOG_LEVELS } from '../../src/platform/config.js';
 import {
   ATTACK_TARGET_IDS,
+  AUTH_TARGET_IDS,
   HOT_TARGET_IDS,
   LIMIT_TARGET_IDS,
   METRICS_RENDER_ID,
@@ -35,6 +36,7 @@ const ALL_TARGET_IDS = [
   ...WRITE_TARGET_IDS,
   ...LIMIT_TARGET_IDS,
   ...ATTACK_TARGET_IDS,
+  ...AUTH_TARGET_IDS,
 ] as [SelectableId, ...SelectableId[]];
 
 const SHAPE = {
@@ -104,6 +106,7 @@ export const SELECTED = {
   hot: HOT_TARGET_IDS.filter((id) => KNOBS.BENCH_TARGETS.includes(id)),
   metrics: METRICS_TARGET_IDS.filter((id) => KNOBS.BENCH_TARGETS.includes(id)),
   metricsRender: KNOBS.BENCH_TARGETS.includes(METRICS_RENDER_ID),
+  auth: AUTH_TARGET_IDS.filter((id) => KNOBS.BENCH_TARGETS.includes(id)),
 };
 
 // The production default of DATABASE_POOL_MAX, so the PostgreSQL rows show what a deployment gets.

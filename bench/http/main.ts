@@ -21,6 +21,9 @@
  * - Metrics: that deployed read with the instance's Prometheus metrics on and off, in the same
  *   rounds; and the time `/metrics` takes to render at the series count of a busy instance, against
  *   a fresh one.
+ * - Auth: that deployed read authenticated by the account's API key and by an OAuth access token
+ *   (client credentials, fetched from `/oauth/token` when the server seeds), in the same rounds:
+ *   what verifying a JWT on every request costs against the verified-key cache.
  *
  * Every server and the load generator run in processes of their own; the targets are measured in
  * rounds, in alternating order, and the report gives each target's median over the rounds. This
@@ -29,6 +32,7 @@
  */
 import { createRunStorage, type RunStorage } from '../../scripts/harness/storage.js';
 import { ATTACK_LEAD_S, attackTable, probeAttack, startAttackTarget } from './attack-table.js';
+import { authLimits, authTable, startAuthTarget } from './auth-table.js';
 import { startLoad, stopAll } from './children.js';
 import { probe } from './customer-read.js';
 import { hotPathTable, hotTargetsWithRedis, probeHot, startHotTarget } from './hot-path-table.js';
@@ -43,23 +47,24 @@ import { ATTACK_TARGETS, HOT_TARGETS } from './targets.js';
 import { probeWrite, startWriteTarget, writeTable } from './write-table.js';
 
 async function main(): Promise<void> {
-  const { read, write, attack } = SELECTED;
+  const { read, write, attack, auth } = SELECTED;
   const redis = await redisForTable(SELECTED.limits);
   const hot = await hotTargetsWithRedis(SELECTED.hot);
   const limits = SELECTED.limits.filter((id) => id !== 'limits-redis' || !redis.skipped);
   const metrics = SELECTED.metrics;
   const metricsLimit = await metricsLimits(metrics);
+  const authLimit = await authLimits(auth);
 
   // On PostgreSQL every full-app server gets a schema of its own; on PGlite each holds its database in memory.
-  const fullApp = [...read.filter((r) => r.startsWith('stack')), ...hot.filter((h) => HOT_TARGETS[h].app === 'full'), ...metrics, ...write, ...limits, ...attack];
+  const fullApp = [...read.filter((r) => r.startsWith('stack')), ...hot.filter((h) => HOT_TARGETS[h].app === 'full'), ...metrics, ...write, ...limits, ...attack, ...auth];
   const attacked = attack.filter((id) => ATTACK_TARGETS[id].attackers);
   const estimateS =
-    (read.length + hot.length + limits.length + attack.length) * (WARMUP_S + ROUNDS * DURATION_S) +
+    (read.length + hot.length + limits.length + attack.length + auth.length) * (WARMUP_S + ROUNDS * DURATION_S) +
     attacked.length * (1 + ROUNDS) * 2 * ATTACK_LEAD_S +
     metrics.length * (WARMUP_S + METRICS_ROUNDS * DURATION_S) +
     write.length * (WARMUP_S + WRITE_ROUNDS * WRITE_DURATION_S);
   progress(
-    `${read.length} read, ${hot.length} hot-path, ${metrics.length} metrics${SELECTED.metricsRender ? ' (and the render timing)' : ''}, ${limits.length} rate-limit, ${attack.length} validation-attack and ${write.length} write targets, ` +
+    `${read.length} read, ${hot.length} hot-path, ${metrics.length} metrics${SELECTED.metricsRender ? ' (and the render timing)' : ''}, ${limits.length} rate-limit, ${attack.length} validation-attack, ${auth.length} auth and ${write.length} write targets, ` +
       `about ${Math.round(estimateS)} s of load after start-up`,
   );
 
@@ -83,13 +88,14 @@ async function main(): Promise<void> {
     // answers read, beside the victim's load, not in the event loop that times the victim.
     const attackLoad = attacked.length > 0 ? startLoad() : undefined;
     // Every server starts at once (start-up is the slow part); the idle ones cost next to nothing.
-    const [targets, hotTargets, metricsTargets, writeTargets, limitTargets, attackTargets] = await Promise.all([
+    const [targets, hotTargets, metricsTargets, writeTargets, limitTargets, attackTargets, authTargets] = await Promise.all([
       Promise.all(read.map((id) => startReadTarget(id, databaseUrl(id)))),
       Promise.all(hot.map((id) => startHotTarget(id, databaseUrl(id)))),
       Promise.all(metrics.map((id) => startMetricsTarget(id, databaseUrl(id), metricsLimit))),
       Promise.all(write.map((id) => startWriteTarget(id, databaseUrl(id)))),
       Promise.all(limits.map((id) => startLimitTarget(id, databaseUrl(id)))),
       Promise.all(attack.map((id) => startAttackTarget(id, databaseUrl(id)))),
+      Promise.all(auth.map((id) => startAuthTarget(id, databaseUrl(id), authLimit))),
     ]);
     for (const target of targets) await probe(target);
     for (const target of hotTargets) await probeHot(target);
@@ -100,8 +106,12 @@ async function main(): Promise<void> {
       if (ATTACK_TARGETS[target.id].attackers) await probeAttack(target);
     }
     for (const target of writeTargets) await probeWrite(target);
+    for (const target of authTargets) await probe(target);
     progress('all servers up and answering');
 
+    // First: its OAuth row's token was fetched when its server seeded, and lasts createApp's
+    // default of 600 s, ample for this table's runs only if they come before the other tables'.
+    if (authTargets.length > 0) printTable(await authTable(load, authTargets, authLimit));
     if (targets.length > 0) print(await readTable(load, targets));
     if (hotTargets.length > 0) printTable(await hotPathTable(load, hotTargets));
     // Right after the hot-path table, whose deployed row it measures with metrics on and off.
@@ -117,7 +127,7 @@ async function main(): Promise<void> {
   } finally {
     await stopAll();
     for (const storage of storages.values()) await storage.drop();
-    if (limits.includes('limits-redis') || hot.length > 0 || metricsLimit.redis) {
+    if (limits.includes('limits-redis') || hot.length > 0 || metricsLimit.redis || authLimit.redis) {
       await clearRedisCounters().catch((err: unknown) => progress(`could not delete ${REDIS_KEY_PREFIX}:* from Redis (they expire within the hour): ${String(err)}`));
     }
     progress('done; every child process stopped');

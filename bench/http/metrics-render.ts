@@ -34,7 +34,7 @@ const IDEMPOTENCY_OUTCOMES = ['created', 'replayed', 'in_flight', 'key_reused', 
 const PROCESSOR_CALLS = ['charge', 'capture', 'void', 'refund'] as const satisfies readonly ProcessorCall[];
 const CALL_OUTCOMES = ['succeeded', 'refused', 'unavailable', 'circuit_open', 'contract_error'] as const satisfies readonly ProcessorCallOutcome[];
 const ATTEMPT_OUTCOMES = ['ok', 'refused', 'timeout', 'connection', 'unavailable', 'internal', 'throttled', 'invalid'] as const satisfies readonly ProcessorAttemptOutcome[];
-const POLICIES = ['read', 'write', 'account_read', 'account_write', 'admin', 'ops', 'auth'] as const satisfies readonly PolicyName[];
+const POLICIES = ['read', 'write', 'account_read', 'account_write', 'admin', 'ops', 'auth', 'token'] as const satisfies readonly PolicyName[];
 const complete: [
   Covers<IdempotencyOutcome, typeof IDEMPOTENCY_OUTCOMES>,
   Covers<ProcessorCall, typeof PROCESSOR_CALLS>,

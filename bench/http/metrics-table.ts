@@ -16,8 +16,8 @@ import type { ChildProcess } from 'node:child_process';
 import { withoutPassword } from '../../scripts/harness/storage.js';
 import { askServer, measureRender, startServer } from './children.js';
 import { customerTarget, probe, readAnswer, runGet, type Target } from './customer-read.js';
-import { CONNECTIONS, DATABASE_URL, DURATION_S, knobsSet, METRICS_RENDERS, METRICS_ROUNDS, PROBE_TIMEOUT_MS, REDIS_URL, WARMUP_S } from './knobs.js';
-import { pingRedis, REDIS_KEY_PREFIX, redisLimitsOf, REDIS_TIMEOUT_MS } from './redis.js';
+import { CONNECTIONS, DATABASE_URL, DURATION_S, knobsSet, METRICS_RENDERS, METRICS_ROUNDS, PROBE_TIMEOUT_MS, WARMUP_S } from './knobs.js';
+import { redisLimitsOf, tableLimits, type TableLimits } from './redis.js';
 import {
   autocannonLine,
   checkLines,
@@ -74,32 +74,11 @@ export interface MetricsTarget extends Target<MetricsTargetId> {
   readonly cpuMsPerRequest: number[];
 }
 
-/** How both rows count requests against their quotas: in Redis as deployed, or in memory when Redis does not answer. */
-export interface MetricsLimits {
-  readonly redis: boolean;
-  readonly line: string;
-}
+export type MetricsLimits = TableLimits;
 
-/**
- * The rows count in Redis, as a deployment (and the hot-path table) does. Without Redis both count
- * in memory instead, which the table says: the ratio still compares like with like, but the Redis
- * round trip's timing (`remit_redis_command_duration_seconds`) is then not part of it.
- */
-export async function metricsLimits(wanted: readonly MetricsTargetId[]): Promise<MetricsLimits> {
-  const quota = `every policy at ${int(BENCH_QUOTA.points)} per ${BENCH_QUOTA.windowS} s (none refused)`;
-  if (wanted.length === 0) return { redis: false, line: '' };
-  const ping = await pingRedis();
-  if (ping.ok) {
-    return {
-      redis: true,
-      line: `rate limits counted in Redis ${ping.version} at ${withoutPassword(REDIS_URL)} (keys under ${REDIS_KEY_PREFIX}:<row id>, command timeout ${REDIS_TIMEOUT_MS} ms), ${quota}`,
-    };
-  }
-  progress(`metrics table: Redis at ${withoutPassword(REDIS_URL)} did not answer PING (${ping.reason}); both rows count their rate limits in memory`);
-  return {
-    redis: false,
-    line: `**rate limits counted in memory**: Redis at ${withoutPassword(REDIS_URL)} did not answer PING (${ping.reason}), so both rows count in memory, ${quota}`,
-  };
+/** The rows count in Redis as a deployment does, or all in memory when Redis does not answer. */
+export function metricsLimits(wanted: readonly MetricsTargetId[]): Promise<MetricsLimits> {
+  return tableLimits('metrics', wanted, `every policy at ${int(BENCH_QUOTA.points)} per ${BENCH_QUOTA.windowS} s (none refused)`);
 }
 
 export async function startMetricsTarget(id: MetricsTargetId, databaseUrl: string | undefined, limits: MetricsLimits): Promise<MetricsTarget> {

@@ -5,7 +5,8 @@
  */
 import { Redis } from 'ioredis';
 import { REDIS_URL } from './knobs.js';
-import { RUN_ID } from './run.js';
+import { withoutPassword } from '../../scripts/harness/storage.js';
+import { progress, RUN_ID } from './run.js';
 import type { RateLimitMode } from './targets.js';
 
 const REDIS_PING_TIMEOUT_MS = 2_000;
@@ -88,4 +89,31 @@ export async function clearRedisCounters(): Promise<void> {
     const keys = await keysUnderPrefix(redis, `${REDIS_KEY_PREFIX}:*`);
     if (keys.length > 0) await redis.del(...keys);
   });
+}
+
+/** How a table's rows count requests against their quotas: in Redis as deployed, or in memory when Redis does not answer. */
+export interface TableLimits {
+  readonly redis: boolean;
+  /** The line the table's report says it with. */
+  readonly line: string;
+}
+
+/**
+ * The rows count in Redis, as a deployment does. Without Redis they all count in memory instead,
+ * which the table says: the ratio still compares like with like, but without the Redis round trip.
+ */
+export async function tableLimits(table: string, wanted: readonly string[], quota: string): Promise<TableLimits> {
+  if (wanted.length === 0) return { redis: false, line: '' };
+  const ping = await pingRedis();
+  if (ping.ok) {
+    return {
+      redis: true,
+      line: `rate limits counted in Redis ${ping.version} at ${withoutPassword(REDIS_URL)} (keys under ${REDIS_KEY_PREFIX}:<row id>, command timeout ${REDIS_TIMEOUT_MS} ms), ${quota}`,
+    };
+  }
+  progress(`${table} table: Redis at ${withoutPassword(REDIS_URL)} did not answer PING (${ping.reason}); its rows count their rate limits in memory`);
+  return {
+    redis: false,
+    line: `**rate limits counted in memory**: Redis at ${withoutPassword(REDIS_URL)} did not answer PING (${ping.reason}), so the rows count in memory, ${quota}`,
+  };
 }

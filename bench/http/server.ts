@@ -5,7 +5,8 @@
  * with what its rate limiter did (full-app targets), a `cpu` request with its CPU time so far (any
  * target), and exits when the orchestrator goes away. The attack targets also seed a second
  * account, whose key the attackers use; a full app with `metrics` on counts in one `Metrics`, wired
- * as main.ts wires it, and serves it at `/metrics` (open: no scraper token).
+ * as main.ts wires it, and serves it at `/metrics` (open: no scraper token). The auth table's OAuth
+ * row makes an OAuth client of the account and hands the load an access token instead of the key.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type RequestListener } from 'node:http';
@@ -30,6 +31,7 @@ import { createProcessorClient } from '../../src/processor/client.js';
 import { startProcessorSimulator, type ProcessorSimulator } from '../../src/processor/simulator/server.js';
 import {
   ATTACK_TARGETS,
+  AUTH_TARGETS,
   BENCH_QUOTA,
   CUSTOMER_FIELDS,
   FIXED_CUSTOMER,
@@ -175,6 +177,29 @@ async function postJson(port: number, path: string, token: string, body: unknown
 }
 
 /**
+ * An access token, got as a client credentials client gets one: an OAuth client of the account
+ * made through the API with the account's key (the same scopes as the key), then a token from
+ * `/oauth/token` with HTTP Basic. The issuer is this listener's origin (no public URL), the one the
+ * load sends its requests to. The token lasts createApp's default, 600 s (OAUTH_TOKEN_TTL_S), far
+ * longer than any run: the auth table runs first after start-up and checks that the token outlived
+ * its last run, since an expired one would turn the row into a measurement of 401s.
+ */
+async function accessToken(port: number, secret: string): Promise<{ token: string; expiresAt: number }> {
+  const client = await postJson(port, '/v1/oauth_clients', secret, { name: 'Benchmark client', scopes: ['read', 'write'] });
+  const basic = Buffer.from(`${encodeURIComponent(client.id as string)}:${encodeURIComponent(client.client_secret as string)}`).toString('base64');
+  const askedAt = Date.now();
+  const res = await fetch(`http://127.0.0.1:${port}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`seeding /oauth/token answered ${res.status}: ${text}`);
+  const body = JSON.parse(text) as { access_token: string; expires_in: number };
+  return { token: body.access_token, expiresAt: askedAt + body.expires_in * 1000 };
+}
+
+/**
  * What the account holds after the load, counted from the database and the simulator's ledger
  * rather than from anything the app reports about itself.
  */
@@ -220,7 +245,7 @@ async function connectedRedis(url: string, commandTimeoutMs: number, log: Logger
 async function rateLimits(log: Logger, metrics: Metrics | undefined): Promise<RateLimits | undefined> {
   const limits = config.rateLimits;
   if (limits.mode === 'off') return undefined;
-  const policies = { read: BENCH_QUOTA, write: BENCH_QUOTA, account_read: BENCH_QUOTA, account_write: BENCH_QUOTA, admin: BENCH_QUOTA, ops: BENCH_QUOTA, auth: BENCH_QUOTA };
+  const policies = { read: BENCH_QUOTA, write: BENCH_QUOTA, account_read: BENCH_QUOTA, account_write: BENCH_QUOTA, admin: BENCH_QUOTA, ops: BENCH_QUOTA, auth: BENCH_QUOTA, token: BENCH_QUOTA };
   const redis = limits.mode === 'redis' ? await connectedRedis(limits.url, limits.commandTimeoutMs, log) : undefined;
   return new RateLimits({ policies, instances: 1, redis, keyPrefix: limits.mode === 'redis' ? limits.keyPrefix : undefined, log, metrics });
 }
@@ -261,6 +286,7 @@ async function fullApp(log: Logger): Promise<ServerMessage> {
     const attacker = await postJson(port, '/admin/accounts', ADMIN_TOKEN, { name: 'Benchmark attacker' });
     attackerHeaders = { authorization: `Bearer ${(attacker.api_key as { secret: string }).secret}` };
   }
+  const oauth = config.target in AUTH_TARGETS && AUTH_TARGETS[config.target as keyof typeof AUTH_TARGETS].credential === 'oauth' ? await accessToken(port, secret) : undefined;
   process.on('message', (request: AuditRequest | LimiterRequest) => {
     if (request.type === 'limiter') {
       send({ type: 'limiter', limiter: { insuranceDecisions: limits?.insuranceDecisions ?? 0, redis: limits?.redisState() ?? null } });
@@ -276,10 +302,11 @@ async function fullApp(log: Logger): Promise<ServerMessage> {
     type: 'ready',
     port,
     path: customerPath,
-    headers: { authorization: `Bearer ${secret}` },
+    headers: { authorization: `Bearer ${oauth?.token ?? secret}` },
     specPaths: pathCount(doc),
     ...(etag ? { etag } : {}),
     ...(attackerHeaders ? { attackerHeaders } : {}),
+    ...(oauth ? { credentialExpiresAt: oauth.expiresAt } : {}),
   };
 }
 
@@ -330,6 +357,8 @@ async function start(): Promise<ServerMessage> {
     case 'hot-path-304':
     case 'metrics-off':
     case 'metrics-on':
+    case 'auth-api-key':
+    case 'auth-oauth':
       // The write targets send their own requests (WRITE_TARGETS); the path is the read table's.
       return fullApp(log);
   }

@@ -1,8 +1,9 @@
 /**
  * What the HTTP benchmark measures, shared by the orchestrator (`main.ts` and the tables), the server
- * processes (`server.ts`) and the load processes (`load.ts`): the read, write, rate-limit and
- * validation-attack targets, the customer every read target answers with, the write requests, the
- * padded spec, the attack's body and its unbounded spec, and the messages the processes exchange.
+ * processes (`server.ts`) and the load processes (`load.ts`): the read, write, rate-limit,
+ * validation-attack, hot-path, metrics and auth targets, the customer every read target answers
+ * with, the write requests, the padded spec, the attack's body and its unbounded spec, and the
+ * messages the processes exchange.
  */
 import type { OpenApiDocument } from '../../src/platform/http/openapi-router.js';
 
@@ -276,8 +277,29 @@ export const METRICS_BASELINE: MetricsTargetId = 'metrics-off';
  */
 export const METRICS_RENDER_ID = 'metrics-render';
 
+/**
+ * The auth table: the hot-path row's read (production defaults: response validation off, logs at
+ * info, rate limits in Redis) twice over, identical but for the credential every request carries:
+ * the seeded account's API key (after its first request, from the verified-key cache), or an
+ * OAuth access token for a client of that account (an ES256 JWT, its signature and claims checked
+ * on every request, in memory).
+ */
+export const AUTH_TARGETS = {
+  'auth-api-key': { label: 'full app as deployed, the account\'s API key (from the verified-key cache)', credential: 'api_key' },
+  'auth-oauth': {
+    label: 'the same, an OAuth access token (client credentials, ES256 JWT verified on every request)',
+    credential: 'oauth',
+  },
+} as const satisfies Record<string, { label: string; credential: 'api_key' | 'oauth' }>;
+
+export type AuthTargetId = keyof typeof AUTH_TARGETS;
+export const AUTH_TARGET_IDS = Object.keys(AUTH_TARGETS) as AuthTargetId[];
+
+/** The row the auth table's ratios divide by. */
+export const AUTH_BASELINE: AuthTargetId = 'auth-api-key';
+
 /** Any table's target. */
-export type AnyTargetId = TargetId | WriteTargetId | LimitTargetId | AttackTargetId | HotTargetId | MetricsTargetId;
+export type AnyTargetId = TargetId | WriteTargetId | LimitTargetId | AttackTargetId | HotTargetId | MetricsTargetId | AuthTargetId;
 
 /** What BENCH_TARGETS may name: any table's target, or the metrics table's render part. */
 export type SelectableId = AnyTargetId | typeof METRICS_RENDER_ID;
@@ -345,6 +367,8 @@ export type ServerMessage =
       readonly etag?: string;
       /** Attack targets: the API key of a second account, the attackers'. */
       readonly attackerHeaders?: Record<string, string>;
+      /** Targets loaded with an OAuth access token: when it expires (ms since the epoch). */
+      readonly credentialExpiresAt?: number;
     }
   | { readonly type: 'error'; readonly message: string }
   | { readonly type: 'audit'; readonly audit: Audit }

@@ -1,11 +1,11 @@
 /**
  * @remit/sdk: a typed client for the Remit payments API.
  *
- *   const remit = new Remit({ apiKey: 'sk_…' });
+ *   const remit = new Remit({ apiKey: 'sk_…' }); // or { clientId: 'cli_…', clientSecret: 'cs_…' }
  *   const payment = await remit.payments.create({ amount: 2500, currency: 'EUR' });
  */
 export { Remit, Remit as default, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS } from './client.js';
-export type { ClientOptions, Fetch, RequestOptions } from './core/request-options.js';
+export type { ApiKeyCredentials, ClientCredentials, ClientOptions, CommonClientOptions, Fetch, RequestOptions } from './core/request-options.js';
 export { APIPromise, type WithResponse } from './core/api-promise.js';
 export { Page, PagePromise } from './core/pagination.js';
 export { ReadCache, DEFAULT_READ_CACHE_ENTRIES, type ReadCacheOptions } from './core/read-cache.js';

@@ -1,9 +1,9 @@
-import { accountIdOf, type HandlersFor, type Principal } from '../platform/http/handlers.js';
+import { accountIdOf, scopesOf, type HandlersFor, type Principal } from '../platform/http/handlers.js';
 import type { ApiKeyService, KeyHolder } from './service.js';
 
 function holderOf(principal: Principal): KeyHolder {
   const accountId = accountIdOf(principal);
-  return { accountId, scopes: principal.kind === 'api_key' ? principal.scopes : [] };
+  return { accountId, scopes: scopesOf(principal) };
 }
 
 const SECRET_HEADERS = { 'Cache-Control': 'no-store' } as const;

@@ -6,7 +6,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../platform/db.js';
 import type { components } from '../../generated/schema.js';
-import { AppError, notFound } from '../platform/errors.js';
+import { AppError, notFound, requireHeldScopes } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import { DEFAULT_LIMIT, toUnixSeconds, type CursorCodec, type ListPage } from '../platform/pagination.js';
 import type { ApiKeyIdentity } from '../platform/identity.js';
@@ -47,11 +47,7 @@ export interface KeyHolder {
 
 /** A key may hand out or take away only what it holds itself. */
 function mustHoldScopes(holder: KeyHolder, scopes: readonly string[], action: string): void {
-  const lacking = scopes.filter((s) => !holder.scopes.includes(s));
-  if (lacking.length === 0) return;
-  throw new AppError('insufficient_scope', `A key can ${action} only with scopes it holds itself; this one lacks ${lacking.map((s) => `'${s}'`).join(', ')}.`, {
-    headers: { 'WWW-Authenticate': `Bearer realm="remit", error="insufficient_scope", scope="${lacking.join(' ')}"` },
-  });
+  requireHeldScopes(holder.scopes, scopes, `A key can ${action}`);
 }
 
 export interface ApiKeyServiceOptions {

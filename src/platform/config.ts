@@ -109,6 +109,9 @@ const schema = z.object({
   PROCESSOR_BREAKER_HALF_OPEN_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(600_000).default(5_000), 'how long the circuit stays open before a trial call'),
   API_KEY_CACHE_SIZE: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(0).max(1_000_000).default(10_000), 'verified keys each process remembers (`0`: none); a revocation evicts at once'),
   API_KEY_CACHE_TTL_S: doc(z.coerce.number({ message: 'must be a number of seconds' }).int().min(1).max(3_600).default(60), 'how long a verified key is remembered'),
+  OAUTH_TOKEN_TTL_S: doc(z.coerce.number({ message: 'must be a number of seconds' }).int().min(60).max(86_400).default(600), 'how long an OAuth access token is valid'),
+  OAUTH_KEY_ROTATION_S: doc(z.coerce.number({ message: 'must be a number of seconds' }).int().min(300).max(31_536_000).default(86_400), 'how long a signing key signs access tokens before the next one takes over; it stays published until the last token it signed has expired'),
+  OAUTH_CLIENTS_MAX_PER_ACCOUNT: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(100_000).default(100), 'active OAuth clients an account may hold (`409 oauth_client_limit_reached` beyond)'),
   API_KEYS_MAX_PER_ACCOUNT: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(100_000).default(100), 'active API keys an account may hold (`409 api_key_limit_reached` beyond)'),
   IDEMPOTENCY_LEASE_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(100).max(3_600_000).default(30_000), 'how long a request holds its key; more than twice the longest processor call (checked at start-up)'),
   IDEMPOTENCY_RETENTION_HOURS: doc(z.coerce.number({ message: 'must be a number of hours' }).int().min(24, 'must be at least 24 (keys are kept at least a day)').max(24 * 90).default(24), 'finished keys are kept at least this long'),
@@ -121,6 +124,7 @@ const schema = z.object({
   RATE_LIMIT_ADMIN: doc(quota('120/1m'), 'the admin token\'s `/admin` requests per window'),
   RATE_LIMIT_OPS: doc(quota('600/1m'), 'per client address and process: `/health`, `/ready`, `/metrics`, `/openapi.json`, `/docs`, `/problems`, `/console` (its page, files and feed) and requests that match no operation'),
   RATE_LIMIT_AUTH_FAILURES: doc(quota('30/1m'), 'per client address: failed authentications before unknown credentials from it are refused ahead of any lookup'),
+  RATE_LIMIT_TOKEN: doc(quota('120/1m'), 'per client address: requests to `POST /oauth/token`'),
   RATE_LIMIT_INSTANCES: doc(z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(1_000).default(1), 'how many API processes share the quotas; while Redis is down each enforces 1/N of every quota'),
   REDIS_KEY_PREFIX: doc(z.string().trim().regex(/^[\w:.-]{1,64}$/, 'must be 1-64 characters of letters, digits and _ : . -').default('remit:rl'), 'namespace of the counters in Redis, so deployments can share one Redis'),
   REDIS_TIMEOUT_MS: doc(z.coerce.number({ message: 'must be a number of milliseconds' }).int().min(5).max(10_000).default(200), 'the bound on one Redis command; past it the in-memory insurance limiter decides'),
@@ -175,6 +179,8 @@ export interface RateLimitPolicies {
   readonly ops: Quota;
   /** Per client address: failed authentications before the address is refused ahead of any key lookup. */
   readonly auth: Quota;
+  /** Per client address: requests to the token endpoint (`POST /oauth/token`). */
+  readonly token: Quota;
 }
 
 /** The cap of the processor adapter's backoff between attempts. */
@@ -240,6 +246,13 @@ export interface Config {
   readonly trustProxy: false | number | string;
   readonly webhooks: WebhookConfig;
   readonly reconciliation: ReconciliationConfig;
+  readonly oauth: OAuthConfig;
+}
+
+export interface OAuthConfig {
+  readonly tokenTtlS: number;
+  readonly keyRotationS: number;
+  readonly maxClientsPerAccount: number;
 }
 
 export interface ReconciliationConfig {
@@ -369,6 +382,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boole
         admin: v.RATE_LIMIT_ADMIN,
         ops: v.RATE_LIMIT_OPS,
         auth: v.RATE_LIMIT_AUTH_FAILURES,
+        token: v.RATE_LIMIT_TOKEN,
       },
       instances: v.RATE_LIMIT_INSTANCES,
       keyPrefix: v.REDIS_KEY_PREFIX,
@@ -392,6 +406,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal: boole
       maxRetries: v.RECONCILIATION_MAX_RETRIES,
       leaseMs: v.RECONCILIATION_LEASE_MS,
     },
+    oauth: { tokenTtlS: v.OAUTH_TOKEN_TTL_S, keyRotationS: v.OAUTH_KEY_ROTATION_S, maxClientsPerAccount: v.OAUTH_CLIENTS_MAX_PER_ACCOUNT },
   };
 }
 

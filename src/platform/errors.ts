@@ -45,11 +45,17 @@ export const errorCatalogue = {
     meaning: 'The credentials are unknown, malformed or revoked.',
     action: 'Check the key, or create a new one. Repeated failures from one address are refused for a while (`429`, `auth` policy).',
   },
+  invalid_token: {
+    status: 401,
+    title: 'The access token is not valid',
+    meaning: 'The OAuth access token is malformed, has expired, was signed by a key no longer published, or was issued to a client since revoked. `WWW-Authenticate` says which in `error_description`.',
+    action: 'Obtain a new token from `POST /oauth/token` and retry once (the SDK does). If the new token is refused too, the client has been revoked.',
+  },
   insufficient_scope: {
     status: 403,
-    title: 'The API key lacks the scope this operation needs',
-    meaning: 'The key is valid but does not hold the scope the operation requires (`read` or `write`); `WWW-Authenticate` names it.',
-    action: 'Use a key with that scope. The refusal counts against the key’s quota.',
+    title: 'The credentials lack the scope this operation needs',
+    meaning: 'The API key or access token is valid but does not hold the scope the operation requires (`read` or `write`); `WWW-Authenticate` names it.',
+    action: 'Use a key or a token with that scope. The refusal counts against the key’s or client’s quota.',
   },
   resource_not_found: {
     status: 404,
@@ -98,6 +104,12 @@ export const errorCatalogue = {
     title: 'The account has as many active API keys as it may',
     meaning: 'An account may hold a limited number of active keys (100 unless its operator set API_KEYS_MAX_PER_ACCOUNT); it has that many.',
     action: 'Revoke a key you no longer use, then create the new one.',
+  },
+  oauth_client_limit_reached: {
+    status: 409,
+    title: 'The account has as many active OAuth clients as it may',
+    meaning: 'An account may hold a limited number of active OAuth clients (100 unless its operator set OAUTH_CLIENTS_MAX_PER_ACCOUNT); it has that many.',
+    action: 'Revoke a client you no longer use, then create the new one.',
   },
   payload_too_large: {
     status: 413,
@@ -223,6 +235,19 @@ export class AppError extends Error {
     this.status = errorCatalogue[code].status;
     this.title = errorCatalogue[code].title;
   }
+}
+
+/**
+ * A caller hands out or takes away only scopes it holds itself (API keys, OAuth clients): `403
+ * insufficient_scope` naming what it lacks, unless `held` has every one of `scopes`. `what` says who
+ * does what, e.g. "A key can create keys".
+ */
+export function requireHeldScopes(held: readonly string[], scopes: readonly string[], what: string): void {
+  const lacking = scopes.filter((s) => !held.includes(s));
+  if (lacking.length === 0) return;
+  throw new AppError('insufficient_scope', `${what} only with scopes it holds itself; this one lacks ${lacking.map((s) => `'${s}'`).join(', ')}.`, {
+    headers: { 'WWW-Authenticate': `Bearer realm="remit", error="insufficient_scope", scope="${lacking.join(' ')}"` },
+  });
 }
 
 export function notFound(resource: string, id: string): AppError {

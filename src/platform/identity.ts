@@ -4,3 +4,10 @@ export interface ApiKeyIdentity {
   readonly keyId: string;
   readonly scopes: readonly string[];
 }
+
+/** Who a verified OAuth access token speaks for: its account, its client, and the token's scopes. */
+export interface ClientIdentity {
+  readonly accountId: string;
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+}

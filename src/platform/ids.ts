@@ -18,7 +18,7 @@ export function randomBase62(length = ID_LENGTH): string {
 /** The shape of any id Remit issues (`cus_…`, `key_…`), and of the ids the spec accepts. */
 export const ID_PATTERN = /^[a-z]{2,5}_[A-Za-z0-9]{1,64}$/;
 
-export type IdPrefix = 'acct' | 'key' | 'cus' | 'pay' | 're' | 'evt' | 'req' | 'we' | 'whd' | 'whr' | 'rec' | 'rcd';
+export type IdPrefix = 'acct' | 'key' | 'cli' | 'cus' | 'pay' | 're' | 'evt' | 'req' | 'we' | 'whd' | 'whr' | 'rec' | 'rcd';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${randomBase62()}`;

@@ -130,6 +130,7 @@ export class RateLimits {
       admin: build('admin'),
       ops: build('ops'),
       auth: build('auth'),
+      token: build('token'),
     };
 
     if (redis) {

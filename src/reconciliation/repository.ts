@@ -8,7 +8,6 @@ import type { Knex } from 'knex';
 import type { components } from '../../generated/schema.js';
 import { keysetPage } from '../platform/db.js';
 import type { Position } from '../platform/pagination.js';
-import type { ReportTransaction } from '../processor/index.js';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 export type FailureCode = components['schemas']['ReconciliationFailureCode'];
@@ -90,7 +89,19 @@ export interface DiscrepancyRow {
 const DISCREPANCY_COLUMNS = ['id', 'reconciliation_id', 'account_id', 'kind', 'object_type', 'local', 'processor', 'subject', 'created_at'] as const;
 
 /** A transaction of the report as a run stores it: its account already matched, so without the metadata. */
-export type StoredTransaction = Omit<ReportTransaction, 'metadata' | 'decline_code'>;
+/** A report transaction as stored: the row's columns (the processor's report type, less metadata and decline code). */
+export interface StoredTransaction {
+  readonly id: string;
+  readonly type: 'charge' | 'capture' | 'void' | 'refund';
+  readonly charge_id: string;
+  readonly refund_id: string | null;
+  readonly amount: number;
+  readonly currency: string;
+  readonly charge_status: 'authorized' | 'captured' | 'voided' | 'declined';
+  readonly reference: string | null;
+  readonly idempotency_key: string;
+  readonly applied_at: Date;
+}
 
 const TRANSACTION_COLUMNS = ['id', 'type', 'charge_id', 'refund_id', 'amount', 'currency', 'charge_status', 'reference', 'idempotency_key', 'applied_at'] as const;
 

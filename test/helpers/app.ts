@@ -7,7 +7,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
-import { createApp, type AppReconciliationOptions, type AppWebhookOptions, type Services } from '../../src/app.js';
+import { createApp, type AppOAuthOptions, type AppReconciliationOptions, type AppWebhookOptions, type Services } from '../../src/app.js';
 import type { OpenApiDocument } from '../../src/platform/http/openapi-router.js';
 import type { ApiKeyScope } from './contract.js';
 import { createDb, migrate, type Db } from '../../src/platform/db.js';
@@ -171,6 +171,7 @@ export const GENEROUS_POLICIES: RateLimitPolicies = {
   admin: { points: 1_000_000, windowS: 60 },
   ops: { points: 1_000_000, windowS: 60 },
   auth: { points: 1_000_000, windowS: 60 },
+  token: { points: 1_000_000, windowS: 60 },
 };
 
 export interface TestRateLimitOptions {
@@ -212,6 +213,8 @@ export interface TestAppOptions {
   readonly webhooks?: Partial<AppWebhookOptions>;
   /** Reconciliation worker settings; tests run runs by hand with `services.reconciliationWorker.runOnce()`. */
   readonly reconciliation?: Partial<AppReconciliationOptions>;
+  /** OAuth settings (token lifetime, key rotation period, clients per account). */
+  readonly oauth?: Partial<AppOAuthOptions>;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -258,6 +261,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     // resolves names itself: no test depends on the network's DNS or waits for it.
     webhooks: { allowPrivateTargets: true, timeoutMs: 2_000, lookup: async () => ['127.0.0.1'], ...options.webhooks },
     reconciliation: options.reconciliation,
+    oauth: options.oauth,
   });
   return {
     metrics,
@@ -285,6 +289,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       await services.webhookRelay.stop();
       await services.reconciliationWorker.stop();
       services.webhookSender.close();
+      services.oauth.close();
       await services.apiKeys.close();
       if (redis) await closeRedis(redis);
       processor.close();
@@ -296,7 +301,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 
 /** Every row of the tables a test may touch, for "nothing changed" assertions. */
 export async function snapshot(db: Db): Promise<Record<string, unknown[]>> {
-  const tables = ['accounts', 'api_keys', 'customers', 'payments', 'refunds', 'events', 'idempotency_keys', 'webhook_endpoints', 'webhook_deliveries', 'webhook_replays', 'reconciliations', 'reconciliation_discrepancies'];
-  const entries = await Promise.all(tables.map(async (t) => [t, await db(t).select('*').orderBy('id')] as const));
+  const tables = ['accounts', 'api_keys', 'customers', 'payments', 'refunds', 'events', 'idempotency_keys', 'webhook_endpoints', 'webhook_deliveries', 'webhook_replays', 'reconciliations', 'reconciliation_discrepancies', 'oauth_clients', 'oauth_client_secrets', 'oauth_signing_keys'];
+  const keys: Record<string, string> = { oauth_client_secrets: 'secret_hash', oauth_signing_keys: 'kid' };
+  const entries = await Promise.all(tables.map(async (t) => [t, await db(t).select('*').orderBy(keys[t] ?? 'id')] as const));
   return Object.fromEntries(entries);
 }

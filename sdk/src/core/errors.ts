@@ -11,6 +11,8 @@ import { linkTarget, parseLinkHeader, parseSunsetDate } from './deprecation.js';
 export type Problem = components['schemas']['Problem'];
 /** The error codes the spec lists. The API may add codes: treat an unknown one by its status. */
 export type KnownErrorCode = components['schemas']['ErrorCode'];
+/** An OAuth error (RFC 6749 §5.2): what the token endpoint sends instead of a problem document. */
+export type OAuthError = components['schemas']['OAuthError'];
 
 export class RemitError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -33,10 +35,15 @@ export interface APIErrorInit {
 export class APIError extends RemitError {
   /** The HTTP status. */
   readonly status: number;
-  /** The problem's stable `code` (e.g. `payment_not_capturable`), when the body is a problem document. */
-  readonly code: KnownErrorCode | (string & {}) | undefined;
+  /**
+   * The problem's stable `code` (e.g. `payment_not_capturable`), when the body is a problem
+   * document; from the token endpoint, the OAuth `error` (e.g. `invalid_client`).
+   */
+  readonly code: KnownErrorCode | OAuthError['error'] | (string & {}) | undefined;
   /** The `application/problem+json` body, when the answer carried one. */
   readonly problem: Problem | undefined;
+  /** The OAuth error body (`error`, `error_description`), when the token endpoint refused a token request. */
+  readonly oauthError: OAuthError | undefined;
   /** The `Request-Id` of the attempt that failed: quote it when asking about this call. */
   readonly requestId: string | null;
   /** The response's headers (`Retry-After`, `RateLimit`, `WWW-Authenticate`, …). */
@@ -44,10 +51,12 @@ export class APIError extends RemitError {
 
   constructor(init: APIErrorInit) {
     const problem = asProblem(init.body);
-    super(describe(init.status, problem, init.body));
+    const oauthError = problem ? undefined : asOAuthError(init.body);
+    super(describe(init.status, problem ?? oauthError, init.body));
     this.status = init.status;
     this.problem = problem;
-    this.code = problem?.code;
+    this.oauthError = oauthError;
+    this.code = problem?.code ?? oauthError?.error;
     this.headers = init.headers;
     this.requestId = init.headers.get('request-id') ?? problem?.request_id ?? null;
   }
@@ -61,7 +70,10 @@ export class APIError extends RemitError {
 
 /** 400: the request is malformed (`validation_failed`, `invalid_cursor`, `idempotency_key_required`, …). */
 export class BadRequestError extends APIError {}
-/** 401: no API key, or one that is unknown or revoked. */
+/**
+ * 401: no API key, or one that is unknown or revoked; an access token refused again after the
+ * client fetched a new one; or, from the token endpoint, client credentials it refuses (`invalid_client`).
+ */
 export class AuthenticationError extends APIError {}
 /** 403: the key lacks the scope the operation needs. */
 export class PermissionDeniedError extends APIError {}
@@ -141,8 +153,15 @@ function asProblem(body: unknown): Problem | undefined {
   return typeof status === 'number' && typeof code === 'string' ? (body as Problem) : undefined;
 }
 
-function describe(status: number, problem: Problem | undefined, body: unknown): string {
-  if (problem) return `${status} ${problem.code}: ${problem.detail ?? problem.title}`;
+function asOAuthError(body: unknown): OAuthError | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const { error, error_description: description } = body as Record<string, unknown>;
+  return typeof error === 'string' && (description === undefined || typeof description === 'string') ? (body as OAuthError) : undefined;
+}
+
+function describe(status: number, known: Problem | OAuthError | undefined, body: unknown): string {
+  if (known && 'error' in known) return `${status} ${known.error}${known.error_description ? `: ${known.error_description}` : ''}`;
+  if (known) return `${status} ${known.code}: ${known.detail ?? known.title}`;
   if (typeof body === 'string' && body !== '') return `${status} ${body.length > 200 ? `${body.slice(0, 200)}…` : body}`;
   return `${status} status code (no problem document in the body)`;
 }

@@ -1,17 +1,45 @@
+import type { components } from '../generated/schema.js';
 import type { DeprecationHandler } from './deprecation.js';
 import type { ReadCache } from './read-cache.js';
 
 /** What a `fetch` must look like to carry the SDK's requests: the built-in one, or a wrapper of it. */
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
 
-export interface ClientOptions {
+/** Authenticate with an API key: `new Remit({ apiKey: 'sk_…' })`. */
+export interface ApiKeyCredentials {
   /** The API key's secret (`sk_…`), sent as `Authorization: Bearer <apiKey>`. */
   apiKey: string;
+}
+
+/**
+ * Authenticate as an OAuth client (the client-credentials grant, RFC 6749 §4.4):
+ * `new Remit({ clientId: 'cli_…', clientSecret: 'cs_…' })`. The client obtains short-lived access
+ * tokens from `POST /oauth/token`, keeps one while it is fresh, replaces it before it expires, and
+ * fetches a new one (then sends the call once more) when the API refuses it.
+ */
+export interface ClientCredentials {
+  /** The OAuth client's id (`cli_…`). */
+  clientId: string;
+  /** The OAuth client's secret (`cs_…`): sent to the token endpoint only, never with an operation. */
+  clientSecret: string;
+  /** Narrows the tokens to some of the client's scopes, e.g. `['read']`. Default: all of them. */
+  scope?: readonly components['schemas']['ApiKeyScope'][];
+}
+
+/**
+ * One way to authenticate, and the options every client takes. Options naming both an API key and
+ * client credentials are refused when the client is made (the type does not forbid them, so that a
+ * wrapper spreading `Partial<ClientOptions>` over its own `apiKey` keeps compiling).
+ */
+export type ClientOptions = (ApiKeyCredentials | ClientCredentials) & CommonClientOptions;
+
+export interface CommonClientOptions {
   /** Where the API listens. Default `http://127.0.0.1:8080`. */
   baseURL?: string;
   /**
    * Retries after the first attempt, for failures a retry can fix (connection errors, timeouts,
-   * 408, 409 `idempotency_in_flight`, 429, 5xx). Default 2; 0 turns retries off.
+   * 408, 409 `idempotency_in_flight`, 429, 5xx). Default 2; 0 turns retries off. Token requests
+   * follow it too; resending a call once after its access token was refused is not a retry.
    */
   maxRetries?: number;
   /** Milliseconds one attempt may take, body included, before it is abandoned. Default 60 000. */

@@ -39,6 +39,7 @@ export const operationSpecs = {
   capturePaymentV2: {"operationId":"capturePaymentV2","method":"POST","path":"/v2/payments/{id}/capture","pathParams":["id"],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false},
   createApiKey: {"operationId":"createApiKey","method":"POST","path":"/v1/api_keys","pathParams":[],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
   createCustomer: {"operationId":"createCustomer","method":"POST","path":"/v1/customers","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
+  createOAuthClient: {"operationId":"createOAuthClient","method":"POST","path":"/v1/oauth_clients","pathParams":[],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
   createPayment: {"operationId":"createPayment","method":"POST","path":"/v1/payments","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"createPaymentV2","call":"v2.payments.create"}}},
   createPaymentV2: {"operationId":"createPaymentV2","method":"POST","path":"/v2/payments","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
   createReconciliation: {"operationId":"createReconciliation","method":"POST","path":"/v1/reconciliations","pathParams":[],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
@@ -51,6 +52,7 @@ export const operationSpecs = {
   listApiKeys: {"operationId":"listApiKeys","method":"GET","path":"/v1/api_keys","pathParams":[],"queryParams":["limit","cursor"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
   listCustomers: {"operationId":"listCustomers","method":"GET","path":"/v1/customers","pathParams":[],"queryParams":["limit","cursor","email","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
   listEvents: {"operationId":"listEvents","method":"GET","path":"/v1/events","pathParams":[],"queryParams":["limit","cursor","type","object_id","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
+  listOAuthClients: {"operationId":"listOAuthClients","method":"GET","path":"/v1/oauth_clients","pathParams":[],"queryParams":["limit","cursor"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
   listPayments: {"operationId":"listPayments","method":"GET","path":"/v1/payments","pathParams":[],"queryParams":["limit","cursor","status","customer","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true,"deprecation":{"since":"2026-12-04","sunset":"2027-12-31","successor":{"operationId":"listPaymentsV2","call":"v2.payments.list"}}},
   listPaymentsV2: {"operationId":"listPaymentsV2","method":"GET","path":"/v2/payments","pathParams":[],"queryParams":["limit","cursor","status","customer","created"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
   listReconciliationDiscrepancies: {"operationId":"listReconciliationDiscrepancies","method":"GET","path":"/v1/reconciliations/{id}/discrepancies","pathParams":["id"],"queryParams":["limit","cursor"],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":true},
@@ -69,6 +71,8 @@ export const operationSpecs = {
   retrieveWebhookReplay: {"operationId":"retrieveWebhookReplay","method":"GET","path":"/v1/webhook_endpoints/{id}/replays/{replay_id}","pathParams":["id","replay_id"],"queryParams":[],"headerParams":["If-None-Match","Remit-Retry-Count"],"body":"none","unsafe":false,"paginated":false},
   retryWebhookDelivery: {"operationId":"retryWebhookDelivery","method":"POST","path":"/v1/webhook_endpoints/{id}/deliveries/{delivery_id}/retry","pathParams":["id","delivery_id"],"queryParams":[],"headerParams":["Idempotency-Key","Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false},
   revokeApiKey: {"operationId":"revokeApiKey","method":"DELETE","path":"/v1/api_keys/{id}","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false},
+  revokeOAuthClient: {"operationId":"revokeOAuthClient","method":"DELETE","path":"/v1/oauth_clients/{id}","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"none","unsafe":true,"paginated":false},
+  rotateOAuthClientSecret: {"operationId":"rotateOAuthClientSecret","method":"POST","path":"/v1/oauth_clients/{id}/rotate_secret","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"optional","unsafe":true,"paginated":false},
   rotateWebhookEndpointSecret: {"operationId":"rotateWebhookEndpointSecret","method":"POST","path":"/v1/webhook_endpoints/{id}/rotate_secret","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"optional","unsafe":true,"paginated":false},
   updateCustomer: {"operationId":"updateCustomer","method":"PATCH","path":"/v1/customers/{id}","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
   updateWebhookEndpoint: {"operationId":"updateWebhookEndpoint","method":"PATCH","path":"/v1/webhook_endpoints/{id}","pathParams":["id"],"queryParams":[],"headerParams":["Remit-Retry-Count"],"body":"required","unsafe":true,"paginated":false},
@@ -112,6 +116,7 @@ export type ApiKeyCreateRequest = components['schemas']['ApiKeyCreateRequest'];
 export type ApiKeyList = components['schemas']['ApiKeyList'];
 export type ApiKeyScope = components['schemas']['ApiKeyScope'];
 export type ApiKeyWithSecret = components['schemas']['ApiKeyWithSecret'];
+export type AuthorizationServerMetadata = components['schemas']['AuthorizationServerMetadata'];
 export type CaptureMethod = components['schemas']['CaptureMethod'];
 export type ConsoleFeed = components['schemas']['ConsoleFeed'];
 export type ConsoleStatusCounts = components['schemas']['ConsoleStatusCounts'];
@@ -133,10 +138,19 @@ export type EventRequest = components['schemas']['EventRequest'];
 export type EventType = components['schemas']['EventType'];
 export type FieldError = components['schemas']['FieldError'];
 export type Health = components['schemas']['Health'];
+export type JsonWebKey = components['schemas']['JsonWebKey'];
+export type JsonWebKeySet = components['schemas']['JsonWebKeySet'];
 export type ListEnvelope = components['schemas']['ListEnvelope'];
 export type Metadata = components['schemas']['Metadata'];
 export type Money = components['schemas']['Money'];
 export type MoneyRequest = components['schemas']['MoneyRequest'];
+export type OAuthClient = components['schemas']['OAuthClient'];
+export type OAuthClientCreateRequest = components['schemas']['OAuthClientCreateRequest'];
+export type OAuthClientList = components['schemas']['OAuthClientList'];
+export type OAuthClientRotateRequest = components['schemas']['OAuthClientRotateRequest'];
+export type OAuthClientSecret = components['schemas']['OAuthClientSecret'];
+export type OAuthClientWithSecret = components['schemas']['OAuthClientWithSecret'];
+export type OAuthError = components['schemas']['OAuthError'];
 export type Payment = components['schemas']['Payment'];
 export type PaymentCreateRequest = components['schemas']['PaymentCreateRequest'];
 export type PaymentEvent = components['schemas']['PaymentEvent'];
@@ -176,7 +190,11 @@ export type RefundV2List = components['schemas']['RefundV2List'];
 export type RefundWebhook = components['schemas']['RefundWebhook'];
 export type RefundWebhookV1 = components['schemas']['RefundWebhookV1'];
 export type RefundWebhookV2 = components['schemas']['RefundWebhookV2'];
+export type SigningKey = components['schemas']['SigningKey'];
+export type SigningKeyRotateRequest = components['schemas']['SigningKeyRotateRequest'];
 export type SupportedCurrency = components['schemas']['SupportedCurrency'];
+export type TokenRequest = components['schemas']['TokenRequest'];
+export type TokenResponse = components['schemas']['TokenResponse'];
 export type UnixTime = components['schemas']['UnixTime'];
 export type WebhookApiVersion = components['schemas']['WebhookApiVersion'];
 export type WebhookAttempt = components['schemas']['WebhookAttempt'];
@@ -204,6 +222,7 @@ export type WebhookSequence = components['schemas']['WebhookSequence'];
 export type ListApiKeysParams = QueryParams<'listApiKeys'>;
 export type ListCustomersParams = QueryParams<'listCustomers'>;
 export type ListEventsParams = QueryParams<'listEvents'>;
+export type ListOAuthClientsParams = QueryParams<'listOAuthClients'>;
 export type ListPaymentsParams = QueryParams<'listPayments'>;
 export type ListPaymentsV2Params = QueryParams<'listPaymentsV2'>;
 export type ListReconciliationDiscrepanciesParams = QueryParams<'listReconciliationDiscrepancies'>;
@@ -332,6 +351,60 @@ export abstract class RemitResources {
      */
     retrieve: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'retrieveEvent'>> =>
       this.#transport.request(operationSpecs.retrieveEvent, { path: { id }, options }),
+  };
+
+  /**
+   * OAuth clients: Clients of the OAuth 2.0 client-credentials grant: an alternative to API keys for platforms
+   * that refuse long-lived secrets. Their short-lived access tokens call every operation an API
+   * key may, with the same scopes. docs/oauth.md explains them.
+   */
+  readonly oauthClients = {
+    /**
+     * Create an OAuth client.
+     *
+     * Creates a client for the OAuth 2.0 client-credentials grant (`POST /oauth/token`). The
+     * `client_secret` appears in this response only; Remit keeps its SHA-256. A caller can only
+     * create clients with scopes it holds itself (`403` `insufficient_scope` otherwise), and an
+     * account has at most a configured number of active clients (`409`
+     * `oauth_client_limit_reached`; 100 by default).
+     *
+     * `POST /v1/oauth_clients` (`createOAuthClient`)
+     */
+    create: (body: RequestBody<'createOAuthClient'>, options?: RequestOptions): APIPromise<SuccessBody<'createOAuthClient'>> =>
+      this.#transport.request(operationSpecs.createOAuthClient, { path: {}, body, options }),
+    /**
+     * List OAuth clients.
+     *
+     * The account's OAuth clients, newest first, revoked ones included. Secrets are never listed.
+     *
+     * `GET /v1/oauth_clients` (`listOAuthClients`)
+     */
+    list: (query?: QueryParams<'listOAuthClients'>, options?: RequestOptions): PagePromise<ListItem<'listOAuthClients'>> =>
+      this.#transport.requestPage(operationSpecs.listOAuthClients, { path: {}, query, options }),
+    /**
+     * Revoke an OAuth client.
+     *
+     * Revokes the client and every secret it holds: `POST /oauth/token` refuses it from now on,
+     * and every access token it was issued is refused (`401` `invalid_token`) on every instance
+     * within a second. Revoking a revoked client returns it unchanged. A caller can only revoke
+     * clients whose scopes it holds itself (`403` `insufficient_scope` otherwise).
+     *
+     * `DELETE /v1/oauth_clients/{id}` (`revokeOAuthClient`)
+     */
+    revoke: (id: string, options?: RequestOptions): APIPromise<SuccessBody<'revokeOAuthClient'>> =>
+      this.#transport.request(operationSpecs.revokeOAuthClient, { path: { id }, options }),
+    /**
+     * Rotate an OAuth client's secret.
+     *
+     * Issues a new secret, shown in this response only. Every secret the client held before stays
+     * valid for `overlap_seconds` more (24 hours by default; `0` ends them now), so the new one
+     * can be deployed before the old one stops working. Access tokens already issued are not
+     * affected. A revoked client cannot be rotated (`404`).
+     *
+     * `POST /v1/oauth_clients/{id}/rotate_secret` (`rotateOAuthClientSecret`)
+     */
+    rotateSecret: (id: string, body?: RequestBody<'rotateOAuthClientSecret'>, options?: RequestOptions): APIPromise<SuccessBody<'rotateOAuthClientSecret'>> =>
+      this.#transport.request(operationSpecs.rotateOAuthClientSecret, { path: { id }, body, options }),
   };
 
   /**

@@ -100,6 +100,184 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/oauth_clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List OAuth clients
+         * @description The account's OAuth clients, newest first, revoked ones included. Secrets are never listed.
+         */
+        get: operations["listOAuthClients"];
+        put?: never;
+        /**
+         * Create an OAuth client
+         * @description Creates a client for the OAuth 2.0 client-credentials grant (`POST /oauth/token`). The
+         *     `client_secret` appears in this response only; Remit keeps its SHA-256. A caller can only
+         *     create clients with scopes it holds itself (`403` `insufficient_scope` otherwise), and an
+         *     account has at most a configured number of active clients (`409`
+         *     `oauth_client_limit_reached`; 100 by default).
+         */
+        post: operations["createOAuthClient"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth_clients/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The OAuth client's id (its `client_id`). */
+                id: components["parameters"]["OAuthClientId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an OAuth client
+         * @description Revokes the client and every secret it holds: `POST /oauth/token` refuses it from now on,
+         *     and every access token it was issued is refused (`401` `invalid_token`) on every instance
+         *     within a second. Revoking a revoked client returns it unchanged. A caller can only revoke
+         *     clients whose scopes it holds itself (`403` `insufficient_scope` otherwise).
+         */
+        delete: operations["revokeOAuthClient"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth_clients/{id}/rotate_secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The OAuth client's id (its `client_id`). */
+                id: components["parameters"]["OAuthClientId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an OAuth client's secret
+         * @description Issues a new secret, shown in this response only. Every secret the client held before stays
+         *     valid for `overlap_seconds` more (24 hours by default; `0` ends them now), so the new one
+         *     can be deployed before the old one stops working. Access tokens already issued are not
+         *     affected. A revoked client cannot be rotated (`404`).
+         */
+        post: operations["rotateOAuthClientSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Obtain an access token
+         * @description The OAuth 2.0 client-credentials grant (RFC 6749 §4.4). The client authenticates with HTTP
+         *     Basic (`client_id:client_secret`, each form-encoded, RFC 6749 §2.3.1) or with `client_id`
+         *     and `client_secret` in the body — one or the other, not both. `scope` narrows the token to
+         *     some of the client's scopes; without it the token carries them all.
+         *
+         *     The token is a JWT access token (RFC 9068): ES256, `typ: at+jwt`, a `kid` published at
+         *     `/.well-known/jwks.json`, valid for `expires_in` seconds (10 minutes by default), carrying
+         *     the account (`remit_account`), the client (`client_id`, `sub`) and `scope`. Send it as
+         *     `Authorization: Bearer <token>` to any operation an API key may call.
+         *
+         *     Errors follow OAuth's own format (RFC 6749 §5.2), not problem+json: `invalid_request`,
+         *     `invalid_client` (`401`, with `WWW-Authenticate: Basic` when Basic was used),
+         *     `unsupported_grant_type`, `invalid_scope`. Requests count against the `token` quota per
+         *     client address, and failed client authentications against `auth`, as bad API keys do.
+         */
+        post: operations["createAccessToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/oauth-authorization-server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * OAuth authorization server metadata
+         * @description What an OAuth client library needs to find the token endpoint and the signing keys (RFC 8414).
+         */
+        get: operations["getAuthorizationServerMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The access tokens' signing keys
+         * @description The public keys that verify access tokens (RFC 7517), by `kid`: the key signing now and
+         *     every earlier key until the last token it signed has expired. Keys rotate on a schedule
+         *     (`OAUTH_KEY_ROTATION_S`); a resource server may cache this for the `max-age` it is sent with.
+         */
+        get: operations["getJwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/signing_keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the access tokens' signing key
+         * @description Starts a new signing key now, ahead of the schedule. By default the earlier keys stay
+         *     published until the tokens they signed have expired; with `retire_previous: true` (a key
+         *     thought compromised) they are withdrawn at once and every token they signed is refused on
+         *     every instance within a second, so clients fetch new tokens.
+         */
+        post: operations["rotateSigningKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers": {
         parameters: {
             query?: never;
@@ -1172,7 +1350,7 @@ export interface components {
          *     unknown code by its HTTP status.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "malformed_json" | "invalid_cursor" | "idempotency_key_required" | "authentication_required" | "invalid_api_key" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "idempotency_in_flight" | "payment_not_capturable" | "payment_not_cancelable" | "payment_not_refundable" | "api_key_limit_reached" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "amount_exceeds_refundable" | "referenced_resource_not_found" | "rate_limited" | "internal_error" | "service_unavailable" | "processor_unavailable" | "currency_mismatch" | "api_version_sunset" | "webhook_endpoint_limit_reached" | "webhook_endpoint_disabled" | "webhook_url_not_allowed" | "replay_window_invalid" | "reconciliation_window_invalid";
+        ErrorCode: "validation_failed" | "malformed_json" | "invalid_cursor" | "idempotency_key_required" | "authentication_required" | "invalid_api_key" | "insufficient_scope" | "resource_not_found" | "route_not_found" | "method_not_allowed" | "idempotency_in_flight" | "payment_not_capturable" | "payment_not_cancelable" | "payment_not_refundable" | "api_key_limit_reached" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "amount_exceeds_refundable" | "referenced_resource_not_found" | "rate_limited" | "internal_error" | "service_unavailable" | "processor_unavailable" | "currency_mismatch" | "api_version_sunset" | "webhook_endpoint_limit_reached" | "webhook_endpoint_disabled" | "webhook_url_not_allowed" | "replay_window_invalid" | "reconciliation_window_invalid" | "invalid_token" | "oauth_client_limit_reached";
         /**
          * @description Seconds since the Unix epoch.
          * @example 1795000000
@@ -1204,6 +1382,128 @@ export interface components {
         AccountCreated: {
             account: components["schemas"]["Account"];
             api_key: components["schemas"]["ApiKeyWithSecret"];
+        };
+        OAuthClient: {
+            /** @description The client's `client_id`. */
+            id: string;
+            /** @constant */
+            object: "oauth_client";
+            name: string | null;
+            scopes: components["schemas"]["ApiKeyScope"][];
+            /** @description The secrets the client may authenticate with now, newest first; an earlier one keeps working until its `expires_at` after a rotation. */
+            secrets: components["schemas"]["OAuthClientSecret"][];
+            created: components["schemas"]["UnixTime"];
+            /** @description When the client was revoked; `null` while it is active. */
+            revoked_at: components["schemas"]["UnixTime"] | null;
+        };
+        OAuthClientSecret: {
+            /**
+             * @description The secret's prefix and last four characters.
+             * @example cs_…Xk4e
+             */
+            redacted_secret: string;
+            created: components["schemas"]["UnixTime"];
+            /** @description When a rotated secret stops working; `null` for the current one. */
+            expires_at: components["schemas"]["UnixTime"] | null;
+        };
+        OAuthClientWithSecret: components["schemas"]["OAuthClient"] & {
+            /** @description The client's new secret. Shown only in the response that creates it. */
+            client_secret: string;
+        };
+        OAuthClientCreateRequest: {
+            name?: string;
+            scopes: components["schemas"]["ApiKeyScope"][];
+        };
+        OAuthClientRotateRequest: {
+            /**
+             * @description How long the secrets held before stay valid; `0` ends them now.
+             * @default 86400
+             */
+            overlap_seconds: number;
+        };
+        OAuthClientList: components["schemas"]["ListEnvelope"] & {
+            data: components["schemas"]["OAuthClient"][];
+        };
+        /**
+         * @description An `application/x-www-form-urlencoded` form (RFC 6749 §4.4.2); each parameter at most once.
+         *     Parameters Remit does not know are ignored, as RFC 6749 §3.2 asks.
+         */
+        TokenRequest: {
+            /** @description `client_credentials`; any other grant is `unsupported_grant_type`. */
+            grant_type: string;
+            /** @description Space-separated scopes, each one the client holds (RFC 6749 §3.3). */
+            scope?: string;
+            /** @description With `client_secret`, when the client does not authenticate with HTTP Basic. */
+            client_id?: string;
+            client_secret?: string;
+        };
+        /** @description RFC 6749 §5.1. */
+        TokenResponse: {
+            /** @description A JWT (RFC 9068). Treat it as opaque; it is refused once expired or once its client is revoked. */
+            access_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            /** @description Seconds the token is valid for. */
+            expires_in: number;
+            /** @description The token's scopes, space-separated. */
+            scope: string;
+        };
+        /** @description An OAuth error (RFC 6749 §5.2). */
+        OAuthError: {
+            /** @enum {string} */
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope";
+            error_description: string;
+        };
+        /** @description RFC 8414 §2. More members may be added. */
+        AuthorizationServerMetadata: {
+            /** Format: uri */
+            issuer: string;
+            /** Format: uri */
+            token_endpoint: string;
+            /** Format: uri */
+            jwks_uri: string;
+            grant_types_supported: string[];
+            token_endpoint_auth_methods_supported: string[];
+            scopes_supported: string[];
+            /** @description Empty: Remit offers no grant with an authorization endpoint. */
+            response_types_supported: string[];
+            /** Format: uri */
+            service_documentation?: string;
+        };
+        /** @description RFC 7517 §5. */
+        JsonWebKeySet: {
+            keys: components["schemas"]["JsonWebKey"][];
+        };
+        /** @description A public P-256 key (RFC 7517, RFC 7518 §6.2.1). */
+        JsonWebKey: {
+            /** @constant */
+            kty: "EC";
+            /** @constant */
+            crv: "P-256";
+            x: string;
+            y: string;
+            kid: string;
+            /** @constant */
+            use: "sig";
+            /** @constant */
+            alg: "ES256";
+        };
+        SigningKeyRotateRequest: {
+            /**
+             * @description Withdraw every earlier key now; the tokens they signed are refused.
+             * @default false
+             */
+            retire_previous: boolean;
+        };
+        SigningKey: {
+            kid: string;
+            /** @constant */
+            object: "signing_key";
+            /** @constant */
+            alg: "ES256";
+            created: components["schemas"]["UnixTime"];
+            /** @description How many earlier keys this rotation withdrew at once. */
+            retired: number;
         };
         /** @enum {string} */
         ApiKeyScope: "read" | "write";
@@ -2058,7 +2358,13 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description No credentials, or credentials that are unknown or revoked. */
+        /**
+         * @description No credentials (`authentication_required`), an API key that is unknown or revoked
+         *     (`invalid_api_key`), or an access token that is malformed, expired, signed by a key no
+         *     longer published or issued to a revoked client (`invalid_token`). Either way
+         *     `WWW-Authenticate` says `error="invalid_token"` (RFC 6750 §3.1); a client holding an
+         *     access token fetches a new one and retries once.
+         */
         Unauthorized: {
             headers: {
                 "Request-Id": components["headers"]["Request-Id"];
@@ -2193,6 +2499,21 @@ export interface components {
          *     Revoke one, then retry.
          */
         KeyLimitReached: {
+            headers: {
+                "Request-Id": components["headers"]["Request-Id"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The account already has as many active OAuth clients as it may (`oauth_client_limit_reached`).
+         *     Revoke one, then retry.
+         */
+        OAuthClientLimitReached: {
             headers: {
                 "Request-Id": components["headers"]["Request-Id"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
@@ -2568,6 +2889,8 @@ export interface components {
         IdempotencyKey: string;
         /** @description The customer's id. */
         CustomerId: components["schemas"]["CustomerIdValue"];
+        /** @description The OAuth client's id (its `client_id`). */
+        OAuthClientId: string;
         /** @description The API key's id. */
         ApiKeyId: string;
         /**
@@ -2629,6 +2952,8 @@ export interface components {
         "Retry-After": number;
         /** @description `no-store`: the answer holds a secret shown only once; no cache may keep it (RFC 9111 §5.2.2.5). */
         "Cache-Control-No-Store": "no-store";
+        /** @description `no-cache`, beside `Cache-Control: no-store`, for HTTP/1.0 caches (RFC 6749 §5.1). */
+        "Pragma-No-Cache": "no-cache";
         /**
          * @description Seconds to wait before retrying (RFC 9110 §10.2.3). Present when the code is
          *     `idempotency_in_flight`: retry with the same Idempotency-Key after this delay.
@@ -2641,11 +2966,11 @@ export interface components {
         /**
          * @description The quotas this request was counted against, in the syntax of the IETF httpapi
          *     ratelimit-headers draft: one list item per quota, each with the policy name, `q` the number
-         *     of requests allowed and `w` the window in seconds. Policies: `read` and `write` per API key,
-         *     and `account_read` and `account_write` per account across all its keys (a key's request
-         *     counts in both); `admin` for the admin token; `ops` per client address (also for requests
-         *     that match no operation); `auth` (failed authentications) per client address. Present on
-         *     every response.
+         *     of requests allowed and `w` the window in seconds. Policies: `read` and `write` per API key
+         *     or OAuth client, and `account_read` and `account_write` per account across all its keys and
+         *     clients (a request counts in both); `admin` for the admin token; `ops` per client address
+         *     (also for requests that match no operation); `auth` (failed authentications) and `token`
+         *     (requests to `POST /oauth/token`) per client address. Present on every response.
          */
         "RateLimit-Policy": string;
         /**
@@ -2903,6 +3228,386 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listOAuthClients: {
+        parameters: {
+            query?: {
+                /** @description How many items to return, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `next_cursor` of the previous page. Opaque (encrypted and authenticated): valid only for the list that
+                 *     issued it, for the same account, and with the same filters (`limit` may change between
+                 *     pages). A list and its other version (`/v1/payments` and `/v2/payments`) are one list over the same rows, so a
+                 *     cursor pages either. Anything else is a `400` `invalid_cursor`. Cursors do not expire; paging stays correct while items are
+                 *     created or deleted (no item is returned twice, and none that existed when the walk began
+                 *     and still exists is skipped).
+                 */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /**
+                 * @description The `ETag` of the representation you hold, or several separated by commas, or `*` (RFC 9110 §13.1.2). When one
+                 *     matches the current representation the answer is `304` without a body: what you hold is current. A `304` counts
+                 *     against the read quota like a `200`: it costs the server the same authentication and read, only not the body.
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of OAuth clients. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClientList"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createOAuthClient: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthClientCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new client, with its secret. */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    Location: components["headers"]["Location"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClientWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["OAuthClientLimitReached"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeOAuthClient: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The OAuth client's id (its `client_id`). */
+                id: components["parameters"]["OAuthClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revoked client. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClient"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateOAuthClientSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path: {
+                /** @description The OAuth client's id (its `client_id`). */
+                id: components["parameters"]["OAuthClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["OAuthClientRotateRequest"];
+            };
+        };
+        responses: {
+            /** @description The client, with its new secret. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClientWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createAccessToken: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["TokenRequest"];
+            };
+        };
+        responses: {
+            /** @description An access token. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    Pragma: components["headers"]["Pragma-No-Cache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /**
+             * @description The request is malformed or asks for what the client may not have (RFC 6749 §5.2):
+             *     `invalid_request`, `unsupported_grant_type` or `invalid_scope`.
+             */
+            400: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    Pragma: components["headers"]["Pragma-No-Cache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description The client is unknown, revoked, or its secret is wrong or expired (`invalid_client`). */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    Pragma: components["headers"]["Pragma-No-Cache"];
+                    /** @description `Basic realm="remit"` when the client authenticated with HTTP Basic (RFC 6749 §5.2). */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAuthorizationServerMetadata: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metadata. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorizationServerMetadata"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getJwks: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key set. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    /** @description `public, max-age=…`: how long the set may be cached, shorter than any key's remaining life. */
+                    "Cache-Control": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonWebKeySet"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateSigningKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description How many times the client has already sent this request: `0` (or no header) on the first
+                 *     attempt, `1` on the first retry, and so on. The SDK sends it on every attempt. It changes
+                 *     nothing in the answer; the server counts retried requests per operation, so an operator can
+                 *     watch retries ÷ requests and see a retry storm before it is an outage.
+                 */
+                "Remit-Retry-Count"?: components["parameters"]["RetryCount"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SigningKeyRotateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new signing key (public part). */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["Request-Id"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

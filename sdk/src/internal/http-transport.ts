@@ -2,6 +2,15 @@
  * One logical call over HTTP: the attempts, the waits between them, and the error it ends with.
  * The Idempotency-Key of an unsafe call is chosen once, before the first attempt, and every retry
  * sends the same one: the API then replays the first outcome instead of moving money twice.
+ *
+ * A client with OAuth client credentials sends an access token instead of the API key, taken from
+ * its TokenSource before each attempt. When the API refuses that token (401 with
+ * `WWW-Authenticate: Bearer error="invalid_token"`), the call drops it, waits for a new one and
+ * sends the same request once more, Idempotency-Key included. That resend is not one of the
+ * call's `maxRetries`: the refusal is not a failure of the request but of a credential the call
+ * could not have known was stale, and the API authenticates before it does anything, so nothing
+ * was done the first time, even for a call it does not deduplicate. A second refusal in a row
+ * means a new token does not help (the client was revoked): it ends the call.
  */
 import { APIPromise } from '../core/api-promise.js';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, RemitError } from '../core/errors.js';
@@ -11,17 +20,26 @@ import type { DeprecationHandler } from '../core/deprecation.js';
 import type { ReadCache } from '../core/read-cache.js';
 import type { CallArgs, OperationSpec, Transport } from '../generated/resources.js';
 import { VERSION } from '../version.js';
+import { connectionFailureReason, outcomeOf, parseBody, RETRY_COUNT_HEADER, sendAttempt, type Attempt } from './attempt.js';
 import { deprecationNoticeOf, warnOncePerOperation } from './deprecation.js';
-import { isRepeatable, retryDelayMs, shouldRetry, type AttemptOutcome } from './retry.js';
+import { isRepeatable, retryDelayMs, shouldRetry } from './retry.js';
 import type { RuntimeHooks } from './runtime.js';
+import type { TokenSource } from './token-source.js';
 import { buildURL } from './url.js';
 import { randomUUID } from './uuid.js';
 
-/** The attempt number the SDK sends on every request (the spec's `Remit-Retry-Count`): 0, then 1, 2, … on retries. */
-export const RETRY_COUNT_HEADER = 'Remit-Retry-Count';
+/** What a call authenticates with: the API key itself, or access tokens for OAuth client credentials. */
+export type Credentials =
+  | { readonly kind: 'apiKey'; readonly apiKey: string }
+  | {
+      readonly kind: 'oauth';
+      readonly tokens: TokenSource;
+      /** Who the tokens act for (the client id): the read cache keeps each one's answers apart. */
+      readonly principal: string;
+    };
 
 export interface TransportConfig {
-  readonly apiKey: string;
+  readonly credentials: Credentials;
   readonly baseURL: string;
   readonly maxRetries: number;
   readonly timeout: number;
@@ -32,12 +50,6 @@ export interface TransportConfig {
   /** The caller's deprecation hook; without one, a warning once per operation per process. */
   readonly onDeprecation?: DeprecationHandler;
 }
-
-type Attempt =
-  | { readonly kind: 'response'; readonly response: Response; readonly text: string }
-  | { readonly kind: 'connection-error'; readonly error: unknown }
-  | { readonly kind: 'timeout' }
-  | { readonly kind: 'aborted'; readonly reason: unknown };
 
 interface Finished {
   readonly response: Response;
@@ -105,17 +117,32 @@ export class HttpTransport implements Transport {
     const repeatable = isRepeatable(spec);
     // A read this client made before: ask whether it changed (unless the caller asks about a tag of its own).
     const cache = spec.method === 'GET' ? this.#config.readCache : undefined;
-    const cacheKey = `${this.#config.apiKey}\n${url}`;
+    const { credentials } = this.#config;
+    const principal = credentials.kind === 'apiKey' ? credentials.apiKey : credentials.principal;
+    const cacheKey = `${principal}\n${url}`;
     const kept = cache && !headers.has('If-None-Match') ? cache.get(cacheKey) : undefined;
     if (kept) headers.set('If-None-Match', kept.etag);
 
-    for (let retriesDone = 0; ; retriesDone++) {
+    let retriesDone = 0;
+    let attemptsSent = 0;
+    let tokenRenewed = false;
+    for (;;) {
       if (signal?.aborted) throw new APIUserAbortError({ cause: signal.reason });
-      // Which attempt this is (0 for the first): the server counts retries, so its operator sees a
-      // retry storm building.
-      headers.set(RETRY_COUNT_HEADER, String(retriesDone));
-      const attempt = await this.#attempt(url, { method: spec.method, headers, body }, timeout, signal);
+      const token = credentials.kind === 'oauth' ? await credentials.tokens.token(signal) : undefined;
+      if (token !== undefined) headers.set('Authorization', `Bearer ${token}`);
+      // How many times this request was sent before (0 for the first): the server counts retries,
+      // so its operator sees a retry storm building.
+      headers.set(RETRY_COUNT_HEADER, String(attemptsSent));
+      attemptsSent += 1;
+      const attempt = await sendAttempt(this.#config.fetch, url, { method: spec.method, headers, body }, timeout, signal);
       if (attempt.kind === 'response') answered.response = attempt.response;
+      if (credentials.kind === 'oauth' && token !== undefined && isRefusedToken(attempt)) {
+        credentials.tokens.invalidate(token);
+        if (!tokenRenewed) {
+          tokenRenewed = true;
+          continue;
+        }
+      }
       if (attempt.kind === 'response' && attempt.response.status === 304 && kept) {
         return { response: attempt.response, body: parseSuccess({ response: attempt.response, text: kept.text }) };
       }
@@ -128,7 +155,7 @@ export class HttpTransport implements Transport {
 
       const errorBody = attempt.kind === 'response' ? parseBody(attempt.text) : undefined;
       if (!shouldRetry(outcomeOf(attempt, errorBody), retriesDone, maxRetries, repeatable)) {
-        throw failure(attempt, errorBody, { attempts: retriesDone + 1, timeout });
+        throw failure(attempt, errorBody, { attempts: attemptsSent, timeout });
       }
       const delay = retryDelayMs({
         headers: attempt.kind === 'response' ? attempt.response.headers : undefined,
@@ -137,15 +164,18 @@ export class HttpTransport implements Transport {
         random: this.#config.hooks.random(),
       });
       await this.#wait(delay, signal);
+      retriesDone += 1;
     }
   }
 
   #headers(spec: OperationSpec, options: RequestOptions, hasBody: boolean): Headers {
+    const { credentials } = this.#config;
     const headers = new Headers({
       Accept: 'application/json',
       'User-Agent': `remit-sdk-node/${VERSION}`,
-      Authorization: `Bearer ${this.#config.apiKey}`,
     });
+    // An access token is set before each attempt instead: it may change between attempts.
+    if (credentials.kind === 'apiKey') headers.set('Authorization', `Bearer ${credentials.apiKey}`);
     if (hasBody) headers.set('Content-Type', 'application/json');
     for (const [name, value] of Object.entries(this.#config.defaultHeaders)) headers.set(name, value);
     for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value);
@@ -155,30 +185,6 @@ export class HttpTransport implements Transport {
       else if (!headers.has('Idempotency-Key')) headers.set('Idempotency-Key', randomUUID());
     }
     return headers;
-  }
-
-  /** One exchange, body included, bounded by `timeout` and by the caller's signal. */
-  async #attempt(url: string, init: RequestInit, timeout: number, signal: AbortSignal | undefined): Promise<Attempt> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const onAbort = () => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeout);
-    try {
-      const response = await this.#config.fetch(url, { ...init, signal: controller.signal });
-      const text = await response.text();
-      return { kind: 'response', response, text };
-    } catch (error) {
-      if (signal?.aborted) return { kind: 'aborted', reason: signal.reason };
-      if (timedOut) return { kind: 'timeout' };
-      return { kind: 'connection-error', error };
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
   }
 
   /** The wait before the next attempt; the caller's signal ends it at once. */
@@ -210,12 +216,6 @@ export function checkTimeout(value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RemitError(`timeout must be a positive number of milliseconds, not ${String(value)}.`);
 }
 
-function outcomeOf(attempt: Attempt, body: unknown): AttemptOutcome {
-  if (attempt.kind !== 'response') return { kind: attempt.kind };
-  const code = typeof body === 'object' && body !== null ? (body as { code?: unknown }).code : undefined;
-  return { kind: 'response', status: attempt.response.status, code: typeof code === 'string' ? code : undefined };
-}
-
 function failure(attempt: Attempt, body: unknown, context: { attempts: number; timeout: number }): RemitError {
   const tries = context.attempts === 1 ? '1 attempt' : `${context.attempts} attempts`;
   switch (attempt.kind) {
@@ -225,20 +225,8 @@ function failure(attempt: Attempt, body: unknown, context: { attempts: number; t
       return new APIConnectionTimeoutError({ message: `Request timed out (${context.timeout} ms per attempt, ${tries}).` });
     case 'aborted':
       return new APIUserAbortError({ cause: attempt.reason });
-    case 'connection-error': {
-      const reason = attempt.error instanceof Error ? (attempt.error.cause instanceof Error ? attempt.error.cause.message : attempt.error.message) : String(attempt.error);
-      return new APIConnectionError({ message: `Connection error: ${reason} (${tries}).`, cause: attempt.error });
-    }
-  }
-}
-
-/** An error body: JSON when it parses, the text otherwise, undefined when empty. */
-function parseBody(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
+    case 'connection-error':
+      return new APIConnectionError({ message: `Connection error: ${connectionFailureReason(attempt.error)} (${tries}).`, cause: attempt.error });
   }
 }
 
@@ -250,4 +238,27 @@ function parseSuccess(attempt: { readonly response: Response; readonly text: str
     const requestId = attempt.response.headers.get('request-id');
     throw new RemitError(`The API answered ${attempt.response.status} with a body that is not JSON (request ${requestId ?? 'without an id'}).`, { cause: error });
   }
+}
+
+/**
+ * A 401 whose challenge says the access token is no good (RFC 6750 §3.1): `WWW-Authenticate:
+ * Bearer …, error="invalid_token"`. Other 401s (no credentials at all) say nothing a new token changes.
+ */
+function isRefusedToken(attempt: Attempt): boolean {
+  if (attempt.kind !== 'response' || attempt.response.status !== 401) return false;
+  return challengeParams(attempt.response.headers.get('www-authenticate')).some(([name, value]) => name === 'error' && value === 'invalid_token');
+}
+
+/**
+ * The auth-params of a `WWW-Authenticate` field, as [lower-case name, unquoted value] pairs. A
+ * quoted value is read whole, so an `error="…"` inside an `error_description` is not taken for one.
+ */
+function challengeParams(field: string | null): [string, string][] {
+  const params: [string, string][] = [];
+  for (const match of (field ?? '').matchAll(/([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)/g)) {
+    const raw = match[2]!;
+    const value = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+    params.push([match[1]!.toLowerCase(), value]);
+  }
+  return params;
 }

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { operationSpecs } from '../../src/generated/resources.js';
-import { NotFoundError, Page, type Customer, type Payment, type Remit } from '../../src/index.js';
+import { AuthenticationError, NotFoundError, Page, Remit, type Customer, type Payment } from '../../src/index.js';
 import { recordingFetch, startApi, type RunningApi } from '../helpers/api.js';
 import { startReceiver } from '../../../test/helpers/webhook-receiver.js';
 
@@ -167,6 +167,30 @@ describe('SDK against the API', function () {
       expect(revoked.revoked_at).to.be.a('number');
       const err = await reader.customers.list().catch((e: unknown) => e);
       expect((err as { status?: number }).status).to.equal(401);
+    });
+
+    it('oauthClients: create, list, rotateSecret, revoke — and the client authenticates until it is revoked', async () => {
+      const client = await remit().oauthClients.create({ name: 'nightly export', scopes: ['read'] });
+      expect(client).to.include({ object: 'oauth_client', name: 'nightly export', revoked_at: null });
+      expect(client.id).to.match(/^cli_/);
+      expect(client.client_secret).to.match(/^cs_/);
+      const listed = await remit().oauthClients.list();
+      expect(listed.data.map((c) => c.id)).to.include(client.id);
+      expect(listed.data.every((c) => !('client_secret' in c))).to.equal(true);
+
+      const reader = (clientSecret: string) => new Remit({ clientId: client.id, clientSecret, baseURL: api.server.url });
+      expect((await reader(client.client_secret).customers.list()).object).to.equal('list');
+      const rotated = await remit().oauthClients.rotateSecret(client.id, { overlap_seconds: 0 });
+      expect(rotated.client_secret).to.not.equal(client.client_secret);
+      const oldSecret = await reader(client.client_secret).customers.list().catch((e: unknown) => e);
+      expect(oldSecret).to.be.instanceOf(AuthenticationError);
+      expect((oldSecret as AuthenticationError).code).to.equal('invalid_client');
+      expect((await reader(rotated.client_secret).customers.list()).object).to.equal('list');
+
+      const revoked = await remit().oauthClients.revoke(client.id);
+      expect(revoked.revoked_at).to.be.a('number');
+      const err = await reader(rotated.client_secret).customers.list().catch((e: unknown) => e);
+      expect((err as { status?: number; code?: string }).code).to.equal('invalid_client');
     });
 
     it('webhookEndpoints: create, retrieve, update, list, deliveries, retry, replay, rotate, delete — and a delivery verifies with webhooks.verify', async () => {

@@ -25,6 +25,13 @@ export async function misuse(remit: Remit): Promise<void> {
   new Remit({ baseURL: 'http://127.0.0.1:8080' });
   // @ts-expect-error maxRetries is a number
   new Remit({ apiKey: 'sk_x', maxRetries: 'twice' });
+  // @ts-expect-error a clientId needs its clientSecret
+  new Remit({ clientId: 'cli_x' });
+  // @ts-expect-error scope is a list of scopes
+  new Remit({ clientId: 'cli_x', clientSecret: 'cs_x', scope: 'read write' });
+  // @ts-expect-error not a scope
+  new Remit({ clientId: 'cli_x', clientSecret: 'cs_x', scope: ['admin'] });
+  new Remit({ clientId: 'cli_x', clientSecret: 'cs_x', scope: ['read'] });
 
   // @ts-expect-error no such method
   await remit.payments.refund('pay_1');

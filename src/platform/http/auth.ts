@@ -1,7 +1,10 @@
 /**
  * Authentication by the matched operation's `security` requirement (the spec is the access policy):
- * `apiKey` with the scopes it lists, `adminToken`, `metricsToken` (for `/metrics`), or none. Missing or bad credentials are a 401
- * with `WWW-Authenticate` (RFC 6750 §3); a valid key without the scope is a 403.
+ * `apiKey` or `oauth2` with the scopes they list, `adminToken`, `metricsToken` (for `/metrics`), or
+ * none. Missing or bad credentials are a 401 with `WWW-Authenticate` (RFC 6750 §3); valid ones
+ * without the scope are a 403. A bearer credential shaped as a JWT is an OAuth access token,
+ * verified in memory (its signature, `kid`, issuer, audience, expiry, and its client not revoked);
+ * anything else is an API key.
  *
  * With a throttle, a client address that has failed too often is refused before its credentials
  * are looked up, and every failure (missing or bad credentials, not a missing scope) is counted.
@@ -9,7 +12,7 @@
  */
 import type { Request, RequestHandler } from 'express';
 import { AppError } from '../errors.js';
-import type { ApiKeyIdentity } from '../identity.js';
+import type { ApiKeyIdentity, ClientIdentity } from '../identity.js';
 import type { Principal } from './handlers.js';
 import type { AuthThrottle } from './rate-limit.js';
 
@@ -20,6 +23,11 @@ export interface Authenticator {
   knownApiKey?(secret: string): ApiKeyIdentity | undefined;
   /** The key's identity, or null when the secret is unknown, malformed or revoked. */
   verifyApiKey(secret: string): Promise<ApiKeyIdentity | null>;
+  /**
+   * An OAuth access token's identity, or why it is refused; `origin` is where the request was sent
+   * (the expected issuer when no public URL is configured).
+   */
+  verifyAccessToken?(token: string, origin: string): Promise<{ ok: true; identity: ClientIdentity } | { ok: false; reason: string }>;
   /** Constant-time comparison with the configured admin token. */
   verifyAdminToken(token: string): boolean;
   /**
@@ -32,6 +40,11 @@ export interface Authenticator {
 type SecurityRequirement = Record<string, string[]>;
 
 const REALM = 'Bearer realm="remit"';
+/** Three base64url segments: a JWS in compact serialisation (RFC 7515 §7.1). API keys are `sk_…`. */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** A `WWW-Authenticate` quoted-string (RFC 9110 §5.6.4) of plain text. */
+const quoted = (text: string) => `"${text.replace(/["\\]/g, '')}"`;
 
 function authorizationCount(req: Request): number {
   let count = 0;
@@ -90,7 +103,14 @@ export function authenticate(authenticator: Authenticator, defaultSecurity: Secu
       res.locals.principal = { kind: 'admin' } satisfies Principal;
       return next();
     }
-    const known = token && schemes.has('apiKey') ? authenticator.knownApiKey?.(token) : undefined;
+    // Access tokens are verified in memory: a valid one is admitted before the per-address guard.
+    const accessToken = token && schemes.has('oauth2') && authenticator.verifyAccessToken && JWT_SHAPE.test(token);
+    const verified = accessToken ? await authenticator.verifyAccessToken!(token, `${req.protocol}://${req.host}`) : undefined;
+    if (verified?.ok) {
+      res.locals.principal = { kind: 'oauth', ...verified.identity } satisfies Principal;
+      return next();
+    }
+    const known = token && !accessToken && schemes.has('apiKey') ? authenticator.knownApiKey?.(token) : undefined;
     if (known) {
       res.locals.principal = { kind: 'api_key', ...known } satisfies Principal;
       return next();
@@ -100,8 +120,14 @@ export function authenticate(authenticator: Authenticator, defaultSecurity: Secu
     try {
       if (token === null) {
         await throttle?.failed(req, res);
-        throw new AppError('authentication_required', 'Send your API key as `Authorization: Bearer <secret>`.', {
+        throw new AppError('authentication_required', 'Send your API key or access token as `Authorization: Bearer <credential>`.', {
           headers: { 'WWW-Authenticate': REALM },
+        });
+      }
+      if (verified && !verified.ok) {
+        await throttle?.failed(req, res);
+        throw new AppError('invalid_token', verified.reason, {
+          headers: { 'WWW-Authenticate': `${REALM}, error="invalid_token", error_description=${quoted(verified.reason)}` },
         });
       }
       const identity = token && schemes.has('apiKey') ? await authenticator.verifyApiKey(token) : null;
@@ -120,21 +146,24 @@ export function authenticate(authenticator: Authenticator, defaultSecurity: Secu
 }
 
 /**
- * Checks the authenticated key's scopes against the operation's requirement. Runs after the rate
- * limit, so a key that keeps calling what it may not call spends its own quota doing so.
+ * Checks the authenticated key's or token's scopes against the operation's requirement (the
+ * requirement of its own scheme: scopes mean the same in both). Runs after the rate limit, so a
+ * caller that keeps calling what it may not call spends its own quota doing so.
  */
 export function authorize(defaultSecurity: SecurityRequirement[] = []): RequestHandler {
   return (req, res, next) => {
     const principal = res.locals.principal as Principal | undefined;
-    if (principal?.kind !== 'api_key') return next();
+    if (principal?.kind !== 'api_key' && principal?.kind !== 'oauth') return next();
     const requirements = requirementsOf(req, defaultSecurity);
     if (isAnonymous(requirements)) return next();
+    const scheme = principal.kind === 'api_key' ? 'apiKey' : 'oauth2';
     const missingPerRequirement = requirements
-      .filter((r) => 'apiKey' in r)
-      .map((r) => (r.apiKey ?? []).filter((scope) => !principal.scopes.includes(scope)));
+      .filter((r) => scheme in r)
+      .map((r) => (r[scheme] ?? []).filter((scope) => !principal.scopes.includes(scope)));
     if (missingPerRequirement.some((missing) => missing.length === 0)) return next();
     const missing = missingPerRequirement[0] ?? [];
-    throw new AppError('insufficient_scope', `This operation needs an API key with the ${missing.map((s) => `'${s}'`).join(', ')} scope.`, {
+    const holder = principal.kind === 'api_key' ? 'an API key' : 'an access token';
+    throw new AppError('insufficient_scope', `This operation needs ${holder} with the ${missing.map((s) => `'${s}'`).join(', ')} scope.`, {
       headers: { 'WWW-Authenticate': `${REALM}, error="insufficient_scope", scope="${missing.join(' ')}"` },
     });
   };

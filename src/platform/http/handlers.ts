@@ -24,7 +24,13 @@ type ReplyStatus<K extends OperationId> = {
 export type PathParams<K extends OperationId> = OrEmpty<NonNullable<Op<K>['parameters']['path']>>;
 export type QueryParams<K extends OperationId> = OrEmpty<NonNullable<Op<K>['parameters']['query']>>;
 export type RequestBody<K extends OperationId> =
-  Op<K> extends { requestBody?: infer B } ? (NonNullable<B> extends { content: { 'application/json': infer J } } ? J : undefined) : undefined;
+  Op<K> extends { requestBody?: infer B }
+    ? NonNullable<B> extends { content: { 'application/json': infer J } }
+      ? J
+      : NonNullable<B> extends { content: { 'application/x-www-form-urlencoded': infer F } }
+        ? F
+        : undefined
+    : undefined;
 
 /**
  * One of the responses the spec declares for operation K, with its status and body. Errors are
@@ -41,6 +47,7 @@ export type Reply<K extends OperationId> = {
 /** Who is calling, established by the auth middleware from the operation's security requirement. */
 export type Principal =
   | { readonly kind: 'api_key'; readonly accountId: string; readonly keyId: string; readonly scopes: readonly string[] }
+  | { readonly kind: 'oauth'; readonly accountId: string; readonly clientId: string; readonly scopes: readonly string[] }
   | { readonly kind: 'admin' }
   | { readonly kind: 'anonymous' };
 
@@ -54,6 +61,10 @@ export interface HandlerContext<K extends OperationId> {
   readonly path: string;
   readonly principal: Principal;
   readonly requestId: string;
+  /** The scheme and host the request was sent to (`https://api.example.com`), as `trust proxy` lets it be read. */
+  readonly origin: string;
+  /** The client's address as the per-address limits count it. */
+  readonly clientAddress: string;
   /**
    * The calling account, the Idempotency-Key, method, path and request id, as every use case takes
    * them. Built once, here; only operations secured by an API key have one (others throw).
@@ -82,10 +93,15 @@ export function defineHandlers<H extends Handlers>(handlers: H & Record<Exclude<
   return handlers;
 }
 
-/** The calling account for operations secured by an API key. */
+/** The calling account for operations secured by an API key or an access token. */
 export function accountIdOf(principal: Principal): string {
-  if (principal.kind !== 'api_key') throw new Error(`operation needs an API key principal, got ${principal.kind}`);
+  if (principal.kind !== 'api_key' && principal.kind !== 'oauth') throw new Error(`operation needs an account's principal, got ${principal.kind}`);
   return principal.accountId;
+}
+
+/** The scopes the caller holds: its key's or its token's; none for the admin or nobody. */
+export function scopesOf(principal: Principal): readonly string[] {
+  return principal.kind === 'api_key' || principal.kind === 'oauth' ? principal.scopes : [];
 }
 
 /** The request's `Idempotency-Key` (its shape already checked against the spec), if any. */

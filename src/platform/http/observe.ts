@@ -67,7 +67,7 @@ export function retryCountOf(req: Request): number | null {
 function accountOf(res: Response): string | null {
   const principal = res.locals.principal as Principal | undefined;
   if (!principal) return null;
-  return principal.kind === 'api_key' ? principal.accountId : principal.kind === 'admin' ? 'admin' : null;
+  return principal.kind === 'api_key' || principal.kind === 'oauth' ? principal.accountId : principal.kind === 'admin' ? 'admin' : null;
 }
 
 /** The value of `Idempotent-Replayed`, for operations that send it. */

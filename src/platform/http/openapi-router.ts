@@ -22,6 +22,7 @@ import { assertValidatorChain, orderOperationStages } from './pipeline.js';
 import { rejectUnstorableStrings } from './string-guard.js';
 import { noneMatchNames, strongEtag } from './conditional.js';
 import { matchedOperationId } from './matched.js';
+import { clientAddress } from './rate-limit.js';
 
 export type { OpenApiDocument };
 
@@ -139,6 +140,13 @@ function bind(operationId: OperationId, handler: AnyHandler, log: Logger, sendin
     let handlerLog: Logger | undefined;
     const reply = await handler({
       ...base,
+      // Read only by the handlers that need them (the token endpoint), so computed on demand.
+      get origin() {
+        return `${req.protocol}://${req.host}`;
+      },
+      get clientAddress() {
+        return clientAddress(req);
+      },
       get envelope() {
         return (envelope ??= envelopeOf(base, (outcome) => (observed(res).idempotency = outcome)));
       },

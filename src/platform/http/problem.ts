@@ -9,6 +9,7 @@ import { isDbUnavailable } from '../db.js';
 import type { Logger } from '../logger.js';
 import { ResponseHeaderError } from './response-headers.js';
 import { observed } from './observe.js';
+import { matchedErrorFormat } from './matched.js';
 
 /** Where the problem type pages are served, under the API's base URL. */
 export const PROBLEM_TYPES_PATH = '/problems';
@@ -164,6 +165,14 @@ export function problemHandler(log: Logger, options: { publicUrl?: string } = {}
       return;
     }
     for (const [name, value] of Object.entries(error.options.headers ?? {})) res.setHeader(name, value);
+    // An operation that speaks OAuth's error format (`x-error-format: oauth`, the token endpoint)
+    // answers a malformed request as RFC 6749 §5.2 says: `invalid_request`, not a problem document.
+    if (error.status === 400 && matchedErrorFormat(req) === 'oauth') {
+      res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('Pragma', 'no-cache');
+      res.status(400).json({ error: 'invalid_request', error_description: error.detail ?? error.title });
+      return;
+    }
     const typeBase = problemTypeBase(req, options.publicUrl);
     const body = problemBody(error, requestId, req.originalUrl.split('?')[0]!, typeBase);
     res.status(error.status).type('application/problem+json');

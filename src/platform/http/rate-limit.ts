@@ -19,6 +19,7 @@ import ipaddr from 'ipaddr.js';
 import { AppError } from '../errors.js';
 import type { Decision, PolicyName, RateLimits } from '../rate-limit.js';
 import type { Principal } from './handlers.js';
+import { matchedOperationId } from './matched.js';
 import { observed } from './observe.js';
 
 const WINDOW_WORDS: ReadonlyArray<[number, string]> = [
@@ -41,27 +42,28 @@ export function rateLimitHeaders(decisions: readonly Decision[]): Record<string,
   };
 }
 
-/** What ran out, in the words of the 429's detail. */
-const BUDGETS: Record<PolicyName, (points: number, window: string) => string> = {
-  read: (n, w) => `This API key has used its ${n} read requests per ${w}`,
-  write: (n, w) => `This API key has used its ${n} write requests per ${w}`,
-  account_read: (n, w) => `This account has used its ${n} read requests per ${w}, across all its keys`,
-  account_write: (n, w) => `This account has used its ${n} write requests per ${w}, across all its keys`,
+/** What ran out, in the words of the 429's detail; `holder` names the credential (`API key`, `OAuth client`). */
+const BUDGETS: Record<PolicyName, (points: number, window: string, holder: string) => string> = {
+  read: (n, w, holder) => `This ${holder} has used its ${n} read requests per ${w}`,
+  write: (n, w, holder) => `This ${holder} has used its ${n} write requests per ${w}`,
+  account_read: (n, w) => `This account has used its ${n} read requests per ${w}, across all its keys and clients`,
+  account_write: (n, w) => `This account has used its ${n} write requests per ${w}, across all its keys and clients`,
   admin: (n, w) => `The admin token has used its ${n} requests per ${w}`,
   ops: (n, w) => `This address has used its ${n} requests per ${w}`,
   auth: (n, w) => `This address has failed authentication ${n} times in a ${w}`,
+  token: (n, w) => `This address has asked for ${n} access tokens per ${w}`,
 };
 
 /**
  * The 429 for a request one or more of whose quotas refused it (`decisions` are all the quotas it
  * was counted in). It may be retried once every refusing quota has reset.
  */
-function tooManyRequests(res: Response, decisions: readonly Decision[], reason?: string): AppError {
+function tooManyRequests(res: Response, decisions: readonly Decision[], reason?: string, holder = 'API key'): AppError {
   const refused = decisions.filter((d) => !d.allowed);
   observed(res).rateLimitedBy = refused.map((d) => d.policy);
   const retryAfterS = Math.max(1, ...refused.map((d) => d.resetS));
   const first = refused[0] ?? decisions[0]!;
-  const budget = reason ?? BUDGETS[first.policy](first.quota.points, describeWindow(first.quota.windowS));
+  const budget = reason ?? BUDGETS[first.policy](first.quota.points, describeWindow(first.quota.windowS), holder);
   return new AppError('rate_limited', `${budget}. Retry after ${retryAfterS} second${retryAfterS === 1 ? '' : 's'}.`, {
     headers: { ...rateLimitHeaders(decisions), 'Retry-After': String(retryAfterS) },
   });
@@ -136,32 +138,60 @@ export function authThrottle(limits: RateLimits): AuthThrottle {
 }
 
 /**
+ * The same per-address guard for a client authenticating at the token endpoint, where the
+ * credentials arrive in the body: an address that has failed too often is refused before its
+ * credentials are looked up, and each failure is counted.
+ */
+export function clientAuthGuard(limits: RateLimits): (address: string) => { admit(): Promise<void>; failed(): Promise<void> } {
+  return (address) => ({
+    async admit() {
+      const refused = await limits.refusedLocally('auth', address);
+      if (!refused) return;
+      const retryAfterS = Math.max(1, refused.resetS);
+      const budget = BUDGETS.auth(refused.quota.points, describeWindow(refused.quota.windowS), '');
+      throw new AppError('rate_limited', `${budget}. Retry after ${retryAfterS} second${retryAfterS === 1 ? '' : 's'}.`, { headers: { 'Retry-After': String(retryAfterS) } });
+    },
+    async failed() {
+      await limits.consume('auth', address);
+    },
+  });
+}
+
+/**
  * The quotas a request is counted in. A key's request counts against the key and against its
  * account: keys are free to create, so without the account's own budget five keys would give an
  * account five times the write quota.
  */
-function budgetsFor(principal: Principal, method: string, req: Request): [PolicyName, string][] {
+function budgetsFor(principal: Principal, method: string, req: Request, tokenEndpoint: boolean): [PolicyName, string][] {
   switch (principal.kind) {
-    case 'api_key': {
+    case 'api_key':
+    case 'oauth': {
+      // A key and a client are budgeted alike, each by its own id; the account's budget is shared by both.
       const read = method === 'GET' || method === 'HEAD';
       return [
-        [read ? 'read' : 'write', principal.keyId],
+        [read ? 'read' : 'write', principal.kind === 'api_key' ? principal.keyId : principal.clientId],
         [read ? 'account_read' : 'account_write', principal.accountId],
       ];
     }
     case 'admin':
       return [['admin', 'admin']];
     case 'anonymous':
-      return [['ops', clientAddress(req)]];
+      // The token endpoint has a budget of its own: fetching tokens does not starve the health checks, nor the reverse.
+      return [[tokenEndpoint ? 'token' : 'ops', clientAddress(req)]];
   }
 }
 
-/** Counts the request against its principal's budgets (at once); runs right after authentication. */
-export function limitRequests(limits: RateLimits): RequestHandler {
+/**
+ * Counts the request against its principal's budgets (at once); runs right after authentication.
+ * `tokenOperations` are the operations counted against the `token` policy (the token endpoint).
+ */
+export function limitRequests(limits: RateLimits, tokenOperations: ReadonlySet<string> = new Set()): RequestHandler {
   return async (req, res, next) => {
-    const budgets = budgetsFor((res.locals.principal as Principal | undefined) ?? { kind: 'anonymous' }, req.method, req);
+    const operationId = matchedOperationId(req);
+    const principal = (res.locals.principal as Principal | undefined) ?? { kind: 'anonymous' };
+    const budgets = budgetsFor(principal, req.method, req, operationId !== undefined && tokenOperations.has(operationId));
     const decisions = await Promise.all(budgets.map(([policy, subject]) => limits.consume(policy, subject)));
-    if (decisions.some((d) => !d.allowed)) throw tooManyRequests(res, decisions);
+    if (decisions.some((d) => !d.allowed)) throw tooManyRequests(res, decisions, undefined, principal.kind === 'oauth' ? 'OAuth client' : 'API key');
     apply(res, decisions);
     next();
   };

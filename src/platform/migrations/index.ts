@@ -6,6 +6,7 @@ import * as replayBytes from './004-replay-bytes.js';
 import * as statementDescriptor from './005-statement-descriptor.js';
 import * as webhooks from './006-webhooks.js';
 import * as reconciliations from './007-reconciliations.js';
+import * as oauth from './008-oauth.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const migrations: [name: string, migration: Migration][] = [
   ['005-statement-descriptor', statementDescriptor],
   ['006-webhooks', webhooks],
   ['007-reconciliations', reconciliations],
+  ['008-oauth', oauth],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

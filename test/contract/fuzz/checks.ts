@@ -122,6 +122,12 @@ export function contractProblems(op: OperationSpec, req: FuzzRequest, res: Respo
     if (ctx.expectation === 'valid' && code === 'invalid_cursor' && req.issuedCursor) problems.push('a cursor the list issued, sent with the same filters, refused as invalid_cursor');
     const tooLarge = code === 'payload_too_large' && Buffer.byteLength(req.body?.text ?? '') > ctx.bodyLimitBytes;
     if (ctx.expectation === 'valid' && code && REFUSES_AS_SENT.has(code) && !tooLarge) problems.push(`a schema-valid request refused with ${status} ${code}`);
+  } else if (op.errorFormat === 'oauth' && status === 400 && type === 'application/json') {
+    // RFC 6749 §5.2: a malformed request is `invalid_request` (its shape checked above, against the documented schema).
+    const error = (res.body as { error?: unknown }).error;
+    if (ctx.expectation === 'invalid' && req.mutation?.expected.includes('validation_failed') && error !== 'invalid_request') {
+      problems.push(`OAuth error ${JSON.stringify(error)} where a malformed request is invalid_request`);
+    }
   } else if (ctx.expectation === 'invalid' && status >= 400) {
     problems.push(`a ${status} that is not application/problem+json`);
   }

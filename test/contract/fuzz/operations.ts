@@ -76,6 +76,8 @@ export interface OperationSpec {
   readonly responses: ReadonlyMap<number, ResponseSpec>;
   /** The operation that supersedes this deprecated one (`x-successor`), if any. */
   readonly successor?: string;
+  /** `oauth` when the operation answers a malformed request in OAuth's format (`x-error-format`), not as a problem. */
+  readonly errorFormat?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -139,6 +141,7 @@ export function operationsOf(document: Json = loadSpec() as unknown as Json): Op
         requestBody: contentType && media ? { required: body?.required === true, contentType, schema: media.schema ?? {} } : undefined,
         responses,
         successor: typeof op['x-successor'] === 'string' ? op['x-successor'] : undefined,
+        errorFormat: typeof op['x-error-format'] === 'string' ? op['x-error-format'] : undefined,
       });
     }
   }

@@ -98,9 +98,24 @@ export function validRequest(op: OperationSpec, g: Gen, ctx: RequestContext): Fu
   let body: FuzzRequest['body'];
   if (op.requestBody && (op.requestBody.required || g(fc.boolean))) {
     const json = validValue(op.requestBody.schema, g, ctx.ids);
-    body = { json, text: JSON.stringify(json), contentType: op.requestBody.contentType };
+    body = { json, text: encodeBody(json, op.requestBody.contentType), contentType: op.requestBody.contentType };
   }
   return { method: op.method, pathParams, query, headers, body, issuedCursor: realCursor };
+}
+
+/** A form operation's body is sent as a form (each member a parameter), any other as JSON. */
+const FORM = 'application/x-www-form-urlencoded';
+const isForm = (op: OperationSpec) => op.requestBody?.contentType === FORM;
+
+function encodeBody(json: unknown, contentType: string): string {
+  if (contentType !== FORM || json === null || typeof json !== 'object' || Array.isArray(json)) return JSON.stringify(json);
+  const pairs = Object.entries(json as Record<string, unknown>).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((item): [string, string] => [k, String(item)]));
+  return new URLSearchParams(pairs).toString();
+}
+
+/** Whether a form can carry `value` as it is: a form has strings only, so any other type would arrive as a string. */
+function formCarries(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
 }
 
 // ── Mutations ────────────────────────────────────────────────────────────────────────────────
@@ -141,6 +156,10 @@ const mutateBodyMember: Mutation = (op, req, g, ctx) => {
   if (!op.requestBody || !req.body || req.body.json === undefined) return undefined;
   const broken = breakValue(op.requestBody.schema, req.body.json, g, ctx.ids);
   if (!broken) return undefined;
+  if (isForm(op)) {
+    if (!formCarries(broken.value)) return undefined;
+    return { ...req, body: { json: broken.value, text: encodeBody(broken.value, FORM), contentType: req.body.contentType }, mutation: mutated(`body ${broken.label}`, 'validation_failed') };
+  }
   // A bare JSON scalar is not a JSON text the strict parser takes: malformed_json, as bad-input.test.ts pins.
   const expected: ErrorCode[] = broken.value !== null && typeof broken.value === 'object' ? ['validation_failed'] : ['validation_failed', 'malformed_json'];
   return { ...req, body: { json: broken.value, text: JSON.stringify(broken.value), contentType: req.body.contentType }, mutation: mutated(`body ${broken.label}`, ...expected) };
@@ -179,7 +198,7 @@ const mutateContentType: Mutation = (op, req, g) => {
       'text/plain',
       'text/html',
       'application/xml',
-      'application/x-www-form-urlencoded',
+      ...(isForm(op) ? ['application/json'] : ['application/x-www-form-urlencoded']),
       'multipart/form-data; boundary=x',
       'application/octet-stream',
       'application/merge-patch+json',
@@ -188,14 +207,14 @@ const mutateContentType: Mutation = (op, req, g) => {
       'json',
     ),
   );
-  return { ...req, body: { text: req.body.text, contentType }, mutation: mutated(`the JSON body sent as ${contentType ?? 'no Content-Type'}`, 'unsupported_media_type') };
+  return { ...req, body: { text: req.body.text, contentType }, mutation: mutated(`the ${isForm(op) ? 'form' : 'JSON'} body sent as ${contentType ?? 'no Content-Type'}`, 'unsupported_media_type') };
 };
 
 const mutateBodySize: Mutation = (op, req, g, ctx) => {
   if (!op.requestBody || !req.body) return undefined;
   const extra = g(fc.integer, { min: ctx.bodyLimitBytes + 1, max: ctx.bodyLimitBytes * 2 });
   const json = req.body.json && typeof req.body.json === 'object' && !Array.isArray(req.body.json) ? { ...req.body.json, padding: 'x'.repeat(extra) } : 'x'.repeat(extra);
-  return { ...req, body: { text: JSON.stringify(json), contentType: req.body.contentType }, mutation: mutated(`a body over the ${ctx.bodyLimitBytes}-byte limit`, 'payload_too_large') };
+  return { ...req, body: { text: encodeBody(json, op.requestBody.contentType), contentType: req.body.contentType }, mutation: mutated(`a body over the ${ctx.bodyLimitBytes}-byte limit`, 'payload_too_large') };
 };
 
 const mutateMissingParameter: Mutation = (op, req, g) => {
@@ -330,8 +349,10 @@ export function mutationKinds(op: OperationSpec): string[] {
   const has = (p: (x: ParameterSpec) => boolean) => op.parameters.some(p);
   return Object.keys(MUTATIONS).filter((kind) => {
     switch (kind) {
-      case 'body member':
       case 'body syntax':
+        // Any text is some form: only a JSON body can be malformed.
+        return op.requestBody !== undefined && !isForm(op);
+      case 'body member':
       case 'content type':
       case 'body size':
         return op.requestBody !== undefined;

@@ -189,6 +189,7 @@ export async function buildWorld(t: TestApp, operations: readonly OperationSpec[
   pools.learn({ id: other.keyId }, 'foreign');
 
   for (let i = 0; i < 3; i++) pools.learn(await expectStatus(post(t, account.secret, '/v1/api_keys', { name: `seed ${i}`, scopes: ['read'] }, false), 201), 'own');
+  for (let i = 0; i < 2; i++) pools.learn(await expectStatus(post(t, account.secret, '/v1/oauth_clients', { name: `seed ${i}`, scopes: ['read'] }, false), 201), 'own');
   await seedAccount(t, other, pools, 'foreign', 1);
   await seedAccount(t, account, pools, 'own', 2);
   await learnLists(t, operations, other.secret, pools, 'foreign');
