@@ -745,10 +745,13 @@ describe('cursors across API instances', () => {
   let acct: TestAccount;
 
   before(async () => {
+    // The app on a database of its own first: its migration then opens its connections while no
+    // other app in this process is still starting (compiling its validators), which could hold the
+    // event loop past the pool's 3 s acquire timeout on a loaded machine.
+    elsewhere = await createTestApp();
     shared = await openSharedDatabase(5);
     one = await createTestApp({ database: { db: shared.first, drop: noDrop } });
     two = await createTestApp({ database: { db: shared.second, drop: noDrop } });
-    elsewhere = await createTestApp();
     acct = await one.createAccount('Two instances');
     for (let n = 0; n < 7; n++) {
       const res = await request(one.app).post('/v1/customers').set('Authorization', `Bearer ${acct.secret}`).send({ email: `i${n}@example.com` });

@@ -287,7 +287,7 @@ export const METRICS_RENDER_ID = 'metrics-render';
 export const AUTH_TARGETS = {
   'auth-api-key': { label: 'full app as deployed, the account\'s API key (from the verified-key cache)', credential: 'api_key' },
   'auth-oauth': {
-    label: 'the same, an OAuth access token (client credentials, ES256 JWT verified on every request)',
+    label: 'the same, an OAuth access token (client credentials, an ES256 JWT verified once, then remembered until it expires)',
     credential: 'oauth',
   },
 } as const satisfies Record<string, { label: string; credential: 'api_key' | 'oauth' }>;
