@@ -38,7 +38,15 @@ describe('the OpenAPI router', () => {
       const all = [...groups.values()].flatMap((doc) => Object.keys(doc.paths ?? {}));
       expect(all.sort()).to.deep.equal(Object.keys(spec.paths ?? {}).sort());
       expect(Object.keys(groups.get('/v1/customers')!.paths!)).to.deep.equal(['/v1/customers', '/v1/customers/{id}']);
-      for (const doc of groups.values()) expect(doc.components).to.equal(spec.components);
+      // Each holds the components its paths reach, as they are in the whole document, and no others.
+      const customers = groups.get('/v1/customers')!.components!;
+      expect(customers.schemas!.Customer).to.equal(spec.components!.schemas!.Customer);
+      expect(customers.schemas).to.not.have.property('Reconciliation');
+      expect(customers.securitySchemes).to.deep.equal(spec.components!.securitySchemes);
+      for (const doc of groups.values()) {
+        const refs = [...JSON.stringify(doc.paths).matchAll(/"#\/components\/(\w+)\/([^"]+)"/g)];
+        for (const [, kind, name] of refs) expect((doc.components as Record<string, Record<string, unknown>>)[kind!]?.[name!], `${kind}/${name}`).to.not.equal(undefined);
+      }
     });
   });
 

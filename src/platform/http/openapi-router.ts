@@ -43,7 +43,38 @@ export function resourcePrefix(path: string): string {
   return `/${literal.join('/')}`;
 }
 
-/** The document split into one sub-document per resource prefix, sharing every component. */
+/** `#/components/schemas/Payment` → `['schemas', 'Payment']`. */
+const COMPONENT_REF = /^#\/components\/([^/]+)\/([^/]+)$/;
+
+/**
+ * The components `root` reaches, transitively: every `$ref` (and every other string naming a
+ * component, such as a discriminator's mapping) inside it, inside what those name, and so on.
+ * Security schemes are kept whole: operations name them by key, not by `$ref`.
+ */
+function reachableComponents(doc: OpenApiDocument, root: unknown): NonNullable<OpenApiDocument['components']> {
+  const all = (doc.components ?? {}) as Record<string, Record<string, unknown>>;
+  const kept: Record<string, Record<string, unknown>> = { securitySchemes: { ...(all.securitySchemes ?? {}) } };
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === 'string') {
+      const match = COMPONENT_REF.exec(value);
+      const [, kind, name] = match ?? [];
+      if (!kind || !name || kept[kind]?.[name] !== undefined || all[kind]?.[name] === undefined) continue;
+      (kept[kind] ??= {})[name] = all[kind][name];
+      pending.push(all[kind][name]);
+    } else if (Array.isArray(value)) pending.push(...value);
+    else if (value !== null && typeof value === 'object') pending.push(...Object.values(value));
+  }
+  return kept as NonNullable<OpenApiDocument['components']>;
+}
+
+/**
+ * The document split into one sub-document per resource prefix, each with only the components
+ * its paths reach, and without the `webhooks` the API sends. The validator preprocesses every schema of the document it is given, at start-up
+ * and in one go: given the whole catalogue once per resource, it held the event loop for seconds,
+ * long enough for the first database connections to time out on a loaded machine.
+ */
 export function splitByResource(doc: OpenApiDocument): Map<string, OpenApiDocument> {
   const groups = new Map<string, OpenApiDocument>();
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
@@ -51,6 +82,11 @@ export function splitByResource(doc: OpenApiDocument): Map<string, OpenApiDocume
     const group = groups.get(prefix) ?? { ...doc, paths: {} };
     group.paths![path] = item;
     groups.set(prefix, group);
+  }
+  for (const [prefix, group] of groups) {
+    // What Remit sends rather than serves (`webhooks`) is not the validator's to check.
+    const { webhooks: _sent, components: _all, ...served } = group;
+    groups.set(prefix, { ...served, components: reachableComponents(doc, served) } as OpenApiDocument);
   }
   return groups;
 }
