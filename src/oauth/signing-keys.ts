@@ -57,6 +57,8 @@ export interface SigningKeyRingOptions {
 
 export class SigningKeyRing {
   private keys = new Map<string, PublishedKey>();
+  /** Keys this process held that have left the set: a token naming one is refused without reading the set again. */
+  private readonly withdrawn = new Set<string>();
   private signer: { kid: string; key: CryptoKey; createdAt: number } | undefined;
   private loading: Promise<void> | undefined;
   /** The reload an unknown `kid` asked for, and when the last one ran (the process's monotonic clock). */
@@ -98,6 +100,7 @@ export class SigningKeyRing {
     } else if (!current) {
       this.signer = undefined;
     }
+    for (const kid of this.keys.keys()) if (!keys.has(kid)) this.withdrawn.add(kid);
     this.keys = keys;
   }
 
@@ -109,7 +112,7 @@ export class SigningKeyRing {
    */
   async verificationKey(kid: string): Promise<CryptoKey | undefined> {
     const found = this.published(kid);
-    if (found || this.keys.has(kid)) return found?.key;
+    if (found || this.keys.has(kid) || this.withdrawn.has(kid)) return found?.key;
     await this.reloadForUnknownKid();
     return this.published(kid)?.key;
   }
