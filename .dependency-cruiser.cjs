@@ -93,6 +93,15 @@ module.exports = {
       to: { path: ['^src/', '^generated/', '^sdk/src/'], pathNot: '^sdk/src/index\\.ts$' },
     },
     {
+      name: 'cli-goes-through-the-sdk',
+      comment:
+        "The CLI is a package of its own on top of the SDK: it imports the SDK's public entry (@remit/sdk), " +
+        'its dependencies and Node, never the server, the generated server types, the SDK\'s internals or the scripts.',
+      severity: 'error',
+      from: { path: '^cli/src/' },
+      to: { path: ['^src/', '^generated/', '^sdk/', '^console/', '^tools/', '^scripts/'], pathNot: '^sdk/src/index\\.ts$' },
+    },
+    {
       name: 'no-circular',
       comment: 'A cycle makes the order modules load in matter; none is needed.',
       severity: 'error',

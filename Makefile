@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NPM ?= npm
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help install start generate check lint-spec typecheck lint boundaries generated-fresh api-gate proto-gate diff diff-evidence versioning-evidence test test-postgres test-embedded console-screenshots sdk-build bench bench-pagination bench-webhooks bench-grpc storm
+.PHONY: help install start generate check lint-spec typecheck lint boundaries generated-fresh api-gate proto-gate diff diff-evidence versioning-evidence test test-postgres test-embedded console-screenshots sdk-build bench bench-pagination bench-webhooks bench-grpc bench-cli storm
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(PG_TEST_URL)|$(PG_TEST_URL)|g' | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -36,8 +36,8 @@ typecheck: ## Type-check src, tests, scripts and generated code
 lint: ## ESLint
 	$(NPM) run -s lint
 
-boundaries: ## The import rules of docs/architecture.md (layers, components, platform, SDK, tools, console), by dependency-cruiser
-	npx depcruise src sdk/src tools/api-diff/src console/src --config .dependency-cruiser.cjs --output-type err
+boundaries: ## The import rules of docs/architecture.md (layers, components, platform, SDK, CLI, tools, console), by dependency-cruiser
+	npx depcruise src sdk/src tools/api-diff/src console/src cli/src --config .dependency-cruiser.cjs --output-type err
 
 generated-fresh: ## Fail if generated/ does not match the specs and the console's source, or docs/configuration.md the config schema
 	npx tsx scripts/generate.ts --check
@@ -86,6 +86,9 @@ bench-webhooks: ## Webhook latency: commit to first delivery attempt (p50, p99) 
 
 bench-grpc: ## Processor adapter over HTTP/JSON vs gRPC (1 and N connections): calls/s, p50/p99, CPU per call each side, bytes per call; then POST /v1/payments end to end with each
 	$(NPM) run -s bench:grpc
+
+bench-cli: ## CLI start-up: remit --version, --help and an operation's help against node's own start-up (median of 20 runs each)
+	npx tsx bench/cli-startup.bench.ts
 
 storm: ## Retry storm: 2 API processes, one Redis, a faulty processor; checks no duplicate charges
 	$(NPM) run -s storm

@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['generated/**', 'node_modules/**', 'dist/**', 'sdk/dist/**'] },
+  { ignores: ['generated/**', 'node_modules/**', 'dist/**', 'sdk/dist/**', 'cli/dist/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -11,7 +11,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/platform/config.ts', 'test/**', 'bench/**', 'scripts/**'],
+    files: ['src/platform/config.ts', 'cli/bin/remit.js', 'test/**', 'bench/**', 'scripts/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

@@ -1,12 +1,16 @@
 /**
  * `Remit`: the client. Its resource namespaces (`customers`, `payments`, …, and the versioned
  * `v2.payments`, `v2.refunds`) are generated from the spec's tags and operations; this file only
- * resolves the options and hands the calls to the HTTP transport.
+ * resolves the options and hands the calls to the HTTP transport, as it does the calls `request`
+ * names by method and path.
  */
+import type { APIPromise } from './core/api-promise.js';
 import { RemitError } from './core/errors.js';
+import type { RawOperation, RawRequestArgs } from './core/raw-request.js';
 import type { ClientOptions, Fetch } from './core/request-options.js';
 import { webhooks, type Webhooks } from './core/webhooks.js';
 import { RemitResources } from './generated/resources.js';
+import { checkLogger, loggerFromEnvironment } from './internal/attempt-log.js';
 import { checkMaxRetries, checkTimeout, HttpTransport, type Credentials } from './internal/http-transport.js';
 import { defaultRuntimeHooks, runtimeHooks, type RuntimeHooks } from './internal/runtime.js';
 import { TokenSource } from './internal/token-source.js';
@@ -37,6 +41,7 @@ export class Remit extends RemitResources {
   readonly #options: ClientOptions;
   /** The access tokens of a client with OAuth client credentials; undefined with an API key. */
   readonly #tokens: TokenSource | undefined;
+  readonly #transport: HttpTransport;
   /** Verifies the deliveries Remit sends to a webhook endpoint (`verify`) and signs test ones (`sign`), offline: no API key or request is used. */
   readonly webhooks: Webhooks = webhooks;
 
@@ -52,6 +57,9 @@ export class Remit extends RemitResources {
     if (options.onDeprecation !== undefined && typeof options.onDeprecation !== 'function') {
       throw new RemitError('onDeprecation must be a function: onDeprecation: (notice) => { … }.');
     }
+    checkLogger(options.logger);
+    // Without a logger of the caller's, REMIT_LOG=debug in the environment (read now) logs to stderr.
+    const logger = options.logger ?? loggerFromEnvironment();
     const internal = options as InternalOptions;
     const hooks = { ...defaultRuntimeHooks, ...internal[runtimeHooks] };
     const defaultHeaders = { ...options.defaultHeaders };
@@ -64,24 +72,25 @@ export class Remit extends RemitResources {
       const inherited = internal[inheritedTokens];
       tokens = inherited?.serves({ ...grant, baseURL, fetch: fetchImpl })
         ? inherited
-        : new TokenSource({ ...grant, baseURL, maxRetries, timeout, fetch: fetchImpl, defaultHeaders, hooks });
+        : new TokenSource({ ...grant, baseURL, maxRetries, timeout, fetch: fetchImpl, defaultHeaders, hooks, logger });
       credentials = { kind: 'oauth', tokens, principal: `oauth-client:${grant.clientId}` };
     }
 
-    super(
-      new HttpTransport({
-        credentials,
-        baseURL,
-        maxRetries,
-        timeout,
-        // Called unbound: some fetch implementations refuse any other `this`.
-        fetch: (url, init) => fetchImpl(url, init),
-        defaultHeaders,
-        readCache: options.readCache,
-        onDeprecation: options.onDeprecation,
-        hooks,
-      }),
-    );
+    const transport = new HttpTransport({
+      credentials,
+      baseURL,
+      maxRetries,
+      timeout,
+      // Called unbound: some fetch implementations refuse any other `this`.
+      fetch: (url, init) => fetchImpl(url, init),
+      defaultHeaders,
+      readCache: options.readCache,
+      onDeprecation: options.onDeprecation,
+      hooks,
+      logger,
+    });
+    super(transport);
+    this.#transport = transport;
     this.baseURL = baseURL;
     this.maxRetries = maxRetries;
     this.timeout = timeout;
@@ -90,12 +99,32 @@ export class Remit extends RemitResources {
   }
 
   /**
+   * Any operation of the API by its method and path template, for the ones the client has no
+   * method for (operators' admin operations, `/health`, `/metrics`, `/docs`, `POST /oauth/token`)
+   * or that a tool reaches by name:
+   *
+   *   const health = await remit.request({ method: 'GET', path: '/health', authenticate: false });
+   *   const payment = await remit.request({ method: 'POST', path: '/v1/payments/{id}/capture', idempotent: true }, { path: { id } });
+   *
+   * It is sent as the resource methods send theirs: the client's credentials (unless
+   * `authenticate: false`), an Idempotency-Key with every call but a GET, retries (a POST only
+   * when `idempotent`, or when the answer says nothing was done), the same typed errors, the
+   * deprecation notices and the debug log. The result is the parsed JSON when the answer is JSON,
+   * else its text (HTML, Prometheus text), and undefined when the answer is empty; nothing checks
+   * it against `T`. The read cache does not serve these calls. A mistake in the operation or its
+   * arguments rejects the promise before anything is sent.
+   */
+  request<T = unknown>(operation: RawOperation, args?: RawRequestArgs): APIPromise<T> {
+    return this.#transport.requestOperation<T>(operation, args);
+  }
+
+  /**
    * A new client with these options changed, e.g. `remit.withOptions({ maxRetries: 5 })`. New
    * credentials replace the old ones as a whole (`{ apiKey }` on a client with a `clientId`, or the
    * reverse). A client with OAuth client credentials shares its access token with the derived
    * client while the grant, the `baseURL` and the `fetch` stay the same: one token then serves
-   * both, and the token is still requested with the settings (retries, timeout, headers) of the
-   * client that first made it.
+   * both, and the token is still requested with the settings (retries, timeout, headers, logger)
+   * of the client that first made it.
    */
   withOptions(overrides: Partial<ClientOptions>): Remit {
     const base: Record<string | symbol, unknown> = { ...this.#options };

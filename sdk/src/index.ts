@@ -6,6 +6,8 @@
  */
 export { Remit, Remit as default, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS } from './client.js';
 export type { ApiKeyCredentials, ClientCredentials, ClientOptions, CommonClientOptions, Fetch, RequestOptions } from './core/request-options.js';
+export type { AttemptRecord, Logger } from './core/logger.js';
+export type { RawOperation, RawRequestArgs } from './core/raw-request.js';
 export { APIPromise, type WithResponse } from './core/api-promise.js';
 export { Page, PagePromise } from './core/pagination.js';
 export { ReadCache, DEFAULT_READ_CACHE_ENTRIES, type ReadCacheOptions } from './core/read-cache.js';

@@ -14,9 +14,10 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
 
 describe('the docs against their sources', () => {
-  it('lists in docs/dependencies.md exactly the packages package.json installs', () => {
+  it("lists in docs/dependencies.md exactly the packages package.json installs, and the CLI package's", () => {
     const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
-    const installed = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies)].filter((n) => !n.startsWith('@types/')).sort();
+    const cli = JSON.parse(read('cli/package.json')) as { dependencies: Record<string, string> };
+    const installed = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies), ...Object.keys(cli.dependencies)].filter((n) => !n.startsWith('@types/')).sort();
     const firstColumns = read('docs/dependencies.md')
       .split('\n')
       .filter((l) => l.startsWith('| `'))
@@ -32,7 +33,7 @@ describe('the docs against their sources', () => {
   });
 
   it('has no relative link that leads nowhere, in the README or in docs/', () => {
-    const files = ['README.md', 'sdk/README.md', 'bench/README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const files = ['README.md', 'sdk/README.md', 'cli/README.md', 'bench/README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
     const broken: string[] = [];
     for (const file of files) {
       for (const [, target] of read(file).matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {

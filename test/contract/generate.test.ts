@@ -23,6 +23,7 @@ const GENERATED = path.join(ROOT, 'generated');
 /** The console's build (Vite, from console/): written and checked by scripts/console-build.ts, not by the spec generator. */
 const CONSOLE_BUILD = 'console/';
 const SDK_GENERATED = path.join(ROOT, 'sdk/src/generated');
+const CLI_GENERATED = path.join(ROOT, 'cli/src/generated');
 // Every method OpenAPI 3.1 allows on a path item, not only the ones the generator reads, so an
 // operation the generator skips shows up as missing.
 
@@ -64,7 +65,7 @@ describe('contract: generated code', function () {
     return dir;
   }
 
-  /** Generates into a scratch tree laid out like the repo: `<dir>/generated` and `<dir>/sdk/src/generated`. */
+  /** Generates into a scratch tree laid out like the repo: `<dir>/generated`, `<dir>/sdk/src/generated` and `<dir>/cli/src/generated`. */
   function generateInto(dir: string, ...args: string[]): Promise<Run> {
     return generate('--spec', SPEC, '--out', path.join(dir, 'generated'), ...args);
   }
@@ -84,8 +85,9 @@ describe('contract: generated code', function () {
     const committed = [
       ...(await specProducts()).map((f) => `generated/${f}`),
       ...(await filesUnder(SDK_GENERATED)).map((f) => `sdk/src/generated/${f}`),
+      ...(await filesUnder(CLI_GENERATED)).map((f) => `cli/src/generated/${f}`),
     ].sort();
-    expect(filesA, 'a fresh run should produce exactly the files committed in generated/ and sdk/src/generated/').to.deep.equal(committed);
+    expect(filesA, 'a fresh run should produce exactly the files committed in generated/, sdk/src/generated/ and cli/src/generated/').to.deep.equal(committed);
     for (const file of filesA) {
       const [bytesA, bytesB] = await Promise.all([readFile(path.join(a, file)), readFile(path.join(b, file))]);
       expect(bytesA.equals(bytesB), `${file} differs between two runs on the same spec`).to.equal(true);

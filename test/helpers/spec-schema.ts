@@ -18,3 +18,18 @@ export function specValidator(schema: string): ValidateFunction {
   }
   return ajv.compile({ $ref: `remit-spec#/components/schemas/${schema}` });
 }
+
+/**
+ * Validates against the schema of an operation's JSON answer (`responses[status]`, a reference or
+ * inline), its references read from the spec's `components`.
+ */
+export function responseValidator(path: string, method: string, status = '200'): ValidateFunction {
+  specValidator('Problem');
+  const spec = loadSpec() as unknown as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+  let response = spec.paths[path]?.[method.toLowerCase()]?.responses[status] as { $ref?: string; content?: Record<string, { schema: unknown }> } | undefined;
+  if (response?.$ref) response = (spec as unknown as { components: { responses: Record<string, typeof response> } }).components.responses[response.$ref.split('/').pop()!];
+  const schema = response?.content?.['application/json']?.schema;
+  if (!schema) throw new Error(`${method} ${path} has no JSON answer for ${status}`);
+  const rebased = JSON.parse(JSON.stringify(schema).replace(/"#\/components\//g, '"remit-spec#/components/')) as object;
+  return ajv!.compile(rebased);
+}

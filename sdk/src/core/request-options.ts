@@ -1,5 +1,6 @@
 import type { components } from '../generated/schema.js';
 import type { DeprecationHandler } from './deprecation.js';
+import type { Logger } from './logger.js';
 import type { ReadCache } from './read-cache.js';
 
 /** What a `fetch` must look like to carry the SDK's requests: the built-in one, or a wrapper of it. */
@@ -61,6 +62,14 @@ export interface CommonClientOptions {
    * reported with `console.warn`.
    */
   onDeprecation?: DeprecationHandler;
+  /**
+   * Given a record of every HTTP attempt, token requests included, after the attempt: method,
+   * path and query, attempt number, status, duration, request id, and the retry that follows
+   * (why, and the wait), never a header or a body. Without it, `REMIT_LOG=debug` in the
+   * environment (read when the client is made) writes each line to `console.error`; otherwise
+   * nothing is logged. What the logger throws is ignored.
+   */
+  logger?: Logger;
 }
 
 /** Per-call options: the last argument of every resource method. */

@@ -53,10 +53,16 @@ export function deprecationMessage(notice: DeprecationNotice, spec: OperationSpe
     ? `client.${call}()${operationId ? ` (${operationId}${url ? `, ${url}` : ''})` : ''}`
     : (operationId ?? url);
   return [
-    `Remit: ${notice.operationId} (${notice.method} ${notice.path}) is deprecated`,
+    `Remit: ${operationName(notice)} is deprecated`,
     sunset ? ` and stops answering on ${sunset} (its Sunset)` : '',
     instead ? `; use ${instead} instead` : '',
     notice.link ? `. See ${notice.link}` : '',
     '. Pass onDeprecation to the client to handle or silence this warning.',
   ].join('');
+}
+
+/** `createPayment (POST /v1/payments)`; an operation called by method and path is named by those alone. */
+function operationName(notice: DeprecationNotice): string {
+  const route = `${notice.method} ${notice.path}`;
+  return notice.operationId === route ? route : `${notice.operationId} (${route})`;
 }

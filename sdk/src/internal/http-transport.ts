@@ -11,18 +11,27 @@
  * could not have known was stale, and the API authenticates before it does anything, so nothing
  * was done the first time, even for a call it does not deduplicate. A second refusal in a row
  * means a new token does not help (the client was revoked): it ends the call.
+ *
+ * The transport sends the generated operations (the resource methods) and the operations a caller
+ * names by method and path (`remit.request`) through the same attempts: each becomes a
+ * `PlannedCall`, which says whether the client's credentials go with it, how its answer is read and
+ * whether the read cache may serve it. Every attempt is given to the client's logger, if any.
  */
 import { APIPromise } from '../core/api-promise.js';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, RemitError } from '../core/errors.js';
 import { Page, PagePromise } from '../core/pagination.js';
 import type { Fetch, RequestOptions } from '../core/request-options.js';
 import type { DeprecationHandler } from '../core/deprecation.js';
+import type { Logger } from '../core/logger.js';
+import type { RawOperation, RawRequestArgs } from '../core/raw-request.js';
 import type { ReadCache } from '../core/read-cache.js';
 import type { CallArgs, OperationSpec, Transport } from '../generated/resources.js';
 import { VERSION } from '../version.js';
 import { connectionFailureReason, outcomeOf, parseBody, RETRY_COUNT_HEADER, sendAttempt, type Attempt } from './attempt.js';
+import { logAttempt, logRetry, monotonicNow, REFUSED_TOKEN_REASON } from './attempt-log.js';
 import { deprecationNoticeOf, warnOncePerOperation } from './deprecation.js';
-import { isRepeatable, retryDelayMs, shouldRetry } from './retry.js';
+import { plannedRawCall } from './raw-operation.js';
+import { isRepeatable, shouldRetry } from './retry.js';
 import type { RuntimeHooks } from './runtime.js';
 import type { TokenSource } from './token-source.js';
 import { buildURL } from './url.js';
@@ -49,7 +58,39 @@ export interface TransportConfig {
   readonly readCache?: ReadCache;
   /** The caller's deprecation hook; without one, a warning once per operation per process. */
   readonly onDeprecation?: DeprecationHandler;
+  /** Given every attempt's record; none by default. */
+  readonly logger?: Logger | undefined;
 }
+
+/** How the transport treats an operation. */
+export interface Route {
+  /** The operation: a generated one, or one built from a RawOperation. */
+  readonly spec: OperationSpec;
+  /** Whether the client's credentials (its API key, or an access token) go with the call. */
+  readonly authenticate: boolean;
+  /** `json`: the answer must be JSON (the generated operations); `any`: JSON or text, by its Content-Type. */
+  readonly answer: 'json' | 'any';
+  /** Whether the client's read cache may serve the call (a GET). */
+  readonly cacheable: boolean;
+}
+
+/** A request body as it goes on the wire. */
+export interface EncodedBody {
+  readonly text: string;
+  readonly contentType: string;
+}
+
+/** One logical call, ready to send. */
+export interface PlannedCall {
+  readonly route: Route;
+  readonly path: Record<string, string>;
+  readonly query?: object | undefined;
+  readonly body?: EncodedBody | undefined;
+  readonly options?: RequestOptions | undefined;
+}
+
+/** What a call by method and path accepts: JSON first, any other answer too (HTML, Prometheus text). */
+const ANY_ANSWER = 'application/json, */*;q=0.8';
 
 interface Finished {
   readonly response: Response;
@@ -64,26 +105,36 @@ export class HttpTransport implements Transport {
   }
 
   request<T>(spec: OperationSpec, args: CallArgs): APIPromise<T> {
-    return new APIPromise(this.#call(spec, args).then(({ response, body }) => ({ data: body as T, response })));
+    return this.#respond<T>(() => generatedCall(spec, args));
   }
 
   requestPage<Item>(spec: OperationSpec, args: CallArgs): PagePromise<Item> {
     const fetchPage = (cursor: string) => this.requestPage<Item>(spec, { ...args, query: { ...args.query, cursor } });
     return new PagePromise(
-      this.#call(spec, args).then(({ response, body }) => ({
+      this.#call(() => generatedCall(spec, args)).then(({ response, body }) => ({
         data: new Page<Item>(body as ConstructorParameters<typeof Page<Item>>[0], fetchPage),
         response,
       })),
     );
   }
 
-  async #call(spec: OperationSpec, args: CallArgs): Promise<Finished> {
+  /** An operation named by its method and path (`remit.request`); a mistake in it rejects the promise before anything is sent. */
+  requestOperation<T>(operation: RawOperation, args: RawRequestArgs | undefined): APIPromise<T> {
+    return this.#respond<T>(() => plannedRawCall(operation, args));
+  }
+
+  #respond<T>(plan: () => PlannedCall): APIPromise<T> {
+    return new APIPromise(this.#call(plan).then(({ response, body }) => ({ data: body as T, response })));
+  }
+
+  async #call(plan: () => PlannedCall): Promise<Finished> {
+    const call = plan();
     const answered: { response?: Response } = {};
     try {
-      return await this.#attempts(spec, args, answered);
+      return await this.#attempts(call, answered);
     } finally {
       // Once per call, success or failure, from the last answer the API gave it.
-      if (answered.response) this.#noticeDeprecation(spec, answered.response);
+      if (answered.response) this.#noticeDeprecation(call.route.spec, answered.response);
     }
   }
 
@@ -103,22 +154,27 @@ export class HttpTransport implements Transport {
     }
   }
 
-  async #attempts(spec: OperationSpec, args: CallArgs, answered: { response?: Response }): Promise<Finished> {
-    const options = args.options ?? {};
+  async #attempts(call: PlannedCall, answered: { response?: Response }): Promise<Finished> {
+    const { route } = call;
+    const { spec } = route;
+    const options = call.options ?? {};
     const maxRetries = options.maxRetries ?? this.#config.maxRetries;
     const timeout = options.timeout ?? this.#config.timeout;
     checkMaxRetries(maxRetries);
     checkTimeout(timeout);
     const { signal } = options;
-    const url = buildURL(this.#config.baseURL, spec.path, args.path, args.query);
-    const body = args.body === undefined ? undefined : JSON.stringify(args.body);
+    const { logger, hooks } = this.#config;
+    const url = buildURL(this.#config.baseURL, spec.path, call.path, call.query);
+    const body = call.body?.text;
     // Built once: the Idempotency-Key inside must be the same on every attempt.
-    const headers = this.#headers(spec, options, body !== undefined);
+    const headers = this.#headers(route, options, call.body?.contentType);
     const repeatable = isRepeatable(spec);
-    // A read this client made before: ask whether it changed (unless the caller asks about a tag of its own).
-    const cache = spec.method === 'GET' ? this.#config.readCache : undefined;
-    const { credentials } = this.#config;
-    const principal = credentials.kind === 'apiKey' ? credentials.apiKey : credentials.principal;
+    // A read this client made before: ask whether it changed (unless the caller asks about a tag of
+    // its own). Only for the generated operations: a call by method and path may carry someone
+    // else's Authorization, and the cache keeps answers apart by the client's own credentials.
+    const cache = route.cacheable && spec.method === 'GET' ? this.#config.readCache : undefined;
+    const credentials = route.authenticate ? this.#config.credentials : undefined;
+    const principal = credentials?.kind === 'apiKey' ? credentials.apiKey : credentials?.principal;
     const cacheKey = `${principal}\n${url}`;
     const kept = cache && !headers.has('If-None-Match') ? cache.get(cacheKey) : undefined;
     if (kept) headers.set('If-None-Match', kept.etag);
@@ -128,55 +184,57 @@ export class HttpTransport implements Transport {
     let tokenRenewed = false;
     for (;;) {
       if (signal?.aborted) throw new APIUserAbortError({ cause: signal.reason });
-      const token = credentials.kind === 'oauth' ? await credentials.tokens.token(signal) : undefined;
+      const token = credentials?.kind === 'oauth' ? await credentials.tokens.token(signal) : undefined;
       if (token !== undefined) headers.set('Authorization', `Bearer ${token}`);
       // How many times this request was sent before (0 for the first): the server counts retries,
       // so its operator sees a retry storm building.
       headers.set(RETRY_COUNT_HEADER, String(attemptsSent));
       attemptsSent += 1;
+      const startedMs = monotonicNow();
       const attempt = await sendAttempt(this.#config.fetch, url, { method: spec.method, headers, body }, timeout, signal);
+      const logged = { method: spec.method, url, attempt: attemptsSent, result: attempt, durationMs: monotonicNow() - startedMs };
       if (attempt.kind === 'response') answered.response = attempt.response;
-      if (credentials.kind === 'oauth' && token !== undefined && isRefusedToken(attempt)) {
+      if (credentials?.kind === 'oauth' && token !== undefined && isRefusedToken(attempt)) {
         credentials.tokens.invalidate(token);
         if (!tokenRenewed) {
           tokenRenewed = true;
+          logAttempt(logger, { ...logged, retry: { reason: REFUSED_TOKEN_REASON, waitMs: 0 } });
           continue;
         }
       }
       if (attempt.kind === 'response' && attempt.response.status === 304 && kept) {
+        logAttempt(logger, logged);
         return { response: attempt.response, body: parseSuccess({ response: attempt.response, text: kept.text }) };
       }
       if (attempt.kind === 'response' && attempt.response.ok) {
+        logAttempt(logger, logged);
         const etag = attempt.response.headers.get('etag');
-        const parsed = parseSuccess(attempt);
+        const parsed = route.answer === 'json' ? parseSuccess(attempt) : parseAnswer(attempt);
         if (cache && etag) cache.set(cacheKey, etag, attempt.text);
         return { response: attempt.response, body: parsed };
       }
 
       const errorBody = attempt.kind === 'response' ? parseBody(attempt.text) : undefined;
       if (!shouldRetry(outcomeOf(attempt, errorBody), retriesDone, maxRetries, repeatable)) {
+        logAttempt(logger, logged);
         throw failure(attempt, errorBody, { attempts: attemptsSent, timeout });
       }
-      const delay = retryDelayMs({
-        headers: attempt.kind === 'response' ? attempt.response.headers : undefined,
-        retriesDone,
-        nowMs: this.#config.hooks.now(),
-        random: this.#config.hooks.random(),
-      });
+      const delay = logRetry(logger, logged, { attempt, errorBody, retriesDone, hooks });
       await this.#wait(delay, signal);
       retriesDone += 1;
     }
   }
 
-  #headers(spec: OperationSpec, options: RequestOptions, hasBody: boolean): Headers {
+  #headers(route: Route, options: RequestOptions, contentType: string | undefined): Headers {
+    const { spec } = route;
     const { credentials } = this.#config;
     const headers = new Headers({
-      Accept: 'application/json',
+      Accept: route.answer === 'json' ? 'application/json' : ANY_ANSWER,
       'User-Agent': `remit-sdk-node/${VERSION}`,
     });
     // An access token is set before each attempt instead: it may change between attempts.
-    if (credentials.kind === 'apiKey') headers.set('Authorization', `Bearer ${credentials.apiKey}`);
-    if (hasBody) headers.set('Content-Type', 'application/json');
+    if (route.authenticate && credentials.kind === 'apiKey') headers.set('Authorization', `Bearer ${credentials.apiKey}`);
+    if (contentType !== undefined) headers.set('Content-Type', contentType);
     for (const [name, value] of Object.entries(this.#config.defaultHeaders)) headers.set(name, value);
     for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value);
     if (spec.unsafe) {
@@ -230,6 +288,17 @@ function failure(attempt: Attempt, body: unknown, context: { attempts: number; t
   }
 }
 
+/** A resource method's call: the client's credentials, a JSON answer, the read cache for a GET. */
+function generatedCall(spec: OperationSpec, args: CallArgs): PlannedCall {
+  return {
+    route: { spec, authenticate: true, answer: 'json', cacheable: true },
+    path: args.path,
+    query: args.query,
+    body: args.body === undefined ? undefined : { text: JSON.stringify(args.body), contentType: 'application/json' },
+    options: args.options,
+  };
+}
+
 function parseSuccess(attempt: { readonly response: Response; readonly text: string }): unknown {
   if (attempt.text === '') return undefined;
   try {
@@ -238,6 +307,20 @@ function parseSuccess(attempt: { readonly response: Response; readonly text: str
     const requestId = attempt.response.headers.get('request-id');
     throw new RemitError(`The API answered ${attempt.response.status} with a body that is not JSON (request ${requestId ?? 'without an id'}).`, { cause: error });
   }
+}
+
+/**
+ * The answer of a call by method and path: JSON when its Content-Type says so (`application/json`,
+ * `application/problem+json`, any `+json`), else the text as it came; undefined when empty.
+ */
+function parseAnswer(attempt: { readonly response: Response; readonly text: string }): unknown {
+  if (attempt.text === '') return undefined;
+  return isJsonMediaType(attempt.response.headers.get('content-type')) ? parseSuccess(attempt) : attempt.text;
+}
+
+function isJsonMediaType(contentType: string | null): boolean {
+  const type = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  return type === 'application/json' || /^[a-z0-9!#$&^_.-]+\/[a-z0-9!#$&^_.+-]+\+json$/.test(type);
 }
 
 /**

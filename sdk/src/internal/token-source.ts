@@ -9,13 +9,16 @@
  * it together wait for one new token rather than each fetching its own.
  *
  * The client secret and the tokens live in private fields only: no error message, enumerable
- * property or warning carries them.
+ * property, warning or debug log record carries them (a token request is logged by its method,
+ * path, status and timing, as any attempt is).
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, AuthenticationError, BadRequestError, RemitError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import type { Fetch } from '../core/request-options.js';
 import { VERSION } from '../version.js';
 import { connectionFailureReason, outcomeOf, parseBody, RETRY_COUNT_HEADER, sendAttempt, type Attempt } from './attempt.js';
-import { retryDelayMs, shouldRetry } from './retry.js';
+import { logAttempt, logRetry, monotonicNow } from './attempt-log.js';
+import { shouldRetry } from './retry.js';
 import type { RuntimeHooks } from './runtime.js';
 
 /** Where the token endpoint is, under the client's `baseURL`. */
@@ -38,6 +41,8 @@ export interface TokenSourceConfig {
   readonly fetch: Fetch;
   readonly defaultHeaders: Readonly<Record<string, string>>;
   readonly hooks: RuntimeHooks;
+  /** Given every token request attempt's record; none by default. */
+  readonly logger?: Logger | undefined;
 }
 
 interface CachedToken {
@@ -99,7 +104,7 @@ export class TokenSource {
   }
 
   async #obtain(): Promise<string> {
-    const { baseURL, clientId, clientSecret, scope, maxRetries, timeout, fetch, defaultHeaders, hooks } = this.#config;
+    const { baseURL, clientId, clientSecret, scope, maxRetries, timeout, fetch, defaultHeaders, hooks, logger } = this.#config;
     const url = `${baseURL}${TOKEN_PATH}`;
     const headers = new Headers(defaultHeaders);
     headers.set('Accept', 'application/json');
@@ -118,18 +123,22 @@ export class TokenSource {
       // The token's life is counted from before it was asked for, on the local clock: the server's
       // clock may be off, but `expires_in` is a duration, and this start is never later than its.
       const sentAtMs = hooks.now();
+      const startedMs = monotonicNow();
       const attempt = await sendAttempt(fetch, url, { method: 'POST', headers, body }, timeout, undefined);
-      if (attempt.kind === 'response' && attempt.response.ok) return this.#keep(attempt, sentAtMs);
+      // The record names the method and the path only: the secret (in the Authorization header)
+      // and the token (in the answer's body) are in neither.
+      const logged = { method: 'POST', url, attempt: retriesDone + 1, result: attempt, durationMs: monotonicNow() - startedMs };
+      if (attempt.kind === 'response' && attempt.response.ok) {
+        logAttempt(logger, logged);
+        return this.#keep(attempt, sentAtMs);
+      }
       const errorBody = attempt.kind === 'response' ? parseBody(attempt.text) : undefined;
-      if (!shouldRetry(outcomeOf(attempt, errorBody), retriesDone, maxRetries)) throw tokenFailure(attempt, errorBody, retriesDone + 1, timeout);
-      await hooks.sleep(
-        retryDelayMs({
-          headers: attempt.kind === 'response' ? attempt.response.headers : undefined,
-          retriesDone,
-          nowMs: hooks.now(),
-          random: hooks.random(),
-        }),
-      );
+      if (!shouldRetry(outcomeOf(attempt, errorBody), retriesDone, maxRetries)) {
+        logAttempt(logger, logged);
+        throw tokenFailure(attempt, errorBody, retriesDone + 1, timeout);
+      }
+      const delay = logRetry(logger, logged, { attempt, errorBody, retriesDone, hooks });
+      await hooks.sleep(delay);
     }
   }
 
