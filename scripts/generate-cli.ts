@@ -176,6 +176,13 @@ function placement(doc: Document, op: Operation): string[] {
   return [...(version ? [version] : []), group, name];
 }
 
+/** The operation's method, one the SDK's `request` sends. */
+function commandMethod(where: string, method: string): CliOperation['method'] {
+  const upper = method.toUpperCase();
+  if (upper !== 'GET' && upper !== 'POST' && upper !== 'PUT' && upper !== 'PATCH' && upper !== 'DELETE') throw new Error(`${where}: the CLI sends GET, POST, PUT, PATCH and DELETE, not ${upper}`);
+  return upper;
+}
+
 function authOf(doc: Document, op: Operation): CliOperation['auth'] {
   const schemes = new Set((op.security ?? doc.security ?? []).flatMap((req) => Object.keys(req)));
   if (schemes.has('apiKey') || schemes.has('oauth2')) return 'credentials';
@@ -249,7 +256,7 @@ export function cliOperations(doc: Document): Row[] {
       command: commandOf.get(op.operationId)!,
       summary: op.summary ?? op.operationId,
       description: paragraphs(op.description),
-      method: method.toUpperCase(),
+      method: commandMethod(where, method),
       path: route,
       args,
       query: query.filter((o) => o.flag !== 'cursor' || paginated),

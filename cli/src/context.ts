@@ -11,8 +11,10 @@ export interface Output {
   readonly interactive: boolean;
   /** ANSI colour is allowed: stdout and stderr are terminals, `NO_COLOR` is unset and `--no-color` was not given. */
   readonly color: boolean;
-  /** `--json`: stdout carries exactly the API's JSON, one document per command (`--all`: one per line). */
+  /** `--json`: stdout carries exactly the API's JSON, one document per command (`--all`: one list of every item). */
   readonly json: boolean;
+  /** The terminal's width in columns, when stdout is one. */
+  readonly columns: number | undefined;
   /** Writes a line of data to stdout. */
   data(line: string): void;
   /** Writes a line for a person to stderr. */

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ClientOptions, Remit } from '@remit/sdk';
 import { readConfig, resolveSettings, configDirOf, writeConfig, checkProfileName, PROFILE_SETTINGS, SECRET_SETTINGS, type GivenSettings, type Profile, configFileOf } from './config.js';
-import type { CliContext, Output } from './context.js';
+import type { Output } from './context.js';
+import type { OperationContext } from './operations.js';
 import { EXIT, UsageError } from './exit-codes.js';
 import { createOutput } from './output.js';
 
@@ -64,12 +65,25 @@ export function positionalWords(argv: readonly string[]): string[] {
   return words;
 }
 
-/** Reads a secret given as `-` from stdin (one line), so it stays out of the shell's history. */
-async function secretFromStdin(): Promise<string> {
+/**
+ * Reads a secret given as `-` from stdin (its first line), so it stays out of the shell's history
+ * and the process list. On a terminal it asks for it first; Ctrl-C ends the wait.
+ */
+async function secretFromStdin(name: string, out: Output, signal: AbortSignal): Promise<string> {
+  if (process.stdin.isTTY) out.message(`Paste the ${name} and press Enter (Ctrl-D to end):`);
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const read = (async () => {
+    for await (const chunk of process.stdin) {
+      chunks.push(chunk as Buffer);
+      if (Buffer.concat(chunks).includes(10)) break;
+    }
+  })();
+  const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new UsageError('Interrupted: nothing was saved.')), { once: true }));
+  // A Ctrl-C after the secret was read rejects nothing anyone waits for.
+  aborted.catch(() => undefined);
+  await Promise.race([read, aborted]);
   const value = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0]!.trim();
-  if (value === '') throw new UsageError('Nothing was read from stdin for the secret given as `-`.');
+  if (value === '') throw new UsageError(`Nothing was read from stdin for the ${name} given as \`-\`.`);
   return value;
 }
 
@@ -120,7 +134,7 @@ Profiles: ${configFileOf(configDirOf(io.env))} (remit config --help).`);
     return { given, configDir, config, settings: resolveSettings(given, io.env, config) };
   };
 
-  const contextOf = async (command: Command): Promise<CliContext & { adminToken?: string | undefined; metricsToken?: string | undefined; maxRetries?: number | undefined; Remit: typeof Remit }> => {
+  const contextOf = async (command: Command): Promise<OperationContext> => {
     const given = command.optsWithGlobals<GlobalOptions>();
     const out = createOutput({ stdout: io.stdout, stderr: io.stderr, json: given.json === true, noColor: given.color === false, env: io.env });
     output = out;
@@ -140,8 +154,7 @@ Profiles: ${configFileOf(configDirOf(io.env))} (remit config --help).`);
       verbose,
       adminToken: settings.adminToken,
       metricsToken: settings.metricsToken,
-      maxRetries: given.maxRetries,
-      Remit,
+      anonymousClient: () => new Remit({ apiKey: UNSENT_CREDENTIAL, ...clientOptions(base) }),
       client() {
         if (client) return client;
         const c = settings.credentials;
@@ -160,12 +173,7 @@ Profiles: ${configFileOf(configDirOf(io.env))} (remit config --help).`);
   const { registerOperations } = words.length === 0 && argv.some((a) => a === '-v' || a === '--version') ? { registerOperations: undefined } : await import('./operations.js');
   registerOperations?.(
     program,
-    {
-      context: contextOf,
-      anonymousClient: (ctx) => new (ctx as unknown as { Remit: typeof Remit }).Remit({ apiKey: UNSENT_CREDENTIAL, ...clientOptions({ ...ctx, maxRetries: (ctx as { maxRetries?: number }).maxRetries }) }),
-      adminToken: (ctx) => (ctx as { adminToken?: string }).adminToken,
-      metricsToken: (ctx) => (ctx as { metricsToken?: string }).metricsToken,
-    },
+    { context: contextOf },
     (result) => (code = result),
     words,
   );
@@ -235,7 +243,7 @@ Profiles: ${configFileOf(configDirOf(io.env))} (remit config --help).`);
       const entries = Object.entries(values).filter((entry): entry is [keyof Profile, string] => entry[1] !== undefined);
       if (entries.length === 0) throw new UsageError('Name a setting to save, e.g. `remit config set --base-url https://api.example.com --api-key -`.');
       const profile: Profile = { ...file.profiles[name] };
-      for (const [key, value] of entries) profile[key] = value === '-' && SECRET_SETTINGS.has(key) ? await secretFromStdin() : value;
+      for (const [key, value] of entries) profile[key] = value === '-' && SECRET_SETTINGS.has(key) ? await secretFromStdin(key.replace('_', ' '), out, controller.signal) : value;
       // Credentials are one set: saving an API key drops client credentials, and the reverse.
       if (values.api_key !== undefined) for (const k of ['client_id', 'client_secret', 'scope'] as const) if (values[k] === undefined) delete profile[k];
       if (values.client_id !== undefined || values.client_secret !== undefined) delete profile.api_key;

@@ -26,7 +26,7 @@ export interface CliOperation {
   readonly command: readonly string[];
   readonly summary: string;
   readonly description: string;
-  readonly method: string;
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly path: string;
   /** Path parameters, as positional arguments in path order. */
   readonly args: readonly { readonly name: string; readonly description: string }[];

@@ -19,13 +19,19 @@ export const GLOBAL_FLAGS: ReadonlySet<string> = new Set([
   'help', 'version', 'data', 'idempotency-key', 'all',
 ]);
 
-/** What an operation's command needs from main.ts: the context, and a client for operations sent without the profile's credentials. */
+/** What an operation's command runs with: the context every command has, and what operations without the profile's credentials need. */
+export interface OperationContext extends CliContext {
+  /** A client on the same base URL and settings, for operations sent with `authenticate: false`. */
+  anonymousClient(): Remit;
+  /** The operator's admin token, for the admin operations. */
+  readonly adminToken: string | undefined;
+  /** The scraper's token, for `/metrics` and the console's feed. */
+  readonly metricsToken: string | undefined;
+}
+
+/** How a command gets its context, from main.ts. */
 export interface OperationDeps {
-  context(command: Command): Promise<CliContext>;
-  /** A client on the same base URL and settings, used with `authenticate: false`. */
-  anonymousClient(ctx: CliContext): Remit;
-  adminToken(ctx: CliContext): string | undefined;
-  metricsToken(ctx: CliContext): string | undefined;
+  context(command: Command): Promise<OperationContext>;
 }
 
 /** The command line's name of an option: `--amount-value`, or `--body-scope` where `--scope` is the program's. */
@@ -156,7 +162,7 @@ function isList(value: unknown): value is ListEnvelope {
   return value !== null && typeof value === 'object' && (value as { object?: unknown }).object === 'list' && Array.isArray((value as { data?: unknown }).data);
 }
 
-async function run(op: CliOperation, positionals: string[], values: Record<string, unknown>, attribute: (option: CliOption) => string, ctx: CliContext, deps: OperationDeps): Promise<number> {
+async function run(op: CliOperation, positionals: string[], values: Record<string, unknown>, attribute: (option: CliOption) => string, ctx: OperationContext): Promise<number> {
   const { out } = ctx;
   if (op.deprecation) out.message(out.paint('yellow', `warning: ${deprecationLine(op)}`));
   const pathParams = Object.fromEntries(op.args.map((arg, i) => [arg.name, positionals[i]!]));
@@ -177,15 +183,15 @@ async function run(op: CliOperation, positionals: string[], values: Record<strin
   let client: Remit;
   if (op.auth === 'credentials') client = ctx.client();
   else {
-    client = deps.anonymousClient(ctx);
-    const token = op.auth === 'admin' ? deps.adminToken(ctx) : op.auth === 'metrics' ? deps.metricsToken(ctx) : undefined;
+    client = ctx.anonymousClient();
+    const token = op.auth === 'admin' ? ctx.adminToken : op.auth === 'metrics' ? ctx.metricsToken : undefined;
     if (op.auth === 'admin' && token === undefined) throw new UsageError(`${commandLine(op)} takes the operator's admin token: --admin-token, REMIT_ADMIN_TOKEN or the profile's admin_token.`);
     if (token !== undefined) headers.Authorization = `Bearer ${token}`;
   }
   const idempotencyKey = typeof values.idempotencyKey === 'string' ? values.idempotencyKey : undefined;
   const send = (extraQuery?: Record<string, unknown>) =>
     client.request(
-      { method: op.method as 'GET', path: op.path, idempotent: op.idempotencyKey, authenticate: op.auth === 'credentials' },
+      { method: op.method, path: op.path, idempotent: op.idempotencyKey, authenticate: op.auth === 'credentials' },
       {
         path: pathParams,
         ...(query || extraQuery ? { query: { ...query, ...extraQuery } } : {}),
@@ -227,8 +233,7 @@ function print(op: CliOperation, result: unknown, ctx: CliContext): void {
     return;
   }
   if (op.list && isList(result)) {
-    const width = (process.stdout as { columns?: number }).columns ?? 160;
-    if (result.data.length > 0) for (const line of renderTable(out, result.data, op.list.columns, width)) out.data(line);
+    if (result.data.length > 0) for (const line of renderTable(out, result.data, op.list.columns, out.columns)) out.data(line);
     const noun = result.data.length === 1 ? 'item' : 'items';
     const more = result.has_more && result.next_cursor ? ` · more: --cursor ${result.next_cursor}, or --all` : '';
     out.message(out.paint('dim', `${result.data.length} ${noun}${more}`));
@@ -288,6 +293,6 @@ function defineOperation(command: Command, op: CliOperation, deps: OperationDeps
     const cmd = received[received.length - 1] as Command;
     const positionals = received.slice(0, op.args.length) as string[];
     const ctx = await deps.context(cmd);
-    onResult(await run(op, positionals, cmd.opts(), (option) => attributes.get(option)!, ctx, deps));
+    onResult(await run(op, positionals, cmd.opts(), (option) => attributes.get(option)!, ctx));
   });
 }

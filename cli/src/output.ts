@@ -8,6 +8,7 @@ import type { Output, Style } from './context.js';
 interface Stream {
   write(chunk: string): unknown;
   readonly isTTY?: boolean;
+  readonly columns?: number;
 }
 
 export interface OutputOptions {
@@ -44,6 +45,7 @@ export function createOutput(options: OutputOptions): Output {
     interactive,
     color,
     json,
+    columns: interactive ? stdout.columns : undefined,
     data(line) {
       clearProgress();
       stdout.write(`${line}\n`);

@@ -22,7 +22,7 @@ export function formatValue(key: string, value: unknown): string {
   return String(value);
 }
 
-/** A table of the items' `columns`, with a header; a cell wider than its share is cut with `…`. */
+/** A table of the items' `columns`, with a header; a cell wider than its share of `width` (160 off a terminal) is cut with `…`. */
 export function renderTable(out: Output, items: readonly Record<string, unknown>[], columns: readonly string[], width = 160): string[] {
   const rows = items.map((item) => columns.map((c) => formatValue(c, item[c])));
   const budget = Math.max(12, Math.floor((width - 2 * (columns.length - 1)) / columns.length));

@@ -77,6 +77,16 @@ describe('remit --json for every read', function () {
     return body as { data?: unknown[] };
   };
 
+  it('sends an object query parameter (`created`) from its options: --created-gte, --created-lte', async () => {
+    const future = Math.floor(Date.now() / 1000) + 3_600;
+    const later = await remit(['v2', 'payments', 'list', '--created-gte', String(future), '--json'], env);
+    expect(later.code, later.stderr).to.equal(0);
+    expect(JSON.parse(later.stdout).data).to.deep.equal([]);
+    const earlier = await remit(['v2', 'payments', 'list', '--created-lte', String(future), '--json'], env);
+    expect(earlier.code, earlier.stderr).to.equal(0);
+    expect(JSON.parse(earlier.stdout).data).to.have.length.greaterThan(0);
+  });
+
   for (const op of reads) {
     it(`remit ${op.command.join(' ')} --json validates against ${op.operationId}'s answer`, async () => {
       const body = await check(op, []);
