@@ -14,7 +14,7 @@
  */
 import { HTTP_METHODS, inlineRefs, resolveRef } from '../src/platform/spec.js';
 import type { CliOperation, CliOption } from '../cli/src/operation.js';
-import { kebab, sdkMethodName } from './operation-names.js';
+import { kebab, placementOf, type OpenApiDocument as Document, type OperationObject as Operation, type ParameterObject as Parameter } from './spec-operations.js';
 
 type Json = Record<string, unknown>;
 type Schema = Json & {
@@ -30,36 +30,6 @@ type Schema = Json & {
   allOf?: Schema[];
   description?: string;
 };
-
-interface Parameter {
-  name: string;
-  in: 'path' | 'query' | 'header' | 'cookie';
-  required?: boolean;
-  description?: string;
-  schema?: Schema;
-}
-
-interface Operation {
-  operationId: string;
-  summary?: string;
-  description?: string;
-  tags?: string[];
-  parameters?: unknown[];
-  requestBody?: unknown;
-  responses?: Record<string, unknown>;
-  security?: Record<string, string[]>[];
-  deprecated?: boolean;
-  'x-deprecated-at'?: string;
-  'x-sunset'?: string;
-  'x-successor'?: string;
-  'x-sdk-method'?: string;
-}
-
-interface Document {
-  tags?: { name: string; description?: string; 'x-sdk-resource'?: string; 'x-sdk-version'?: string }[];
-  paths: Record<string, Record<string, unknown> & { parameters?: unknown[] }>;
-  security?: Record<string, string[]>[];
-}
 
 const MAX_COLUMNS = 6;
 const COLUMN_PRIORITY = ['type', 'name', 'email', 'url', 'amount', 'status', 'payment', 'customer', 'scopes', 'description'];
@@ -81,6 +51,11 @@ function paragraphs(text: string | undefined): string {
     .split(/\n\s*\n/)
     .map((p) => p.replace(/\s*\n\s*/g, ' '))
     .join('\n\n');
+}
+
+/** A parameter's schema, every reference inlined. */
+function schemaOf(doc: Document, parameter: Parameter): Schema {
+  return inlineRefs(doc, (parameter.schema ?? {}) as Schema);
 }
 
 function types(schema: Schema): string[] {
@@ -166,10 +141,8 @@ function optionsOf(schema: Schema, target: string[], required: boolean, where: s
 function placement(doc: Document, op: Operation): string[] {
   const tag = (doc.tags ?? []).find((t) => t.name === op.tags?.[0]);
   const resource = tag?.['x-sdk-resource'] ?? kebab(op.tags?.[0] ?? 'operations').replace(/-/g, '');
-  const version = tag?.['x-sdk-version'];
-  const suffix = version ? version.charAt(0).toUpperCase() + version.slice(1) : '';
-  const bare = suffix && op.operationId.endsWith(suffix) ? op.operationId.slice(0, -suffix.length) : op.operationId;
-  const method = op['x-sdk-method'] ?? sdkMethodName(bare, resource);
+  const version = tag?.['x-sdk-version'] ?? null;
+  const { method } = placementOf(op.operationId, op['x-sdk-method'], resource, version);
   const group = tag?.['x-sdk-resource'] ? kebab(resource) : kebab(op.tags?.[0] ?? 'operations');
   // `getHealth` reads as `remit operations health`: a read with no verb of its own is named by what it reads.
   const name = kebab(method).replace(/^get-(?=.)/, '');
@@ -230,10 +203,10 @@ export function cliOperations(doc: Document): Row[] {
     const args = params
       .filter((p) => p.in === 'path')
       .sort((a, b) => route.indexOf(`{${a.name}}`) - route.indexOf(`{${b.name}}`))
-      .map((p) => ({ name: p.name, description: oneLine(p.description ?? inlineRefs(doc, p.schema ?? {}).description) }));
+      .map((p) => ({ name: p.name, description: oneLine(p.description ?? schemaOf(doc, p).description) }));
     const query = params
       .filter((p) => p.in === 'query')
-      .flatMap((p) => optionsOf(inlineRefs(doc, p.schema ?? {}), [p.name], p.required === true, where, oneLine(p.description), true));
+      .flatMap((p) => optionsOf(schemaOf(doc, p), [p.name], p.required === true, where, oneLine(p.description), true));
     let body: CliOption[] = [];
     let bodyRequired: boolean | null = null;
     let bodyEncoding: CliOperation['bodyEncoding'] = null;

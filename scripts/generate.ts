@@ -30,40 +30,12 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { HTTP_METHODS, resolveRef } from '../src/platform/spec.js';
 import { renderCliOperations } from './generate-cli.js';
-import { sdkMethodName } from './operation-names.js';
+import { placementOf, upperFirst, type OpenApiDocument, type OperationObject, type ParameterObject, type Ref } from './spec-operations.js';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { parse as parseYaml } from 'yaml';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const UNSAFE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
-
-interface ParameterObject { name: string; in: 'path' | 'query' | 'header' | 'cookie'; required?: boolean }
-type Ref = { $ref: string };
-interface OperationObject {
-  operationId: string;
-  summary?: string;
-  description?: string;
-  tags?: string[];
-  parameters?: (ParameterObject | Ref)[];
-  requestBody?: { required?: boolean } | Ref;
-  security?: Record<string, string[]>[];
-  deprecated?: boolean;
-  'x-deprecated-at'?: string;
-  'x-sunset'?: string;
-  'x-successor'?: string;
-  /** The SDK method's name, where the one derived from the operationId would read badly. */
-  'x-sdk-method'?: string;
-}
-interface OpenApiDocument {
-  tags?: { name: string; description?: string; 'x-sdk-resource'?: string; 'x-sdk-version'?: string }[];
-  paths: Record<string, Record<string, unknown> & { parameters?: (ParameterObject | Ref)[] }>;
-  components?: {
-    parameters?: Record<string, ParameterObject>;
-    requestBodies?: Record<string, { required?: boolean }>;
-    schemas?: Record<string, unknown>;
-  };
-  security?: Record<string, string[]>[];
-}
 
 interface OperationEntry {
   operationId: string;
@@ -158,10 +130,6 @@ function jsdoc(indent: string, ...paragraphs: (string | undefined)[]): string {
   return `${indent}/**\n${lines.map((l) => `${indent} *${l ? ` ${l.trimEnd()}` : ''}`).join('\n')}\n${indent} */\n`;
 }
 
-function upperFirst(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
 /** Where an operation sits in the client: `client.<resource>.<method>`, or `client.<version>.<resource>.<method>`. */
 interface SdkPlacement {
   readonly version: string | null;
@@ -217,9 +185,7 @@ function renderSdkResources(doc: OpenApiDocument, ops: OperationEntry[]): string
     const tag = tagByName.get(op.tag!)!;
     const resource = tag['x-sdk-resource']!;
     const version = tag['x-sdk-version'] ?? null;
-    const suffix = version ? upperFirst(version) : '';
-    const bare = suffix && op.operationId.endsWith(suffix) ? op.operationId.slice(0, -suffix.length) : op.operationId;
-    placements.set(op.operationId, { version, resource, method: op.sdkMethod ?? sdkMethodName(bare, resource) });
+    placements.set(op.operationId, placementOf(op.operationId, op.sdkMethod, resource, version));
     const key = `${version ?? ''}/${resource}`;
     const group = groups.get(key) ?? { version, resource, tag, ops: [] };
     group.ops.push(op);
