@@ -46,8 +46,11 @@ export class Forwarder {
     this.#agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   }
 
-  /** Signs `body` now and POSTs it once. Never throws: a failure is an outcome. */
-  async forward(id: string, body: string, signal: AbortSignal): Promise<ForwardOutcome> {
+  /**
+   * Signs `body` now and POSTs it once, to its end or its timeout: stopping `listen` lets it finish,
+   * so what the receiver got is recorded as sent. Never throws: a failure is an outcome.
+   */
+  async forward(id: string, body: string): Promise<ForwardOutcome> {
     const signed = await webhooks.sign({ id, body, secret: this.#secret });
     const bytes = Buffer.from(body, 'utf8');
     const headers = {
@@ -56,7 +59,7 @@ export class Forwarder {
       'content-length': String(bytes.length),
       'user-agent': WEBHOOK_USER_AGENT,
     };
-    return this.#post(bytes, headers, signal);
+    return this.#post(bytes, headers);
   }
 
   /** Ends the kept-alive connections. */
@@ -64,7 +67,7 @@ export class Forwarder {
     this.#agent.destroy();
   }
 
-  #post(bytes: Buffer, headers: Record<string, string>, signal: AbortSignal): Promise<ForwardOutcome> {
+  #post(bytes: Buffer, headers: Record<string, string>): Promise<ForwardOutcome> {
     const target = this.url;
     const hostname = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
     const options = { hostname, port: target.port, path: `${target.pathname}${target.search}`, method: 'POST', headers, agent: this.#agent };
@@ -75,7 +78,6 @@ export class Forwarder {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
         resolve(outcome);
       };
       const fail = (error: string) => {
@@ -84,8 +86,6 @@ export class Forwarder {
         req?.destroy();
       };
       const timer = setTimeout(() => fail(`timed out after ${this.#timeoutMs / 1000} s`), this.#timeoutMs);
-      const onAbort = () => fail('interrupted');
-      signal.addEventListener('abort', onAbort, { once: true });
       const onResponse = (res: IncomingMessage) => {
         // Only the status matters; the body is read and dropped so the connection can serve the next event.
         res.resume();
@@ -98,7 +98,6 @@ export class Forwarder {
         return fail(describeNetworkError(error));
       }
       req.on('error', (error) => fail(describeNetworkError(error)));
-      if (signal.aborted) return onAbort();
       req.end(bytes);
     });
   }

@@ -192,12 +192,13 @@ class Listener {
     const { store, wanted } = this.#parts;
     const fresh = await this.#unseen(position);
     for (const event of fresh) {
+      // Ctrl-C stops between events: a forward in flight finishes (within its timeout) and is
+      // recorded, so the next run neither sends it again nor skips it.
       if (this.#signal.aborted) return;
-      const handled = wanted(event.type) ? await this.#handle(event) : 'skipped';
-      // Interrupted mid-forward: not marked, so the next run sends it again rather than never.
-      if (handled === 'interrupted') return;
+      const handled = wanted(event.type);
+      if (handled) await this.#handle(event);
       position.record(event.id, event.created);
-      if (handled === 'handled') await store.save(position);
+      if (handled) await store.save(position);
     }
     position.prune();
     if (fresh.length > 0) await store.save(position);
@@ -216,19 +217,17 @@ class Listener {
   }
 
   /** Prints the event and forwards it when there is a target. */
-  async #handle(event: Event): Promise<'handled' | 'interrupted'> {
+  async #handle(event: Event): Promise<void> {
     const { ctx, forwarder } = this.#parts;
     const payload = webhookPayload(event);
     if (!ctx.out.json) ctx.out.data(`${ctx.out.paint('dim', '-->')} ${ctx.out.paint('bold', event.type)} [${event.id}]`);
     if (forwarder === undefined) {
       if (ctx.out.json) ctx.out.data(JSON.stringify({ event: payload, status: null }));
-      return 'handled';
+      return;
     }
-    const outcome = await forwarder.forward(event.id, JSON.stringify(payload), this.#signal);
-    if (this.#signal.aborted) return 'interrupted';
+    const outcome = await forwarder.forward(event.id, JSON.stringify(payload));
     if (ctx.out.json) ctx.out.data(JSON.stringify({ event: payload, status: outcome.status, ...(outcome.error === undefined ? {} : { error: outcome.error }) }));
     else ctx.out.data(this.#resultLine(event, outcome, forwarder.url));
-    return 'handled';
   }
 
   #resultLine(event: Event, outcome: ForwardOutcome, url: URL): string {

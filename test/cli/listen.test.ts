@@ -186,6 +186,37 @@ describe('remit listen', function () {
     for (const id of beforeIds) expect(delivered(id)).to.equal(0);
   });
 
+  it('lets a forward in flight finish when stopped, and records it: the next run does not send it again', async () => {
+    const dir = await configDir();
+    // A receiver that answers each delivery 500 ms after it arrives, so the stop lands mid-forward.
+    const arrived: string[] = [];
+    const slow = await listenHttp((req, res) => {
+      arrived.push(String(req.headers['webhook-id']));
+      req.resume();
+      setTimeout(() => res.end(), 500);
+    });
+    try {
+      const url = `${slow.url}/hooks`;
+      const first = start(dir, { forwardTo: url, events: ['payment.created'] });
+      await first.ready();
+      const { payment } = await triggered('payment.succeeded');
+      const [created] = await eventsOf(payment!.id);
+      await waitFor(() => arrived.includes(created!.id), 'the delivery to arrive');
+      expect(await first.stop()).to.equal(0);
+      expect(first.t.lines(), 'the answer came before listen ended').to.include(`<-- [200] POST ${url} [${created!.id}]`);
+
+      const second = start(dir, { forwardTo: url, events: ['payment.created'] });
+      await second.ready();
+      const marker = await triggered('payment.succeeded');
+      const [markerCreated] = await eventsOf(marker.payment!.id);
+      await waitFor(() => second.t.lines().some((line) => line.startsWith('<--') && line.includes(markerCreated!.id)), 'the marker to be forwarded');
+      expect(await second.stop()).to.equal(0);
+      expect(arrived).to.deep.equal([created!.id, markerCreated!.id]);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('prints the receiver\'s status, a 500 included, and does not retry', async () => {
     const dir = await configDir();
     const url = `${receiver.url}/hooks`;
