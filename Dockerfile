@@ -3,12 +3,13 @@
 # a development tool that docker-compose runs beside the API; it is not in the production image).
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
-# The SDK and the CLI are workspaces of the repository: npm wants their package.json files to
-# install the tree. The API image runs neither, so nothing is built (--ignore-scripts skips the
-# root's `prepare`, which compiles them with the dev-only TypeScript).
+# The SDK, the CLI and api-diff are workspaces of the repository: npm wants their package.json
+# files to install the tree. The API image runs none of them, so nothing is built (--ignore-scripts
+# skips the root's `prepare`, which compiles them with the dev-only TypeScript).
 COPY package.json package-lock.json ./
 COPY sdk/package.json sdk/
 COPY cli/package.json cli/
+COPY tools/api-diff/package.json tools/api-diff/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS base

@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NPM ?= npm
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help install start generate check lint-spec typecheck lint boundaries generated-fresh api-gate proto-gate diff diff-evidence versioning-evidence test test-postgres test-embedded console-screenshots sdk-build bench bench-pagination bench-webhooks bench-grpc bench-cli storm
+.PHONY: help install start generate check lint-spec typecheck lint boundaries generated-fresh api-gate proto-gate diff diff-evidence versioning-evidence test test-postgres test-embedded console-screenshots sdk-build bench bench-pagination bench-webhooks bench-grpc bench-cli bench-api-diff storm
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(PG_TEST_URL)|$(PG_TEST_URL)|g' | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -52,6 +52,7 @@ proto-gate: ## Break gate for the processor protocol: buf breaking (WIRE_JSON) o
 
 diff: ## Breaking-change report: the spec at BASE=<git ref> against the working spec (FORMAT=text|json|markdown); fails on a break
 	@test -n "$(BASE)" || { echo "usage: make diff BASE=<git ref> [FORMAT=text|json|markdown]" >&2; exit 2; }
+	@bash scripts/api-diff-fresh.sh
 	$(NPM) run -s api:diff -- "$(BASE):spec/openapi.yaml" spec/openapi.yaml --format $(or $(FORMAT),text)
 
 diff-evidence: ## The gate both ways: an additive and a breaking change to copies of the spec, outputs in docs/evidence/
@@ -89,6 +90,9 @@ bench-grpc: ## Processor adapter over HTTP/JSON vs gRPC (1 and N connections): c
 
 bench-cli: ## CLI start-up: remit --version, --help and an operation's help against node's own start-up (median of 20 runs each)
 	npx tsx bench/cli-startup.bench.ts
+
+bench-api-diff: ## The break gate's whole command (node tools/api-diff/dist/cli.js, start to exit) on this repo's spec and on GitHub's 12 MB one, against node's own start-up (RUNS=9)
+	$(NPM) run -s api:diff:bench-command -- --runs $(or $(RUNS),9)
 
 storm: ## Retry storm: 2 API processes, one Redis, a faulty processor; checks no duplicate charges
 	$(NPM) run -s storm

@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['generated/**', 'node_modules/**', 'dist/**', 'sdk/dist/**', 'cli/dist/**'] },
+  { ignores: ['generated/**', 'node_modules/**', 'dist/**', 'sdk/dist/**', 'cli/dist/**', 'tools/api-diff/dist/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

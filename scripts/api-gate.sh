@@ -11,6 +11,9 @@
 # A deliberate break (it ships behind /v2, or removes an operation after its Sunset) is let through
 # by a `Breaking-Change-Approved: <reason>` trailer on a commit between the base and HEAD, or by
 # API_DIFF_ALLOW_BREAKING=1; the report is still printed.
+#
+# The comparison is the compiled command (tools/api-diff/dist/cli.js, the @remit/api-diff package's
+# bin), rebuilt first when its source is newer (scripts/api-diff-fresh.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/gate-base.sh
@@ -26,9 +29,11 @@ if ! git cat-file -e "$base:$SPEC" 2>/dev/null; then
   exit 0
 fi
 
+bash scripts/api-diff-fresh.sh
+
 echo "api gate: $base:$SPEC → $SPEC (working tree)"
 status=0
-npm run -s api:diff -- "$base:$SPEC" "$SPEC" --format "$FORMAT" --fail-on breaking || status=$?
+node tools/api-diff/dist/cli.js "$base:$SPEC" "$SPEC" --format "$FORMAT" --fail-on breaking || status=$?
 
 if [ "$status" -eq 1 ]; then
   if gate_allowed "api gate" API_DIFF_ALLOW_BREAKING "$base"; then exit 0; fi

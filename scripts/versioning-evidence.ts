@@ -340,6 +340,10 @@ function run(command: string, args: string[]): { status: number; stdout: string;
   return { status: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
 }
 
+// `npm run api:diff` runs the compiled command: build it first if its source is newer.
+const build = run('bash', ['scripts/api-diff-fresh.sh']);
+if (build.status !== 0) throw new Error(`building api-diff failed:\n${build.stderr}`);
+
 /** Whether the gate's command line takes the comparison time (`--now`). */
 const cliTakesNow = /--now\b/.test(run('npm', ['run', '-s', 'api:diff', '--', '--help']).stdout);
 

@@ -6,6 +6,17 @@
 import { at, operationLocation, type DiffContext } from './context.js';
 import type { Node } from './json.js';
 import type { Operation } from './operations.js';
+import { defineRules } from './rule.js';
+
+export const REQUEST_BODY_RULES = defineRules({
+  'request-body-added-required': { flow: 'in', effect: 'narrows', description: 'a required request body was added' },
+  'request-body-added-optional': { flow: 'in', effect: 'widens', description: 'an optional request body was added' },
+  'request-body-became-required': { flow: 'in', effect: 'narrows', description: 'the request body became required' },
+  'request-body-became-optional': { flow: 'in', effect: 'widens', description: 'the request body became optional' },
+  'request-body-removed': { flow: 'in', effect: 'narrows', description: 'the request body was removed: requests that still send one may be rejected' },
+  'request-body-media-type-removed': { flow: 'in', effect: 'narrows', description: 'a request body media type is no longer accepted' },
+  'request-body-media-type-added': { flow: 'in', effect: 'widens', description: 'a request body media type is now accepted' },
+});
 
 function mediaTypes(ctx: DiffContext, side: 'base' | 'revision', body: Node | undefined): Map<string, Node> {
   const doc = side === 'base' ? ctx.base : ctx.revision;
@@ -20,38 +31,38 @@ export function checkRequestBody(ctx: DiffContext, before: Operation, after: Ope
 
   if (!previous && next) {
     const location = at(after, { pointer: next.pointer, document: 'revision' });
-    if (required(next)) ctx.findings.add('request-body-added-required', location, 'a required request body was added');
-    else ctx.findings.add('request-body-added-optional', location, 'an optional request body was added');
+    if (required(next)) ctx.findings.add(REQUEST_BODY_RULES['request-body-added-required'], location, 'a required request body was added');
+    else ctx.findings.add(REQUEST_BODY_RULES['request-body-added-optional'], location, 'an optional request body was added');
     return;
   }
   if (previous && !next) {
-    ctx.findings.add('request-body-removed', at(before, { pointer: previous.pointer, document: 'base' }), 'the request body was removed');
+    ctx.findings.add(REQUEST_BODY_RULES['request-body-removed'], at(before, { pointer: previous.pointer, document: 'base' }), 'the request body was removed');
     return;
   }
 
   if (required(previous) !== required(next)) {
     const location = at(after, { pointer: (next as Node).pointer, document: 'revision' });
-    if (required(next)) ctx.findings.add('request-body-became-required', location, 'the request body became required');
-    else ctx.findings.add('request-body-became-optional', location, 'the request body became optional');
+    if (required(next)) ctx.findings.add(REQUEST_BODY_RULES['request-body-became-required'], location, 'the request body became required');
+    else ctx.findings.add(REQUEST_BODY_RULES['request-body-became-optional'], location, 'the request body became optional');
   }
 
   const typesBefore = mediaTypes(ctx, 'base', previous);
   const typesAfter = mediaTypes(ctx, 'revision', next);
   for (const [type, node] of typesBefore) {
     if (!typesAfter.has(type)) {
-      ctx.findings.add('request-body-media-type-removed', at(before, { mediaType: type, pointer: node.pointer, document: 'base' }), `the request body no longer accepts ${type}`);
+      ctx.findings.add(REQUEST_BODY_RULES['request-body-media-type-removed'], at(before, { mediaType: type, pointer: node.pointer, document: 'base' }), `the request body no longer accepts ${type}`);
     }
   }
   for (const [type, node] of typesAfter) {
     const old = typesBefore.get(type);
     if (!old) {
-      ctx.findings.add('request-body-media-type-added', at(after, { mediaType: type, pointer: node.pointer, document: 'revision' }), `the request body now accepts ${type}`);
+      ctx.findings.add(REQUEST_BODY_RULES['request-body-media-type-added'], at(after, { mediaType: type, pointer: node.pointer, document: 'revision' }), `the request body now accepts ${type}`);
       continue;
     }
     const schemaBefore = ctx.base.child(old, 'schema') ?? { value: {}, pointer: old.pointer };
     const schemaAfter = ctx.revision.child(node, 'schema') ?? { value: {}, pointer: node.pointer };
     ctx.schemas.compare(
-      { direction: 'request', location: { ...operationLocation(after), mediaType: type }, root: `request body (${type})`, inside: 'request property' },
+      { family: 'request-property', location: { ...operationLocation(after), mediaType: type }, root: `request body (${type})`, inside: 'request property' },
       schemaBefore,
       schemaAfter,
     );

@@ -13,32 +13,45 @@ import { at, type DiffContext } from './context.js';
 import type { Location } from './finding.js';
 import { isObject, type Json } from './json.js';
 import type { Operation } from './operations.js';
-import type { RuleId } from './rules.js';
+import { defineRules, type Rule } from './rule.js';
 
 type Requirement = ReadonlyMap<string, ReadonlySet<string>>;
 
+export const SECURITY_RULES = defineRules({
+  'api-security-added': { flow: 'in', effect: 'narrows', description: "an operation's security requirement was added or tightened (it was anonymous, or a scheme joined a requirement)" },
+  'api-security-removed': { flow: 'in', effect: 'narrows', description: 'an operation no longer accepts a way of authenticating it accepted' },
+  'api-security-scope-added': { flow: 'in', effect: 'narrows', description: "a scope was added to an operation's security requirement" },
+  'api-security-scope-removed': { flow: 'in', effect: 'widens', description: "a scope was removed from an operation's security requirement" },
+  'api-security-relaxed': { flow: 'in', effect: 'widens', description: 'an operation accepts a way of authenticating it did not (an alternative added, a scheme dropped, or no authentication)' },
+  'api-global-security-added': { flow: 'in', effect: 'narrows', description: 'the document-wide security requirement was added or tightened' },
+  'api-global-security-removed': { flow: 'in', effect: 'narrows', description: 'the document-wide security no longer accepts a way of authenticating it accepted' },
+  'api-global-security-scope-added': { flow: 'in', effect: 'narrows', description: 'a scope was added to the document-wide security requirement' },
+  'api-global-security-scope-removed': { flow: 'in', effect: 'widens', description: 'a scope was removed from the document-wide security requirement' },
+  'api-global-security-relaxed': { flow: 'in', effect: 'widens', description: 'the document-wide security accepts a way of authenticating it did not' },
+});
+
 interface SecurityRules {
-  readonly added: RuleId;
-  readonly removed: RuleId;
-  readonly scopeAdded: RuleId;
-  readonly scopeRemoved: RuleId;
-  readonly relaxed: RuleId;
+  readonly added: Rule;
+  readonly removed: Rule;
+  readonly scopeAdded: Rule;
+  readonly scopeRemoved: Rule;
+  readonly relaxed: Rule;
 }
 
 const OPERATION_RULES: SecurityRules = {
-  added: 'api-security-added',
-  removed: 'api-security-removed',
-  scopeAdded: 'api-security-scope-added',
-  scopeRemoved: 'api-security-scope-removed',
-  relaxed: 'api-security-relaxed',
+  added: SECURITY_RULES['api-security-added'],
+  removed: SECURITY_RULES['api-security-removed'],
+  scopeAdded: SECURITY_RULES['api-security-scope-added'],
+  scopeRemoved: SECURITY_RULES['api-security-scope-removed'],
+  relaxed: SECURITY_RULES['api-security-relaxed'],
 };
 
 const GLOBAL_RULES: SecurityRules = {
-  added: 'api-global-security-added',
-  removed: 'api-global-security-removed',
-  scopeAdded: 'api-global-security-scope-added',
-  scopeRemoved: 'api-global-security-scope-removed',
-  relaxed: 'api-global-security-relaxed',
+  added: SECURITY_RULES['api-global-security-added'],
+  removed: SECURITY_RULES['api-global-security-removed'],
+  scopeAdded: SECURITY_RULES['api-global-security-scope-added'],
+  scopeRemoved: SECURITY_RULES['api-global-security-scope-removed'],
+  relaxed: SECURITY_RULES['api-global-security-relaxed'],
 };
 
 /** The alternatives a `security` value allows, or undefined when the value is absent. */

@@ -7,6 +7,8 @@ import { checkParameters } from './check-parameters.js';
 import { checkRequestBody } from './check-request-body.js';
 import { checkResponses } from './check-responses.js';
 import { checkGlobalSecurity, checkOperationSecurity } from './check-security.js';
+import { checkCallbacks, checkWebhooks } from './check-webhooks.js';
+import { checkStability, lowerUnpromised } from './check-stability.js';
 import type { DiffContext } from './context.js';
 import { Doc } from './document.js';
 import { FindingList, sortFindings, type Finding } from './finding.js';
@@ -42,18 +44,33 @@ export function diff(base: unknown, revision: unknown, options: DiffOptions = {}
   const before = collectOperations(baseDoc);
   const after = collectOperations(revisionDoc);
   checkEndpoints(ctx, before, after);
+  checkStability(ctx, before, after);
 
   const pairs: [Operation, Operation][] = [];
   for (const [key, next] of after) {
     const previous = before.get(key);
     if (previous) pairs.push([previous, next]);
   }
+  // An operation whose definition (its parameters, body, responses, callbacks, security, and what
+  // they refer to) is the same on both sides, prose aside, has nothing to report below.
+  const definitions = new SchemaEquality(baseDoc, revisionDoc, 'definitions');
+  const unchanged = ([previous, next]: [Operation, Operation]) =>
+    previous.path === next.path &&
+    definitions.equal(previous.node, next.node) &&
+    previous.parameters.size === next.parameters.size &&
+    [...previous.parameters].every(([key, parameter]) => {
+      const other = next.parameters.get(key);
+      return other !== undefined && definitions.equal(parameter.node, other.node);
+    });
   for (const [previous, next] of pairs) {
+    if (unchanged([previous, next])) continue;
     checkParameters(ctx, previous, next);
     checkRequestBody(ctx, previous, next);
     checkResponses(ctx, previous, next);
     checkOperationSecurity(ctx, previous, next);
+    checkCallbacks(ctx, previous, next);
   }
   checkGlobalSecurity(ctx, pairs);
-  return sortFindings(findings.items);
+  checkWebhooks(ctx);
+  return sortFindings(lowerUnpromised(findings.items, before, after));
 }

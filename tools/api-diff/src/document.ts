@@ -10,8 +10,11 @@ export type Side = 'base' | 'revision';
 // Keywords that document a schema or object but never change what is valid on the wire.
 const ANNOTATIONS = new Set(['description', 'summary', 'title', 'example', 'examples', 'externalDocs', '$comment', 'deprecated', 'xml']);
 
+// The one extension that says what values to expect: compared like a keyword, never ignored.
+const MEANINGFUL_EXTENSIONS = new Set(['x-extensible-enum']);
+
 export function isAnnotation(key: string): boolean {
-  return ANNOTATIONS.has(key) || key.startsWith('x-');
+  return ANNOTATIONS.has(key) || (key.startsWith('x-') && !MEANINGFUL_EXTENSIONS.has(key));
 }
 
 // A chain of refs longer than this is a loop ('#/a' → '#/b' → '#/a'); real documents use one or two.

@@ -5,7 +5,8 @@
  * revision, or the base for something that was removed).
  */
 import type { Side } from './document.js';
-import { LEVELS, levelOf, type Level, type RuleId } from './rules.js';
+import { LEVELS, type Level, type Rule } from './rule.js';
+import type { RuleId } from './rules.js';
 
 export interface Location {
   /** Upper-case HTTP method, absent for document-wide findings. */
@@ -16,6 +17,10 @@ export interface Location {
   readonly status?: string;
   readonly mediaType?: string;
   readonly header?: string;
+  /** A webhook's name (the key under the document's `webhooks`); its method is `method`, it has no `path`. */
+  readonly webhook?: string;
+  /** A callback of the operation at `method` `path`: its name, runtime expression and method. */
+  readonly callback?: { readonly name: string; readonly expression: string; readonly method: string };
   /**
    * Dotted path inside the schema, absent at its root: `metadata.tags[].name`; `[]` is an array's
    * items, `*` the values of additionalProperties, `(name)` the keys (propertyNames), `oneOf[Card]`
@@ -31,6 +36,8 @@ export interface Finding {
   readonly level: Level;
   readonly message: string;
   readonly location: Location;
+  /** Set when the rule's level was lowered to info: the operation's x-stability-level promises nothing. */
+  readonly lowered?: { readonly from: Level; readonly stability: string };
 }
 
 export interface Summary {
@@ -43,8 +50,8 @@ export interface Summary {
 export class FindingList {
   readonly items: Finding[] = [];
 
-  add(id: RuleId, location: Location, message: string): void {
-    this.items.push({ id, level: levelOf(id), message, location });
+  add(rule: Rule, location: Location, message: string): void {
+    this.items.push({ id: rule.id as RuleId, level: rule.level, message, location });
   }
 }
 
@@ -60,11 +67,14 @@ function compareText(a: string, b: string): number {
 }
 
 export function operationLabel(location: Location): string {
-  return location.method && location.path ? `${location.method} ${location.path}` : '(document)';
+  if (location.webhook !== undefined) return `webhook ${location.webhook}${location.method ? ` (${location.method})` : ''}`;
+  const operation = location.method && location.path ? `${location.method} ${location.path}` : '(document)';
+  const callback = location.callback;
+  return callback ? `${operation}, callback ${callback.name}: ${callback.method} ${callback.expression}` : operation;
 }
 
 function detailKey(location: Location): string {
-  return [location.parameter?.in, location.parameter?.name, location.status, location.mediaType, location.header, location.property, location.pointer]
+  return [location.webhook, location.callback?.name, location.callback?.expression, location.callback?.method, location.parameter?.in, location.parameter?.name, location.status, location.mediaType, location.header, location.property, location.pointer]
     .map((part) => part ?? '')
     .join('\u0000');
 }

@@ -70,23 +70,35 @@ function parameterOf(doc: Doc, node: Node): Parameter | undefined {
   };
 }
 
+/**
+ * The operations of one path item, in method order, each with its effective parameters (path-level
+ * ones merged in, the operation's own winning). `path` is the key the item is under: a path
+ * template, a webhook's name or a callback's runtime expression.
+ */
+export function pathItemOperations(doc: Doc, rawItem: Node, path: string): Operation[] {
+  const item = doc.resolve(rawItem);
+  if (!isObject(item.value)) return [];
+  const shared = doc.items(doc.child(item, 'parameters'));
+  const operations: Operation[] = [];
+  for (const method of HTTP_METHODS) {
+    const node = doc.child(item, method);
+    if (!node || !isObject(node.value)) continue;
+    const parameters = new Map<string, Parameter>();
+    for (const raw of [...shared, ...doc.items(doc.child(node, 'parameters'))]) {
+      const parameter = parameterOf(doc, raw);
+      if (parameter) parameters.set(parameter.key, parameter);
+    }
+    const normalizedPath = normalizePath(path);
+    operations.push({ key: `${normalizedPath} ${method}`, normalizedPath, path, method, node: node as Node<JsonObject>, parameters });
+  }
+  return operations;
+}
+
 export function collectOperations(doc: Doc): Map<string, Operation> {
   const operations = new Map<string, Operation>();
   for (const [path, rawItem] of doc.entries(doc.child({ value: doc.root, pointer: '' }, 'paths'))) {
-    const item = doc.resolve(rawItem);
-    if (!isObject(item.value)) continue;
-    const shared = doc.items(doc.child(item, 'parameters'));
-    for (const method of HTTP_METHODS) {
-      const node = doc.child(item, method);
-      if (!node || !isObject(node.value)) continue;
-      const parameters = new Map<string, Parameter>();
-      for (const raw of [...shared, ...doc.items(doc.child(node, 'parameters'))]) {
-        const parameter = parameterOf(doc, raw);
-        if (parameter) parameters.set(parameter.key, parameter);
-      }
-      const normalizedPath = normalizePath(path);
-      const key = `${normalizedPath} ${method}`;
-      if (!operations.has(key)) operations.set(key, { key, normalizedPath, path, method, node: node as Node<JsonObject>, parameters });
+    for (const operation of pathItemOperations(doc, rawItem, path)) {
+      if (!operations.has(operation.key)) operations.set(operation.key, operation);
     }
   }
   return operations;

@@ -7,8 +7,16 @@
  * - A oneOf/anyOf left with a single alternative once null is taken out (`oneOf: [$ref, null]`,
  *   the usual 3.1 way to write "nullable X") is that alternative.
  * - allOf is flattened: members' properties, required names and constraints are merged into one
- *   view (the tightest bound wins, types and enums intersect), so a constraint an allOf member adds
- *   is reported as the property change it is, at the property's path.
+ *   view (the tightest bound wins, types and enums intersect, multipleOf becomes a common multiple,
+ *   tuple positions, pattern properties and dependent schemas are combined per position or key,
+ *   conditionals are collected), so a constraint an allOf member adds is reported as the property
+ *   change it is, at the property's path.
+ * - JSON Schema 2020-12's keywords are read as what they constrain: `const` is a one-value enum,
+ *   an empty `pattern` is no pattern, `unevaluatedProperties`/`unevaluatedItems` stand in for
+ *   `additionalProperties`/`items` when those are absent (as `false`, they close the object or the
+ *   tuple), `not: {}` allows nothing, and `minContains`/`maxContains` are read beside `contains`.
+ * - `x-extensible-enum` (a list of values clients must expect more of) is kept apart from `enum`:
+ *   it does not restrict what is valid.
  *
  * Views are memoized per resolved object, so the same schema always yields the same view (and the
  * same synthetic objects for merged properties): identity is what the walk uses to stop recursion.
@@ -34,6 +42,13 @@ export interface Alternative {
   readonly node: Node;
 }
 
+/** An `if` with its `then` and `else` (either may be absent). */
+export interface Conditional {
+  readonly if: Node;
+  readonly then?: Node;
+  readonly else?: Node;
+}
+
 export interface SchemaView {
   /** Identity of the schema this view describes; the walk's recursion guard keys on it. */
   readonly identity: object;
@@ -51,18 +66,47 @@ export interface SchemaView {
   readonly minLength?: number;
   readonly maxItems?: number;
   readonly minItems?: number;
+  readonly maxProperties?: number;
+  readonly minProperties?: number;
+  readonly multipleOf?: number;
+  readonly uniqueItems: boolean;
+  /** The values of `x-extensible-enum`: documented values, with more to be expected; no restriction. */
+  readonly extensibleEnum?: readonly Json[];
   readonly default?: { readonly value: Json };
   readonly readOnly: boolean;
   readonly writeOnly: boolean;
   readonly properties: ReadonlyMap<string, Node>;
   readonly required: ReadonlySet<string>;
-  /** additionalProperties: false (or unevaluatedProperties: false). */
+  /** additionalProperties: false (or unevaluatedProperties: false without additionalProperties). */
   readonly closed: boolean;
-  /** The schema of properties not listed (additionalProperties as a schema). */
+  /** The schema of properties not listed (additionalProperties, or unevaluatedProperties, as a schema). */
   readonly additional?: Node;
   /** The schema every property name must match (propertyNames). */
   readonly propertyNames?: Node;
+  /** The schema every property whose name matches a pattern must match, by pattern (patternProperties). */
+  readonly patternProperties: ReadonlyMap<string, Node>;
+  /** Names that must be present when a name is (dependentRequired). */
+  readonly dependentRequired: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The schema the object must match when a name is present (dependentSchemas). */
+  readonly dependentSchemas: ReadonlyMap<string, Node>;
+  /** The schema of the items after the tuple positions (items, or unevaluatedItems as a schema). */
   readonly items?: Node;
+  /** The tuple positions (prefixItems). */
+  readonly prefixItems: readonly Node[];
+  /** No items beyond the tuple positions (items: false, or unevaluatedItems: false). */
+  readonly closedItems: boolean;
+  /** The schema some item must match (contains). */
+  readonly contains?: Node;
+  readonly minContains?: number;
+  readonly maxContains?: number;
+  /** if/then/else, one per allOf member that has one. */
+  readonly conditionals: readonly Conditional[];
+  /** The schema values must not match (not), other than `not: {}` (which is `types` empty). */
+  readonly not?: Node;
+  readonly contentMediaType?: string;
+  readonly contentEncoding?: string;
+  /** The schema of a string's decoded content (contentSchema). */
+  readonly contentSchema?: Node;
   readonly oneOf: readonly Alternative[];
   readonly anyOf: readonly Alternative[];
   /** The direct allOf members, for reporting members added or removed (their content is merged above). */
@@ -103,6 +147,11 @@ interface Draft {
   minLength?: number;
   maxItems?: number;
   minItems?: number;
+  maxProperties?: number;
+  minProperties?: number;
+  multipleOf?: number;
+  uniqueItems: boolean;
+  extensibleEnum?: Json[];
   default?: { value: Json };
   readOnly: boolean;
   writeOnly: boolean;
@@ -111,7 +160,20 @@ interface Draft {
   closed: boolean;
   additional?: Node;
   propertyNames?: Node;
+  patternProperties: Map<string, Node[]>;
+  dependentRequired: Map<string, Set<string>>;
+  dependentSchemas: Map<string, Node[]>;
   items: Node[];
+  prefixItems: Node[][];
+  closedItems: boolean;
+  contains?: Node;
+  minContains?: number;
+  maxContains?: number;
+  conditionals: Conditional[];
+  not?: Node;
+  contentMediaType?: string;
+  contentEncoding?: string;
+  contentSchema?: Node;
   oneOf?: Alternative[];
   anyOf?: Alternative[];
   /** The document's allOf members: merged, and reported when added or removed. */
@@ -167,6 +229,39 @@ function maxDefined(a: number | undefined, b: number | undefined): number | unde
 
 function numberOf(value: Json | undefined): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** Whether `a` is a whole multiple of `b` (within floating-point error: 0.3 of 0.1). */
+export function isMultipleOf(a: number, b: number): boolean {
+  if (b === 0) return false;
+  const ratio = a / b;
+  return Math.abs(ratio - Math.round(ratio)) < 1e-9 * Math.max(1, Math.abs(ratio));
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+// A value valid under two multipleOf must be a multiple of both: the larger when one divides the
+// other, the least common multiple of two integers; otherwise (two unrelated fractions) the first,
+// which is looser than the truth.
+function commonMultiple(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  if (isMultipleOf(a, b)) return a;
+  if (isMultipleOf(b, a)) return b;
+  if (Number.isInteger(a) && Number.isInteger(b)) return (a / gcd(a, b)) * b;
+  return a;
+}
+
+function addTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function stringOf(value: Json | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 export class SchemaViews {
@@ -228,6 +323,7 @@ export class SchemaViews {
 
     const properties = new Map<string, Node>();
     for (const [name, parts] of draft.properties) properties.set(name, this.combine(parts));
+    const combineAll = (map: Map<string, Node[]>) => new Map([...map].map(([key, parts]) => [key, this.combine(parts)] as const));
     return {
       identity: node.value,
       pointer: node.pointer,
@@ -242,6 +338,11 @@ export class SchemaViews {
       minLength: draft.minLength,
       maxItems: draft.maxItems,
       minItems: draft.minItems,
+      maxProperties: draft.maxProperties,
+      minProperties: draft.minProperties,
+      multipleOf: draft.multipleOf,
+      uniqueItems: draft.uniqueItems,
+      extensibleEnum: draft.extensibleEnum,
       default: draft.default,
       readOnly: draft.readOnly,
       writeOnly: draft.writeOnly,
@@ -250,7 +351,20 @@ export class SchemaViews {
       closed: draft.closed,
       additional: draft.additional,
       propertyNames: draft.propertyNames,
+      patternProperties: combineAll(draft.patternProperties),
+      dependentRequired: draft.dependentRequired,
+      dependentSchemas: combineAll(draft.dependentSchemas),
       items: draft.items.length === 0 ? undefined : this.combine(draft.items),
+      prefixItems: draft.prefixItems.map((parts) => this.combine(parts)),
+      closedItems: draft.closedItems,
+      contains: draft.contains,
+      minContains: draft.minContains,
+      maxContains: draft.maxContains,
+      conditionals: draft.conditionals,
+      not: draft.not,
+      contentMediaType: draft.contentMediaType,
+      contentEncoding: draft.contentEncoding,
+      contentSchema: draft.contentSchema,
       oneOf: draft.oneOf ?? [],
       anyOf: draft.anyOf ?? [],
       allOf: draft.allOf,
@@ -271,8 +385,15 @@ export class SchemaViews {
       writeOnly: schema.writeOnly === true,
       properties: new Map(),
       required: new Set(),
-      closed: schema.additionalProperties === false || schema.unevaluatedProperties === false,
+      closed: schema.additionalProperties === false || (schema.additionalProperties === undefined && schema.unevaluatedProperties === false),
+      patternProperties: new Map(),
+      dependentRequired: new Map(),
+      dependentSchemas: new Map(),
+      uniqueItems: schema.uniqueItems === true,
       items: [],
+      prefixItems: [],
+      closedItems: schema.items === false || (schema.items === undefined && schema.unevaluatedItems === false),
+      conditionals: [],
       allOf: parts ? [] : this.alternatives(at('allOf')),
       parts: parts ?? [],
       orNull: [],
@@ -280,6 +401,8 @@ export class SchemaViews {
     if (isObject(schema.not) && Object.keys(schema.not).length === 0) {
       draft.types = new Set();
       draft.ownRestricts = true;
+    } else if (isObject(schema.not) || typeof schema.not === 'boolean') {
+      draft.not = at('not');
     }
 
     const type = schema.type;
@@ -289,16 +412,20 @@ export class SchemaViews {
       draft.types = new Set(list.filter((t) => t !== 'null'));
       draft.ownRestricts = true;
     }
+    // const is a one-value enum; beside an enum, the enum's values that equal it.
     let values: Json[] | undefined;
     if (Array.isArray(schema.enum)) values = schema.enum;
-    if (schema.const !== undefined) values = [schema.const];
+    const constant = schema.const;
+    if (constant !== undefined) values = values ? values.filter((v) => jsonEqual(v, constant)) : [constant];
+    if (Array.isArray(schema['x-extensible-enum'])) draft.extensibleEnum = schema['x-extensible-enum'];
     if (values) {
       draft.ownRestricts = true;
       draft.ownNull ||= values.includes(null);
       draft.enum = values.filter((v) => v !== null);
     }
     if (typeof schema.format === 'string') draft.format = schema.format;
-    if (typeof schema.pattern === 'string') draft.pattern = schema.pattern;
+    // An empty pattern matches every string: it is no pattern.
+    if (typeof schema.pattern === 'string' && schema.pattern !== '') draft.pattern = schema.pattern;
 
     // 3.0: exclusiveMaximum is a flag on maximum; 3.1: it is a bound of its own.
     const maximum = numberOf(schema.maximum);
@@ -317,16 +444,37 @@ export class SchemaViews {
     draft.minLength = numberOf(schema.minLength);
     draft.maxItems = numberOf(schema.maxItems);
     draft.minItems = numberOf(schema.minItems);
+    draft.maxProperties = numberOf(schema.maxProperties);
+    draft.minProperties = numberOf(schema.minProperties);
+    const multipleOf = numberOf(schema.multipleOf);
+    if (multipleOf !== undefined && multipleOf > 0) draft.multipleOf = multipleOf;
     if (schema.default !== undefined) draft.default = { value: schema.default };
+    draft.contentMediaType = stringOf(schema.contentMediaType);
+    draft.contentEncoding = stringOf(schema.contentEncoding);
+    draft.contentSchema = this.schemaAt(at('contentSchema'));
 
     for (const [name, child] of this.doc.entries(at('properties'))) draft.properties.set(name, [child]);
     if (Array.isArray(schema.required)) for (const name of schema.required) if (typeof name === 'string') draft.required.add(name);
-    const additional = at('additionalProperties');
-    if (additional && isObject(additional.value)) draft.additional = additional;
-    const propertyNames = at('propertyNames');
-    if (propertyNames && isObject(propertyNames.value)) draft.propertyNames = propertyNames;
-    const items = at('items');
-    if (items && !Array.isArray(items.value)) draft.items.push(items);
+    // additionalProperties covers every property not listed; unevaluatedProperties only matters without it.
+    draft.additional = this.schemaAt(at('additionalProperties')) ?? this.schemaAt(at('unevaluatedProperties'));
+    draft.propertyNames = this.schemaAt(at('propertyNames'));
+    for (const [pattern, child] of this.doc.entries(at('patternProperties'))) draft.patternProperties.set(pattern, [child]);
+    for (const [name, list] of this.doc.entries(at('dependentRequired'))) {
+      if (Array.isArray(list.value)) draft.dependentRequired.set(name, new Set(list.value.filter((n): n is string => typeof n === 'string')));
+    }
+    for (const [name, child] of this.doc.entries(at('dependentSchemas'))) draft.dependentSchemas.set(name, [child]);
+
+    // Likewise items covers every item after the tuple positions; unevaluatedItems only matters without it.
+    const items = this.schemaAt(at('items')) ?? this.schemaAt(at('unevaluatedItems'));
+    if (items) draft.items.push(items);
+    draft.prefixItems = this.doc.items(at('prefixItems')).map((item) => [item]);
+    draft.contains = this.schemaAt(at('contains'));
+    if (draft.contains) {
+      draft.minContains = numberOf(schema.minContains);
+      draft.maxContains = numberOf(schema.maxContains);
+    }
+    const condition = at('if');
+    if (condition) draft.conditionals.push({ if: condition, then: at('then'), else: at('else') });
 
     for (const keyword of ['oneOf', 'anyOf'] as const) {
       const all = this.alternatives(at(keyword));
@@ -341,6 +489,11 @@ export class SchemaViews {
       } else draft[keyword] = nonNull;
     }
     return draft;
+  }
+
+  /** A subschema keyword's node when it holds a schema object (a boolean there is handled by its keyword). */
+  private schemaAt(node: Node | undefined): Node | undefined {
+    return node && isObject(node.value) ? node : undefined;
   }
 
   private isNullSchema(node: Node): boolean {
@@ -361,6 +514,11 @@ export class SchemaViews {
     draft.minLength = maxDefined(draft.minLength, member.minLength);
     draft.maxItems = minDefined(draft.maxItems, member.maxItems);
     draft.minItems = maxDefined(draft.minItems, member.minItems);
+    draft.maxProperties = minDefined(draft.maxProperties, member.maxProperties);
+    draft.minProperties = maxDefined(draft.minProperties, member.minProperties);
+    draft.multipleOf = commonMultiple(draft.multipleOf, member.multipleOf);
+    draft.uniqueItems ||= member.uniqueItems;
+    draft.extensibleEnum ??= member.extensibleEnum ? [...member.extensibleEnum] : undefined;
     draft.default ??= member.default;
     draft.readOnly ||= member.readOnly;
     draft.writeOnly ||= member.writeOnly;
@@ -373,7 +531,31 @@ export class SchemaViews {
     draft.closed ||= member.closed;
     draft.additional ??= member.additional;
     draft.propertyNames ??= member.propertyNames;
+    for (const [pattern, child] of member.patternProperties) addTo(draft.patternProperties, pattern, child);
+    for (const [name, names] of member.dependentRequired) {
+      const set = draft.dependentRequired.get(name);
+      if (set) for (const n of names) set.add(n);
+      else draft.dependentRequired.set(name, new Set(names));
+    }
+    for (const [name, child] of member.dependentSchemas) addTo(draft.dependentSchemas, name, child);
     if (member.items) draft.items.push(member.items);
+    member.prefixItems.forEach((child, index) => {
+      const parts = draft.prefixItems[index];
+      if (parts) parts.push(child);
+      else draft.prefixItems[index] = [child];
+    });
+    draft.closedItems ||= member.closedItems;
+    // Two contains (or two not) cannot be merged into one schema: the first is kept.
+    if (!draft.contains && member.contains) {
+      draft.contains = member.contains;
+      draft.minContains = member.minContains;
+      draft.maxContains = member.maxContains;
+    }
+    draft.conditionals.push(...member.conditionals);
+    draft.not ??= member.not;
+    draft.contentMediaType ??= member.contentMediaType;
+    draft.contentEncoding ??= member.contentEncoding;
+    draft.contentSchema ??= member.contentSchema;
     if (!draft.oneOf && member.oneOf.length > 0) draft.oneOf = [...member.oneOf];
     if (!draft.anyOf && member.anyOf.length > 0) draft.anyOf = [...member.anyOf];
   }

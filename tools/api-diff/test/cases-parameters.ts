@@ -5,7 +5,7 @@
  */
 import type { JsonObject } from '../src/json.js';
 import type { Level, RuleId } from '../src/index.js';
-import { getThings, INTEGER, QUERY_Q, STRING, withQuery } from './build.js';
+import { getThings, INTEGER, OK, QUERY_Q, spec, STRING, withQuery } from './build.js';
 import type { Counterpart, RuleCase } from './rule-case.js';
 
 const NONE = getThings();
@@ -245,4 +245,27 @@ export const PARAMETER_CASES: RuleCase[] = [
   },
   { rule: 'request-parameter-default-value-added', level: 'info', change: 'default 20 is added', base: withQuery(INTEGER), revision: withQuery({ type: 'integer', default: 20 }), at: QUERY_Q },
   { rule: 'request-parameter-default-value-removed', level: 'warning', change: 'default 20 is removed', base: withQuery({ type: 'integer', default: 20 }), revision: withQuery(INTEGER), at: QUERY_Q },
+
+  {
+    rule: 'request-path-parameter-renamed',
+    level: 'info',
+    change: '/things/{thingId} becomes /things/{id}',
+    base: thingPath('thingId'),
+    revision: thingPath('id'),
+    at: { method: 'GET', path: '/things/{id}', parameter: { in: 'path', name: 'id' } },
+  },
+  {
+    rule: 'request-parameter-serialization-changed',
+    level: 'breaking',
+    change: 'an array in the query goes from ?q=a&q=b to ?q=a,b (explode: false)',
+    base: withQuery(ARRAY),
+    revision: withQuery(ARRAY, { explode: false }),
+    at: QUERY_Q,
+    additive: { change: 'a scalar in the query changes style and explode, which do not apply to it', base: withQuery(STRING), revision: withQuery(STRING, { style: 'form', explode: false }) },
+  },
 ];
+
+/** GET /things/{name} with the path parameter `name`. */
+export function thingPath(name: string, schema: JsonObject = STRING): JsonObject {
+  return spec({ [`/things/{${name}}`]: { get: { parameters: [{ name, in: 'path', required: true, schema }], responses: OK } } });
+}

@@ -60,7 +60,15 @@ export const REQUEST_BODY_CASES: RuleCase[] = [
     revision: postThings({ requestBody: { content: JSON_BODY(STRING) } }),
     at: { method: 'POST', path: '/things' },
   },
-  { rule: 'request-body-removed', level: 'warning', change: 'the body is removed', base: withRequest(STRING), revision: postThings({}), at: { method: 'POST', path: '/things', document: 'base' } },
+  {
+    rule: 'request-body-removed',
+    level: 'breaking',
+    change: 'the body is removed',
+    base: withRequest(STRING),
+    revision: postThings({}),
+    at: { method: 'POST', path: '/things', document: 'base' },
+    additive: { change: 'the body becomes optional instead', base: withRequest(STRING), revision: postThings({ requestBody: { content: JSON_BODY(STRING) } }), expect: 'request-body-became-optional' },
+  },
   {
     rule: 'request-body-media-type-removed',
     level: 'breaking',

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatRuleTable } from '../src/format-rules.js';
+import { formatExceptionTable, formatRuleTable } from '../src/format-rules.js';
 import { LEVELS, RULES, isRuleId } from '../src/index.js';
 
 const README = readFileSync(path.join(import.meta.dirname, '../README.md'), 'utf8');
@@ -29,6 +29,20 @@ describe('rule catalogue', () => {
 
   it("is exactly the README's rule table (regenerate with `npm run -s api:diff -- --rules`)", () => {
     expect(section(README, '<!-- rules:begin -->', '<!-- rules:end -->')).to.equal(formatRuleTable());
+  });
+
+  it("lists exactly the exceptions to flow × effect in the README, each with its reason", () => {
+    expect(section(README, '<!-- exceptions:begin -->', '<!-- exceptions:end -->')).to.equal(formatExceptionTable());
+    for (const [id, rule] of Object.entries(RULES)) {
+      if (rule.level !== rule.derived) expect(rule.because ?? '', id).to.have.length.greaterThan(15);
+    }
+  });
+
+  it('derives every level from flow × effect unless the rule says why not', () => {
+    for (const [id, rule] of Object.entries(RULES)) {
+      expect(rule.id, id).to.equal(id);
+      expect(rule.level === rule.derived || rule.because !== undefined, id).to.equal(true);
+    }
   });
 
   it("lists only catalogued ids among the README's own ids", () => {

@@ -1,32 +1,30 @@
 /**
  * The command line: formats, the fail level, the minimum sunset notice, exit statuses 0/1/2 with
- * the reason on stderr, and `git-ref:path` inputs read from a real repository made for the test.
+ * the reason on stderr, and `git-ref:path` inputs read from a real repository made for the test;
+ * the compiled command (`node tools/api-diff/dist/cli.js`, the package's bin) as a process; and the
+ * package as npm would publish it, installed on its own and run.
  */
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { EXIT_ERROR, EXIT_FAIL, EXIT_PASS, runCli } from '../src/cli-run.js';
+import { EXIT_ERROR, EXIT_FAIL, EXIT_PASS } from '../src/cli-run.js';
 import type { JsonObject } from '../src/json.js';
 import { formatRuleTable } from '../src/format-rules.js';
-import { getThings, NOW, object, STRING, withQuery, withRequest, withResponse } from './build.js';
+import { getThings, object, STRING, withQuery, withRequest, withResponse } from './build.js';
+import { run } from './run-cli.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
+const PACKAGE_DIR = path.join(ROOT, 'tools/api-diff');
+const BIN = path.join(PACKAGE_DIR, 'dist/cli.js');
 
-interface Run {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
+/** Builds dist/ when it is missing or older than its source (the rule the gate follows). */
+function buildIfStale(): void {
+  execFileSync('bash', [path.join(ROOT, 'scripts/api-diff-fresh.sh')], { cwd: ROOT, stdio: 'pipe' });
 }
 
-function run(cwd: string, ...argv: string[]): Run {
-  let out = '';
-  let err = '';
-  const code = runCli(argv, { out: (t) => (out += t), err: (t) => (err += t), cwd, now: NOW });
-  return { code, out, err };
-}
 
 describe('cli', () => {
   let dir: string;
@@ -110,7 +108,7 @@ describe('cli', () => {
       [['swagger.yaml', 'base.yaml'], /base.*Swagger 2\.0, not OpenAPI 3/],
       [['base.yaml', 'v2.json'], /revision.*OpenAPI 2\.1\.0, not 3\.x/],
       [['base.yaml', 'dangling.yaml'], /\$ref "#\/components\/schemas\/Missing" .* does not resolve/],
-      [['base.yaml', 'external.yaml'], /not a local reference/],
+      [['base.yaml', 'external.yaml'], /external\.yaml: \$ref "other\.yaml#\/Thing" at \S+ names other\.yaml, which does not exist/],
     ];
     for (const [argv, reason] of cases) {
       const result = run(dir, ...argv);
@@ -179,14 +177,84 @@ describe('cli', () => {
     });
   });
 
-  describe('as a process (npm run api:diff)', () => {
-    const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'tools/api-diff/src/cli.ts'), ...args], { cwd: dir, encoding: 'utf8' });
+  describe('as a process: the compiled command (node tools/api-diff/dist/cli.js)', function () {
+    // A build, when the source changed, takes a few seconds on a busy machine.
+    this.timeout(120_000);
+    const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
 
-    it('exits 1 on a breaking change and 2 on an unreadable input', () => {
-      expect(cli('base.yaml', 'breaking.yaml').status).to.equal(EXIT_FAIL);
+    before(buildIfStale);
+
+    it('starts with a shebang, so it runs as the bin', () => {
+      expect(readFileSync(BIN, 'utf8')).to.match(/^#!\/usr\/bin\/env node\n/);
+    });
+
+    it('exits 0 when nothing breaks, 1 on a breaking change and 2 on an unreadable input', () => {
+      const same = cli('base.yaml', 'same.json');
+      expect(same).to.deep.include({ status: EXIT_PASS, stdout: 'api-diff: no changes (base.yaml → same.json)\n', stderr: '' });
+      const breaking = cli('base.yaml', 'breaking.yaml');
+      expect(breaking.status).to.equal(EXIT_FAIL);
+      expect(breaking.stdout).to.contain('breaking  request-property-became-required');
       const missing = cli('base.yaml', 'missing.yaml');
       expect(missing.status).to.equal(EXIT_ERROR);
+      expect(missing.stdout).to.equal('');
       expect(missing.stderr).to.contain('cannot use the revision (missing.yaml)');
+    });
+
+    it('prints { summary, findings } with --format json', () => {
+      const result = cli('base.yaml', 'breaking.yaml', '--format', 'json');
+      expect(result.status).to.equal(EXIT_FAIL);
+      const report = JSON.parse(result.stdout);
+      expect(report.summary).to.deep.equal({ breaking: 1, warning: 0, info: 0, total: 1 });
+      expect(report.findings[0]).to.deep.include({ id: 'request-property-became-required', level: 'breaking' });
+    });
+  });
+
+  describe('as a published package (npm pack)', function () {
+    // npm pack runs the package's prepack build.
+    this.timeout(180_000);
+    let scratch: string;
+    let files: string[];
+    let installed: string;
+
+    before(() => {
+      buildIfStale();
+      scratch = mkdtempSync(path.join(os.tmpdir(), 'api-diff-pack-'));
+      const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: PACKAGE_DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as { filename: string; files: { path: string }[] }[];
+      files = packed[0]!.files.map((f) => f.path);
+      // Installed as npm would: the package under node_modules, its one dependency beside it.
+      installed = path.join(scratch, 'node_modules/@remit/api-diff');
+      mkdirSync(installed, { recursive: true });
+      execFileSync('tar', ['xzf', path.join(scratch, path.basename(packed[0]!.filename)), '-C', installed, '--strip-components=1']);
+      symlinkSync(path.join(ROOT, 'node_modules/yaml'), path.join(scratch, 'node_modules/yaml'), 'dir');
+    });
+
+    after(() => rmSync(scratch, { recursive: true, force: true }));
+
+    it('holds the compiled command and library, the README and package.json, and no source or tests', () => {
+      expect(files).to.include.members(['package.json', 'README.md', 'dist/cli.js', 'dist/index.js', 'dist/index.d.ts']);
+      expect(files.filter((f) => !f.startsWith('dist/') && f !== 'package.json' && f !== 'README.md')).to.deep.equal([]);
+      expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).to.deep.equal([]);
+      const manifest = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8'));
+      expect(manifest).to.deep.include({ name: '@remit/api-diff', bin: { 'api-diff': 'dist/cli.js' }, dependencies: { yaml: '2.9.1' } });
+    });
+
+    it('runs on its own, outside the repository, with only its dependency installed', () => {
+      const packageBin = path.join(installed, 'dist/cli.js');
+      const base = withRequest(object({ name: STRING, nickname: STRING }));
+      writeFileSync(path.join(scratch, 'a.yaml'), stringify(base));
+      // Written with an anchor and an alias, which only the yaml package reads: the dependency is used.
+      writeFileSync(path.join(scratch, 'b.yaml'), 'x-type: &string string\n' + stringify(withRequest(object({ name: STRING, nickname: STRING }, ['name']))).replaceAll('type: string', 'type: *string'));
+      const runPacked = (...args: string[]) => spawnSync(process.execPath, [packageBin, ...args], { cwd: scratch, encoding: 'utf8' });
+
+      const breaking = runPacked('a.yaml', 'b.yaml');
+      expect(breaking.status, breaking.stderr).to.equal(EXIT_FAIL);
+      expect(breaking.stdout).to.contain('request-property-became-required');
+      expect(runPacked('a.yaml', 'a.yaml').status).to.equal(EXIT_PASS);
+      expect(runPacked('a.yaml', 'nothing.yaml').status).to.equal(EXIT_ERROR);
+
+      // And as a library, by its package name.
+      const library = spawnSync(process.execPath, ['--input-type=module', '-e', "const m = await import('@remit/api-diff'); console.log(typeof m.diff, typeof m.loadSpec)"], { cwd: scratch, encoding: 'utf8' });
+      expect(library.stdout.trim(), library.stderr).to.equal('function function');
     });
   });
 });
