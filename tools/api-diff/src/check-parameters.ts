@@ -209,7 +209,7 @@ function compareSchemas(ctx: DiffContext, use: SchemaUse, previous: Parameter, n
 
   if (shapeBefore === 'scalar' && shapeAfter === 'array' && previous.in === 'query' && formAfter === 'repeated') {
     const items = ctx.revision.child(after, 'items');
-    const text = `became an array sent as repeated names (\`?${next.name}=a&${next.name}=b\`): every query string it accepted is still accepted, as a one-item array`;
+    const text = `became an array sent as repeated names (\`?${next.name}=a&${next.name}=b\`): a single value is read as a one-item array, and the items are compared with what it was`;
     ctx.findings.add(SCHEMA_TYPE_GENERALIZED, location, `${describe(next)}: ${text}`);
     if (items) ctx.schemas.compare(use, before, items, '[]');
     return;
