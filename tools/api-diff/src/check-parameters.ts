@@ -15,7 +15,7 @@
 import { at, operationLocation, type DiffContext } from './context.js';
 import type { Location } from './finding.js';
 import { isObject, type JsonObject, type Node } from './json.js';
-import type { Operation, Parameter } from './operations.js';
+import { parameterSchema, type Operation, type Parameter } from './operations.js';
 import { defineRules, type Rule } from './rule.js';
 import type { SchemaUse } from './schema-compare.js';
 import { schemaRule } from './schema-rules.js';
@@ -60,10 +60,6 @@ function describe(parameter: Parameter): string {
   return `${parameter.in} parameter \`${parameter.name}\``;
 }
 
-function schemaOrAny(parameter: Parameter): Node {
-  return parameter.schema ?? { value: {}, pointer: parameter.node.pointer };
-}
-
 export function checkParameters(ctx: DiffContext, before: Operation, after: Operation): void {
   const previousParameters = pairPathParameters(ctx, before, after);
   const removed = [...previousParameters].filter(([key]) => !after.parameters.has(key)).map(([, parameter]) => parameter);
@@ -97,7 +93,7 @@ export function checkParameters(ctx: DiffContext, before: Operation, after: Oper
 
   const renamed = new Set<Parameter>();
   for (const old of removed) {
-    const twin = added.find((p) => !renamed.has(p) && p.in === old.in && ctx.equality.equal(schemaOrAny(old), schemaOrAny(p)));
+    const twin = added.find((p) => !renamed.has(p) && p.in === old.in && ctx.equality.equal(parameterSchema(old), parameterSchema(p)));
     if (!twin) continue;
     renamed.add(twin);
     const location = at(after, { parameter: { in: twin.in, name: twin.name }, pointer: twin.node.pointer, document: 'revision' });
@@ -194,8 +190,8 @@ function withoutDefault(ctx: DiffContext, side: 'base' | 'revision', schema: Nod
 }
 
 function compareSchemas(ctx: DiffContext, use: SchemaUse, previous: Parameter, next: Parameter): void {
-  let before = schemaOrAny(previous);
-  let after = schemaOrAny(next);
+  let before = parameterSchema(previous);
+  let after = parameterSchema(next);
   // Required on both sides, the default never applies: not a change.
   if (previous.required && next.required) {
     before = withoutDefault(ctx, 'base', before);

@@ -5,7 +5,7 @@
  */
 import { at, operationLocation, type DiffContext } from './context.js';
 import type { Node } from './json.js';
-import type { Operation } from './operations.js';
+import { mediaTypes, type Operation } from './operations.js';
 import { defineRules } from './rule.js';
 
 export const REQUEST_BODY_RULES = defineRules({
@@ -17,11 +17,6 @@ export const REQUEST_BODY_RULES = defineRules({
   'request-body-media-type-removed': { flow: 'in', effect: 'narrows', description: 'a request body media type is no longer accepted' },
   'request-body-media-type-added': { flow: 'in', effect: 'widens', description: 'a request body media type is now accepted' },
 });
-
-function mediaTypes(ctx: DiffContext, side: 'base' | 'revision', body: Node | undefined): Map<string, Node> {
-  const doc = side === 'base' ? ctx.base : ctx.revision;
-  return new Map(doc.entries(doc.child(body ?? { value: {}, pointer: '' }, 'content')).map(([type, node]) => [type.toLowerCase(), node]));
-}
 
 export function checkRequestBody(ctx: DiffContext, before: Operation, after: Operation): void {
   const previous = ctx.base.child(before.node, 'requestBody');
@@ -46,15 +41,15 @@ export function checkRequestBody(ctx: DiffContext, before: Operation, after: Ope
     else ctx.findings.add(REQUEST_BODY_RULES['request-body-became-optional'], location, 'the request body became optional');
   }
 
-  const typesBefore = mediaTypes(ctx, 'base', previous);
-  const typesAfter = mediaTypes(ctx, 'revision', next);
-  for (const [type, node] of typesBefore) {
+  const typesBefore = mediaTypes(ctx.base, previous);
+  const typesAfter = mediaTypes(ctx.revision, next);
+  for (const [type, [, node]] of typesBefore) {
     if (!typesAfter.has(type)) {
       ctx.findings.add(REQUEST_BODY_RULES['request-body-media-type-removed'], at(before, { mediaType: type, pointer: node.pointer, document: 'base' }), `the request body no longer accepts ${type}`);
     }
   }
-  for (const [type, node] of typesAfter) {
-    const old = typesBefore.get(type);
+  for (const [type, [, node]] of typesAfter) {
+    const old = typesBefore.get(type)?.[1];
     if (!old) {
       ctx.findings.add(REQUEST_BODY_RULES['request-body-media-type-added'], at(after, { mediaType: type, pointer: node.pointer, document: 'revision' }), `the request body now accepts ${type}`);
       continue;

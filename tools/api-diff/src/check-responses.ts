@@ -7,7 +7,7 @@
 import { at, operationLocation, type DiffContext } from './context.js';
 import type { Doc } from './document.js';
 import { isObject, type Node } from './json.js';
-import type { Operation } from './operations.js';
+import { mediaTypes, type Operation } from './operations.js';
 import { defineRules } from './rule.js';
 
 export const RESPONSE_RULES = defineRules({
@@ -145,8 +145,8 @@ function compareResponse(ctx: DiffContext, before: Operation, after: Operation, 
     }
   }
 
-  const typesBefore = keyed(ctx.base.entries(ctx.base.child(previous, 'content')), (t) => t.toLowerCase());
-  const typesAfter = keyed(ctx.revision.entries(ctx.revision.child(next, 'content')), (t) => t.toLowerCase());
+  const typesBefore = mediaTypes(ctx.base, previous);
+  const typesAfter = mediaTypes(ctx.revision, next);
   for (const [key, [type, node]] of typesBefore) {
     if (!typesAfter.has(key)) {
       ctx.findings.add(RESPONSE_RULES['response-media-type-removed'], at(before, { status, mediaType: type, pointer: node.pointer, document: 'base' }), `the ${status} response no longer has ${type}`);

@@ -14,7 +14,7 @@ import { operationLocation, type DiffContext } from './context.js';
 import type { Doc, Side } from './document.js';
 import type { Location } from './finding.js';
 import { isObject, type Node } from './json.js';
-import { pathItemOperations, type Operation, type Parameter } from './operations.js';
+import { mediaTypes, parameterSchema, pathItemOperations, type Operation, type Parameter } from './operations.js';
 import { defineRules } from './rule.js';
 
 export const WEBHOOK_RULES = defineRules({
@@ -137,10 +137,6 @@ function headers(operation: Operation): Map<string, Parameter> {
   return new Map([...operation.parameters].filter(([, parameter]) => parameter.in === 'header'));
 }
 
-function schemaOrAny(parameter: Parameter): Node {
-  return parameter.schema ?? { value: {}, pointer: parameter.node.pointer };
-}
-
 function compareHeaders(ctx: DiffContext, before: Delivery, after: Delivery): void {
   const headersBefore = headers(before.operation);
   const headersAfter = headers(after.operation);
@@ -159,8 +155,8 @@ function compareHeaders(ctx: DiffContext, before: Delivery, after: Delivery): vo
     }
     ctx.schemas.compare(
       { family: 'webhook-header', location: { ...after.place, parameter }, root: `${after.label} header ${next.name}`, inside: `${after.label} header ${next.name} property` },
-      schemaOrAny(old),
-      schemaOrAny(next),
+      parameterSchema(old),
+      parameterSchema(next),
     );
   }
   for (const [key, next] of headersAfter) {
@@ -171,10 +167,6 @@ function compareHeaders(ctx: DiffContext, before: Delivery, after: Delivery): vo
 
 function isRequired(body: Node | undefined): boolean {
   return isObject(body?.value) && body.value.required === true;
-}
-
-function mediaTypes(doc: Doc, body: Node | undefined): Map<string, [string, Node]> {
-  return new Map(doc.entries(body && doc.child(body, 'content')).map(([type, node]) => [type.toLowerCase(), [type, node]]));
 }
 
 function comparePayload(ctx: DiffContext, before: Delivery, after: Delivery): void {

@@ -32,6 +32,19 @@ export interface Operation {
   readonly parameters: ReadonlyMap<string, Parameter>;
 }
 
+/** A parameter's schema, or the schema that allows anything when it has none. */
+export function parameterSchema(parameter: Parameter): Node {
+  return parameter.schema ?? { value: {}, pointer: parameter.node.pointer };
+}
+
+/**
+ * The media types of a body or response (`content`), keyed case-insensitively (`Application/JSON`
+ * is `application/json`), each with its spelling in the document and its node.
+ */
+export function mediaTypes(doc: Doc, owner: Node | undefined): Map<string, [string, Node]> {
+  return new Map(doc.entries(owner && doc.child(owner, 'content')).map(([type, node]) => [type.toLowerCase(), [type, node]]));
+}
+
 export function normalizePath(path: string): string {
   return path.replace(/\{[^}/]*\}/g, '{}');
 }
