@@ -11,7 +11,11 @@ export const EXIT = {
   usage: 1,
   /** The API refused the request (4xx): sending it again as it is will not help. */
   refused: 2,
-  /** The API failed (5xx) or could not be reached (network, timeout), after the SDK's retries. */
+  /**
+   * Try again later: the API failed (5xx), could not be reached (network, timeout), or asked to be
+   * asked again (429, 409 `idempotency_in_flight`), after the SDK's retries. The request may have
+   * been done; a command that takes an Idempotency-Key prints the key to send it again with.
+   */
   unavailable: 3,
 } as const;
 
@@ -20,4 +24,19 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 /** A mistake in the command line or the configuration, found before anything was sent. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/**
+ * A command that takes an Idempotency-Key failed without a definite answer (exit 3, or Ctrl-C):
+ * the request may have been done. Carries the key the command made, so that running it again
+ * with `--idempotency-key` is a retry the API deduplicates, not a second request.
+ */
+export class UnsettledError extends Error {
+  override readonly name = 'UnsettledError';
+  constructor(
+    override readonly cause: unknown,
+    readonly idempotencyKey: string,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
 }

@@ -3,18 +3,33 @@
  * errors, request id) on stderr, and with `--json` the problem itself on stdout; the exit code by
  * kind (exit-codes.ts).
  */
-import { APIConnectionError, APIError, RemitError } from '@remit/sdk';
+import { APIConnectionError, APIError, APIUserAbortError, RemitError } from '@remit/sdk';
 import type { Output } from './context.js';
-import { EXIT, UsageError, type ExitCode } from './exit-codes.js';
+import { EXIT, UsageError, type ExitCode, type UnsettledError } from './exit-codes.js';
 
 /** The exit code for what a command threw. */
 export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof UsageError) return EXIT.usage;
-  if (error instanceof APIError) return error.status >= 500 ? EXIT.unavailable : EXIT.refused;
+  if (error instanceof APIError) return error.status >= 500 || askedToRetry(error) ? EXIT.unavailable : EXIT.refused;
   if (error instanceof APIConnectionError) return EXIT.unavailable;
   // The SDK refusing its own options (a malformed credential, say) is a usage error: nothing was sent.
   if (error instanceof RemitError) return EXIT.usage;
   return EXIT.unavailable;
+}
+
+/** The two refusals that mean "later, as it is": over quota, and the same key still running. */
+function askedToRetry(error: APIError): boolean {
+  return error.status === 429 || (error.status === 409 && error.code === 'idempotency_in_flight');
+}
+
+/** Whether the failure leaves the request's outcome unknown: it may have been done. */
+export function outcomeUnknown(error: unknown): boolean {
+  return error instanceof APIUserAbortError || exitCodeOf(error) === EXIT.unavailable;
+}
+
+/** The line that lets a command whose outcome is unknown be sent again safely. */
+export function printUnsettled(error: UnsettledError, out: Output): void {
+  out.message(`  idempotency key: ${error.idempotencyKey} (the request may have been done: to retry it without doing it twice, run the command again with --idempotency-key ${error.idempotencyKey})`);
 }
 
 export function printError(error: unknown, out: Output): void {

@@ -9,7 +9,7 @@ import type { ClientOptions, Remit } from '@remit/sdk';
 import { readConfig, resolveSettings, configDirOf, writeConfig, checkProfileName, PROFILE_SETTINGS, SECRET_SETTINGS, type GivenSettings, type Profile, configFileOf } from './config.js';
 import type { Output } from './context.js';
 import type { OperationContext } from './operations.js';
-import { EXIT, UsageError } from './exit-codes.js';
+import { EXIT, UnsettledError, UsageError } from './exit-codes.js';
 import { createOutput } from './output.js';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -298,14 +298,14 @@ Profiles: ${configFileOf(configDirOf(io.env))} (remit config --help).`);
       out.message(`${out.paint('red', 'error:')} ${error.message}`);
       return EXIT.usage;
     }
+    const unsettled = error instanceof UnsettledError ? error : undefined;
+    const failure = unsettled ? unsettled.cause : error;
+    const { exitCodeOf, printError, printUnsettled } = await import('./failure.js');
     const { APIUserAbortError } = await import('@remit/sdk');
-    if (error instanceof APIUserAbortError) {
-      out.message('Interrupted.');
-      return 130;
-    }
-    const { exitCodeOf, printError } = await import('./failure.js');
-    printError(error, out);
-    return exitCodeOf(error);
+    if (failure instanceof APIUserAbortError) out.message('Interrupted.');
+    else printError(failure, out);
+    if (unsettled) printUnsettled(unsettled, out);
+    return failure instanceof APIUserAbortError ? 130 : exitCodeOf(failure);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -4,11 +4,12 @@
  * access tokens and typed errors), and the answer printed as a table, key/value lines or, with
  * `--json`, the API's JSON.
  */
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Remit } from '@remit/sdk';
 import type { CliContext } from './context.js';
-import { UsageError } from './exit-codes.js';
+import { UnsettledError, UsageError } from './exit-codes.js';
 import { groups as groupHelp, operations } from './generated/operations.js';
 import type { CliOperation, CliOption } from './operation.js';
 import { renderObject, renderTable } from './render.js';
@@ -188,7 +189,9 @@ async function run(op: CliOperation, positionals: string[], values: Record<strin
     if (op.auth === 'admin' && token === undefined) throw new UsageError(`${commandLine(op)} takes the operator's admin token: --admin-token, REMIT_ADMIN_TOKEN or the profile's admin_token.`);
     if (token !== undefined) headers.Authorization = `Bearer ${token}`;
   }
-  const idempotencyKey = typeof values.idempotencyKey === 'string' ? values.idempotencyKey : undefined;
+  // Made here rather than by the SDK, so that a failure that leaves the outcome unknown can name it.
+  const givenKey = typeof values.idempotencyKey === 'string' ? values.idempotencyKey : undefined;
+  const idempotencyKey = givenKey ?? (op.idempotencyKey ? randomUUID() : undefined);
   const send = (extraQuery?: Record<string, unknown>) =>
     client.request(
       { method: op.method, path: op.path, idempotent: op.idempotencyKey, authenticate: op.auth === 'credentials' },
@@ -200,7 +203,13 @@ async function run(op: CliOperation, positionals: string[], values: Record<strin
       },
     );
 
-  let result: unknown = await send();
+  let result: unknown;
+  try {
+    result = await send();
+  } catch (error) {
+    if (idempotencyKey !== undefined && givenKey === undefined && (await import('./failure.js')).outcomeUnknown(error)) throw new UnsettledError(error, idempotencyKey);
+    throw error;
+  }
   if (op.list && values.all === true && isList(result)) {
     const all = [...result.data];
     let page: ListEnvelope = result;

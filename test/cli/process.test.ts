@@ -152,10 +152,15 @@ describe('remit as a process', function () {
     for (const run of [notFound, invalid, asJson, refused]) noAnsi(run);
   });
 
-  it('exits 3 when the API fails (5xx) or cannot be reached', async () => {
+  it('exits 3 when the API fails (5xx) or cannot be reached, printing the key that retries a create safely', async () => {
+    const charges = () => api.t.simulator.ledger().operations.filter((o) => o.kind === OperationKind.CHARGE).length;
+    const payments = async () => (await api.client().v2.payments.list({ limit: 100 })).data.length;
+    const [chargesBefore, paymentsBefore] = [charges(), await payments()];
+    const args = ['v2', 'payments', 'create', '--amount-value', '500', '--amount-currency', 'EUR'];
     api.t.simulator.setFaults({ errorRate: 1, faultPoint: FaultPoint.BEFORE });
+    let failed: CliRun;
     try {
-      const failed = await remit(['v2', 'payments', 'create', '--amount-value', '500', '--amount-currency', 'EUR', '--max-retries', '0']);
+      failed = await remit([...args, '--max-retries', '0']);
       expect(failed.code).to.equal(3);
       expect(failed.stderr).to.match(/^error: 503 .+ \(processor_unavailable\)$/m);
       expect(failed.stderr).to.match(/^ {2}retry after: \d+ s$/m);
@@ -164,6 +169,19 @@ describe('remit as a process', function () {
     } finally {
       api.t.simulator.setFaults({ errorRate: 0 });
     }
+    // The payment was recorded before the processor failed: the printed key resumes it.
+    const key = /^ {2}idempotency key: (\S+) \(the request may have been done: .* --idempotency-key \1\)$/m.exec(failed.stderr)?.[1];
+    expect(key, failed.stderr).to.be.a('string');
+    const retried = await remit([...args, '--idempotency-key', key!, '--json']);
+    expect(retried.code, retried.stderr).to.equal(0);
+    expect(JSON.parse(retried.stdout)).to.include({ status: 'succeeded' });
+    expect(await payments(), 'one payment for the failed run and its retry').to.equal(paymentsBefore + 1);
+    expect(charges() - chargesBefore).to.equal(1);
+    // A refusal (4xx) has a definite outcome: no key to retry with.
+    const refused = await remit(['v2', 'payments', 'create', '--amount-value', '500', '--amount-currency', 'EUR', '--customer', 'cus_doesnotexist1']);
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr).not.to.match(/idempotency key/);
+
     const closed = await listen((_req, res) => res.end());
     const url = closed.url;
     await closed.close();
