@@ -94,5 +94,5 @@ bench-cli: ## CLI start-up: remit --version, --help and an operation's help agai
 bench-api-diff: ## The break gate's whole command (node tools/api-diff/dist/cli.js, start to exit) on this repo's spec and on GitHub's 12 MB one, against node's own start-up (RUNS=9)
 	$(NPM) run -s api:diff:bench-command -- --runs $(or $(RUNS),9)
 
-storm: ## Retry storm: 2 API processes, one Redis, a faulty processor; checks no duplicate charges
+storm: ## Retry storm run three times (naive clients, with rate limits off then on; SDK clients): one report, plots in docs/evidence/
 	$(NPM) run -s storm

@@ -13,27 +13,27 @@ import { pause } from './run.js';
 
 const DRAIN_POLL_MS = 500;
 
-/** Payments still `processing` for the account, read through the API (up to 100). */
-async function processingCount(api: ProjectProcess, secret: string): Promise<number> {
-  const answer = await mustSend('list processing payments', `${api.url}/v1/payments?status=processing&limit=100`, { headers: { authorization: `Bearer ${secret}` } }, 200);
-  const page = answer.json<{ data?: unknown[]; has_more?: boolean }>();
-  return (page?.data?.length ?? 0) + (page?.has_more ? 1 : 0);
+/** Whether any payment of the account is still `processing`, asked of the API (the database may be PGlite, which the API process holds). */
+async function anyProcessing(api: ProjectProcess, secret: string): Promise<boolean> {
+  const answer = await mustSend('list processing payments', `${api.url}/v2/payments?status=processing&limit=1`, { headers: { authorization: `Bearer ${secret}` } }, 200);
+  return (answer.json<{ data?: unknown[] }>()?.data?.length ?? 0) > 0;
 }
 
 export interface Drain {
-  readonly processingAtEnd: number;
-  readonly processingAfter: number;
+  /** Whether payments were left `processing` when the storm ended, and after the drain. */
+  readonly processingAtEnd: boolean;
+  readonly processingAfter: boolean;
   readonly elapsedMs: number;
 }
 
-/** Waits, bounded, for the completer to finish the payments the clients left `processing`. */
+/** Waits, bounded, for the completer to finish the payments left `processing` when the storm ended. */
 export async function drain(knobs: Knobs, api: ProjectProcess, secret: string): Promise<Drain> {
   const began = Date.now();
-  const processingAtEnd = await processingCount(api, secret);
+  const processingAtEnd = await anyProcessing(api, secret);
   let processing = processingAtEnd;
-  while (processing > 0 && Date.now() - began < knobs.drainS * 1000) {
+  while (processing && Date.now() - began < knobs.drainS * 1000) {
     await pause(DRAIN_POLL_MS);
-    processing = await processingCount(api, secret);
+    processing = await anyProcessing(api, secret);
   }
   return { processingAtEnd, processingAfter: processing, elapsedMs: Date.now() - began };
 }

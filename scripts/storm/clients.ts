@@ -1,56 +1,48 @@
 /**
- * The storm's clients: each makes its payments in turn, one Idempotency-Key per payment reused on
- * every retry, and retries the way real clients do, most waiting as Retry-After says and some
- * retrying at once, so that what the API does under both kinds of pressure can be told apart.
+ * The storm's clients, of two kinds, making the same payments with the same attempt timeout:
+ *
+ * - `naive`: the client people write first. A fresh Idempotency-Key on every attempt (a key is
+ *   required, so it is made where the request is made), the next attempt at once after anything
+ *   but a 201 or a plain refusal, Retry-After and RateLimit ignored, no Remit-Retry-Count.
+ * - `sdk`: `@remit/sdk` as an integrator uses it. One key per call, made by the SDK and sent on
+ *   every retry; waits as Retry-After and RateLimit say, else exponential backoff, with jitter;
+ *   Remit-Retry-Count on every retry.
+ *
+ * Every attempt, whoever makes it, is recorded with its outcome and its time, for the report and
+ * the plots. Attempts alternate between the API processes, as behind a load balancer.
  */
+import { randomUUID } from 'node:crypto';
+import { Remit } from '@remit/sdk';
 import type { ProjectProcess } from '../harness/process.js';
-import { send, type Answer } from './http.js';
+import { send } from './http.js';
 import type { Knobs } from './knobs.js';
-import { checkInterrupted, pause } from './run.js';
+import { checkInterrupted, Interrupted, interruption } from './run.js';
 
-/** The most a patient client adds to Retry-After, so that waiting clients do not return in step. */
-export const RETRY_AFTER_JITTER_MS = 250;
+export type ClientKind = 'naive' | 'sdk';
 
-/** Seconds (or an HTTP date) to milliseconds; undefined when absent or unreadable. */
-function retryAfterMs(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+/** An HTTP status, or what came instead of an answer. */
+export type AttemptOutcome = number | 'timeout' | 'connection';
+
+/** One HTTP attempt, its times in ms from the storm's start. */
+export interface AttemptRecord {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly outcome: AttemptOutcome;
+  readonly instance: number;
+  readonly retryAfter: boolean;
+  /** Both `RateLimit` and `RateLimit-Policy`. */
+  readonly rateLimitHeaders: boolean;
+  /** `Idempotent-Replayed: true`: the answer of an earlier attempt with the same key. */
+  readonly replayed: boolean;
 }
 
-type ClientKind = 'patient' | 'impatient';
-
-/** What one group of clients (or all of them) sent and got. */
-export class Tally {
-  requests = 0;
-  created = 0;
-  createdReplayed = 0;
-  inFlight409 = 0;
-  rateLimited = 0;
-  unavailable = 0;
-  otherAnswers = 0;
-  unexpected5xx = 0;
-  connectionErrors = 0;
-  timeouts = 0;
-  retryAfterOn429 = 0;
-  rateLimitHeadersOn429 = 0;
-  retryAfterOn503 = 0;
-  latenciesMs: number[] = [];
-  createdLatenciesMs: number[] = [];
-  logical = 0;
-  succeeded = 0;
-  unfinished = 0;
-  refused = 0;
-  notStarted = 0;
-}
-
+/** One payment a client set out to make, however many attempts it took. */
 export interface Logical {
+  /** `storm-<run>-<client>-<n>`: the payment's `metadata.storm_key`, whatever Idempotency-Keys were sent. */
   readonly key: string;
-  readonly kind: ClientKind;
   attempts: number;
   outcome: 'succeeded' | 'unfinished' | 'refused' | 'not_started';
-  /** Every payment id a 201 named for this key: one, or none. */
+  /** Every payment id a 201 named for this logical payment. */
   readonly paymentIds: Set<string>;
 }
 
@@ -62,147 +54,162 @@ export interface StormSample {
 }
 
 export interface StormResult {
-  readonly tallies: Record<ClientKind | 'all', Tally>;
+  readonly kind: ClientKind;
+  readonly attempts: AttemptRecord[];
   readonly logicals: Logical[];
-  readonly perInstance: number[];
-  /** The first few answers that were neither expected nor retried, for the report. */
+  /** The first few answers that were neither a success, a retry nor a plain refusal. */
   readonly samples: StormSample[];
   readonly elapsedMs: number;
 }
 
-type AttemptOutcome = { kind: 'created'; paymentId: string } | { kind: 'retry'; waitMs: number | undefined } | { kind: 'final' };
+/** What any client retries: a quota refusal, a key in flight, a 5xx, or no answer. */
+const retryable = (o: AttemptOutcome) => typeof o !== 'number' || o === 408 || o === 409 || o === 429 || o >= 500;
 
-export async function storm(knobs: Knobs, runId: string, apis: ProjectProcess[], secret: string): Promise<StormResult> {
-  const tallies: Record<ClientKind | 'all', Tally> = { patient: new Tally(), impatient: new Tally(), all: new Tally() };
+export async function storm(kind: ClientKind, knobs: Knobs, runId: string, apis: ProjectProcess[], secret: string, began: number): Promise<StormResult> {
+  const attempts: AttemptRecord[] = [];
   const logicals: Logical[] = [];
-  const perInstance = apis.map(() => 0);
   const samples: StormSample[] = [];
-  const began = Date.now();
   const stormDeadline = began + knobs.durationS * 1000;
+  const since = () => Date.now() - began;
 
-  const count = (kind: ClientKind, apply: (t: Tally) => void) => {
-    apply(tallies[kind]);
-    apply(tallies.all);
+  /** The instance for a client's next attempt: each client starts at its own and alternates. */
+  const instances = (index: number) => {
+    let sent = 0;
+    return () => (index + sent++) % apis.length;
   };
 
-  async function attempt(kind: ClientKind, instance: number, logical: Logical, body: string): Promise<AttemptOutcome> {
-    const api = apis[instance]!;
-    perInstance[instance]! += 1;
-    count(kind, (t) => t.requests++);
-    const t0 = performance.now();
-    let answer: Answer;
-    try {
-      answer = await send(`${api.url}/v1/payments`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'idempotency-key': logical.key },
-        body,
-        timeoutMs: kind === 'impatient' ? knobs.impatientTimeoutMs : knobs.requestTimeoutMs,
-      });
-    } catch (err) {
-      checkInterrupted();
-      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || (err.cause instanceof Error && err.cause.name === 'TimeoutError'));
-      count(kind, (t) => (timedOut ? t.timeouts++ : t.connectionErrors++));
-      return { kind: 'retry', waitMs: undefined };
-    }
-    const latency = performance.now() - t0;
-    count(kind, (t) => t.latenciesMs.push(latency));
-    const { status, headers } = answer;
-    const retryAfter = retryAfterMs(headers.get('retry-after'));
+  const bodyOf = (index: number, n: number, logical: Logical) => {
+    // Never an amount ending in 402: the simulator declines those.
+    let value = 1_000 + ((index * knobs.paymentsPerClient + n) % 9_000);
+    if (value % 1_000 === 402) value += 1;
+    return { amount: { value, currency: 'EUR' as const }, description: 'Retry storm payment', metadata: { storm_run: runId, storm_key: logical.key } };
+  };
 
-    if (status === 201) {
-      const payment = answer.json<{ id?: unknown }>();
-      const replayed = headers.get('idempotent-replayed') === 'true';
-      count(kind, (t) => {
-        t.created++;
-        if (replayed) t.createdReplayed++;
-        t.createdLatenciesMs.push(latency);
-      });
-      if (typeof payment?.id === 'string') return { kind: 'created', paymentId: payment.id };
-      count(kind, (t) => t.otherAnswers++);
-      return { kind: 'final' };
-    }
-    if (status === 429) {
-      count(kind, (t) => {
-        t.rateLimited++;
-        if (retryAfter !== undefined) t.retryAfterOn429++;
-        if (headers.get('ratelimit') && headers.get('ratelimit-policy')) t.rateLimitHeadersOn429++;
-      });
-      return { kind: 'retry', waitMs: retryAfter };
-    }
-    if (status === 409 && answer.json<{ code?: unknown }>()?.code === 'idempotency_in_flight') {
-      count(kind, (t) => t.inFlight409++);
-      return { kind: 'retry', waitMs: retryAfter };
-    }
-    if (status === 503) {
-      count(kind, (t) => {
-        t.unavailable++;
-        if (retryAfter !== undefined) t.retryAfterOn503++;
-      });
-      return { kind: 'retry', waitMs: retryAfter };
-    }
-    count(kind, (t) => (status >= 500 ? t.unexpected5xx++ : t.otherAnswers++));
-    if (samples.length < 10) samples.push({ status, instance: api.url, requestId: headers.get('request-id'), body: answer.text.slice(0, 600) });
-    return { kind: 'final' };
+  function record(startMs: number, outcome: AttemptOutcome, instance: number, headers?: Headers): void {
+    attempts.push({
+      startMs,
+      endMs: since(),
+      outcome,
+      instance,
+      retryAfter: headers?.has('retry-after') ?? false,
+      rateLimitHeaders: (headers?.has('ratelimit') && headers.has('ratelimit-policy')) ?? false,
+      replayed: headers?.get('idempotent-replayed') === 'true',
+    });
   }
 
-  async function client(index: number, kind: ClientKind): Promise<void> {
-    let sent = 0;
+  function sample(status: number, instance: number, requestId: string | null, body: string): void {
+    if (samples.length < 10) samples.push({ status, instance: apis[instance]!.url, requestId, body: body.slice(0, 600) });
+  }
+
+  const newLogical = (index: number, n: number): Logical => {
+    const logical: Logical = { key: `storm-${runId}-${index}-${n}`, attempts: 0, outcome: 'unfinished', paymentIds: new Set() };
+    logicals.push(logical);
+    if (Date.now() >= stormDeadline) logical.outcome = 'not_started';
+    return logical;
+  };
+
+  async function naiveClient(index: number): Promise<void> {
+    const next = instances(index);
     for (let n = 0; n < knobs.paymentsPerClient; n++) {
-      const logical: Logical = { key: `storm-${runId}-${index}-${n}`, kind, attempts: 0, outcome: 'unfinished', paymentIds: new Set() };
-      logicals.push(logical);
-      if (Date.now() >= stormDeadline) {
-        logical.outcome = 'not_started';
-        continue;
-      }
-      // Never an amount ending in 402: the simulator declines those.
-      let amount = 1_000 + ((index * knobs.paymentsPerClient + n) % 9_000);
-      if (amount % 1_000 === 402) amount += 1;
-      const body = JSON.stringify({
-        amount,
-        currency: 'EUR',
-        description: 'Retry storm payment',
-        metadata: { storm_run: runId, storm_key: logical.key },
-      });
+      const logical = newLogical(index, n);
+      if (logical.outcome === 'not_started') continue;
+      const body = JSON.stringify(bodyOf(index, n, logical));
       const giveUpAt = Math.min(Date.now() + knobs.giveUpS * 1000, stormDeadline);
-      for (;;) {
-        if (logical.attempts >= knobs.maxAttempts || Date.now() >= giveUpAt) break;
+      while (logical.attempts < knobs.maxAttempts && Date.now() < giveUpAt) {
         logical.attempts++;
-        const outcome = await attempt(kind, (index + sent++) % apis.length, logical, body);
-        if (outcome.kind === 'created') {
-          logical.paymentIds.add(outcome.paymentId);
-          logical.outcome = 'succeeded';
-          break;
+        const instance = next();
+        const startMs = since();
+        let outcome: AttemptOutcome;
+        try {
+          const answer = await send(`${apis[instance]!.url}/v2/payments`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+            body,
+            timeoutMs: knobs.attemptTimeoutMs,
+          });
+          outcome = answer.status;
+          record(startMs, outcome, instance, answer.headers);
+          if (answer.status === 201) {
+            const id = answer.json<{ id?: unknown }>()?.id;
+            if (typeof id === 'string') logical.paymentIds.add(id);
+            logical.outcome = 'succeeded';
+            break;
+          }
+          if (!retryable(outcome) || (outcome >= 500 && outcome !== 503)) sample(outcome, instance, answer.headers.get('request-id'), answer.text);
+        } catch (err) {
+          checkInterrupted();
+          outcome = isTimeout(err) ? 'timeout' : 'connection';
+          record(startMs, outcome, instance);
         }
-        if (outcome.kind === 'final') {
+        if (!retryable(outcome)) {
           logical.outcome = 'refused';
           break;
         }
-        const waitMs =
-          kind === 'impatient'
-            ? 0
-            : outcome.waitMs !== undefined
-              ? outcome.waitMs + Math.random() * RETRY_AFTER_JITTER_MS
-              : // No Retry-After (a connection error): a short backoff with full jitter.
-                Math.random() * Math.min(2_000, 100 * 2 ** Math.min(logical.attempts, 5));
-        if (Date.now() + waitMs >= giveUpAt) break;
-        if (waitMs > 0) await pause(waitMs);
-        else checkInterrupted();
+        // At once: no wait, whatever Retry-After says.
+        checkInterrupted();
       }
     }
   }
 
-  // Impatient clients spread evenly among the patient ones.
-  const kindOf = (i: number): ClientKind => (Math.floor((i + 1) * knobs.impatientShare) > Math.floor(i * knobs.impatientShare) ? 'impatient' : 'patient');
-  await Promise.all(Array.from({ length: knobs.clients }, (_, i) => client(i, kindOf(i))));
-
-  for (const logical of logicals) {
-    count(logical.kind, (t) => {
-      t.logical++;
-      if (logical.outcome === 'succeeded') t.succeeded++;
-      else if (logical.outcome === 'unfinished') t.unfinished++;
-      else if (logical.outcome === 'refused') t.refused++;
-      else t.notStarted++;
+  async function sdkClient(index: number): Promise<void> {
+    const next = instances(index);
+    let current: Logical | undefined;
+    // The SDK sends through this fetch: each attempt goes to the next API process and is recorded.
+    const fetchVia = async (url: string, init: RequestInit): Promise<Response> => {
+      const instance = next();
+      const target = new URL(url);
+      const base = new URL(apis[instance]!.url);
+      target.host = base.host;
+      if (current) current.attempts++;
+      const startMs = since();
+      try {
+        const res = await fetch(target, init);
+        record(startMs, res.status, instance, res.headers);
+        if (res.status !== 201 && (!retryable(res.status) || (res.status >= 500 && res.status !== 503))) {
+          sample(res.status, instance, res.headers.get('request-id'), await res.clone().text());
+        }
+        return res;
+      } catch (err) {
+        if (!interruption.aborted) record(startMs, isTimeout(err) || init.signal?.aborted ? 'timeout' : 'connection', instance);
+        throw err;
+      }
+    };
+    const client = new Remit({
+      apiKey: secret,
+      baseURL: apis[0]!.url,
+      maxRetries: knobs.maxAttempts - 1,
+      timeout: knobs.attemptTimeoutMs,
+      fetch: fetchVia,
     });
+    for (let n = 0; n < knobs.paymentsPerClient; n++) {
+      const logical = newLogical(index, n);
+      if (logical.outcome === 'not_started') continue;
+      current = logical;
+      const giveUpInMs = Math.max(1, Math.min(Date.now() + knobs.giveUpS * 1000, stormDeadline) - Date.now());
+      try {
+        const payment = await client.v2.payments.create(bodyOf(index, n, logical), { signal: AbortSignal.any([interruption, AbortSignal.timeout(giveUpInMs)]) });
+        logical.paymentIds.add(payment.id);
+        logical.outcome = 'succeeded';
+      } catch (err) {
+        checkInterrupted();
+        const status = (err as { status?: unknown }).status;
+        // The SDK gave up (retries spent, or the give-up time passed), or the API said no for good.
+        logical.outcome = typeof status === 'number' && !retryable(status) ? 'refused' : 'unfinished';
+      }
+      current = undefined;
+    }
   }
-  return { tallies, logicals, perInstance, samples, elapsedMs: Date.now() - began };
+
+  const client = kind === 'naive' ? naiveClient : sdkClient;
+  try {
+    await Promise.all(Array.from({ length: knobs.clients }, (_, i) => client(i)));
+  } catch (err) {
+    if (interruption.aborted) throw new Interrupted();
+    throw err;
+  }
+  return { kind, attempts, logicals, samples, elapsedMs: since() };
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError' || (err.cause instanceof Error && err.cause.name === 'TimeoutError'));
 }

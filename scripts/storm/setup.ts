@@ -14,6 +14,7 @@ import { interruption, onCleanup, progress } from './run.js';
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const ADMIN_TOKEN = 'storm-admin-token-0123456789abcdef';
+export const METRICS_TOKEN = 'storm-metrics-token-0123456789abcdef';
 
 // The API's own settings for the run: a processor call is bounded (500 ms per attempt, one retry),
 // so the idempotency lease can be short and the completer can finish abandoned payments within
@@ -104,8 +105,11 @@ export interface Services {
   readonly rateLimitBanner: string;
 }
 
-/** The simulator, then two API processes on PostgreSQL or one on PGlite (which one process holds). */
-export async function startServices(knobs: Knobs, storage: RunStorage, redisUrl: string | undefined): Promise<Services> {
+/**
+ * The simulator, then two API processes on PostgreSQL or one on PGlite (which one process holds),
+ * with the write quota, or with every rate limit off.
+ */
+export async function startServices(knobs: Knobs, storage: RunStorage, redisUrl: string | undefined, limits: boolean): Promise<Services> {
   const instances = storage.kind === 'postgres' ? 2 : 1;
   const base = { PATH: process.env.PATH ?? '', ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}), LOG_LEVEL: knobs.logLevel };
   progress(`starting the processor simulator and ${instances} API process${instances === 1 ? '' : 'es'} (${storage.kind}, ${redisUrl ? 'Redis' : 'no Redis'})`);
@@ -121,7 +125,8 @@ export async function startServices(knobs: Knobs, storage: RunStorage, redisUrl:
     ADMIN_TOKEN,
     DEMO_ACCOUNT: 'false',
     PROCESSOR_URL: simulator.url,
-    RATE_LIMIT_WRITE: knobs.writeQuota,
+    METRICS_TOKEN,
+    ...(limits ? { RATE_LIMIT_WRITE: knobs.writeQuota } : { RATE_LIMITS_ENABLED: 'false' }),
     RATE_LIMIT_INSTANCES: String(instances),
     ...API_SETTINGS,
     ...storage.env,

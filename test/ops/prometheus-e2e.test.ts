@@ -21,20 +21,18 @@
  *    processor, the event loop, scrape health) return data from these instances.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import YAML from 'yaml';
 import { SIMULATOR_BANNER, startProcess, type ProjectProcess } from '../../scripts/harness/process.js';
 import { createRunStorage, type RunStorage } from '../../scripts/harness/storage.js';
 import { ADMIN_TOKEN } from '../helpers/app.js';
 import { sleep, spawnApi, type ApiProcess } from '../helpers/api-process.js';
-import { requireOnPath, ROOT, startPrometheus, type PrometheusAlert, type PrometheusServer } from './prometheus.js';
+import { requireOnPath, ROOT, startPrometheus, writeScrapeConfig, type PrometheusAlert, type PrometheusServer } from './prometheus.js';
 
 const METRICS_TOKEN = 'e2e-metrics-token-0123456789abcdef';
 const CONTROL_TOKEN = 'e2e-processor-control-token-0123456789';
-const RULES_FILE = path.join(ROOT, 'ops/prometheus/rules/remit.yml');
 const DASHBOARD_FILE = path.join(ROOT, 'ops/grafana/dashboards/remit.json');
 const ALERT = 'RemitRetryStorm';
 
@@ -154,24 +152,7 @@ describe('Prometheus end to end: RemitRetryStorm on two API processes', function
 
     // The test's own Prometheus: the same rules, a faster cadence than production (1 s instead of
     // 5 s), the token from a file (with a trailing newline, as an editor would leave it).
-    const tokenFile = path.join(scratch, 'metrics-token');
-    await writeFile(tokenFile, `${METRICS_TOKEN}\n`);
-    const configFile = path.join(scratch, 'prometheus.yml');
-    await writeFile(
-      configFile,
-      YAML.stringify({
-        global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-        rule_files: [RULES_FILE],
-        scrape_configs: [
-          {
-            job_name: 'remit-api',
-            metrics_path: '/metrics',
-            authorization: { type: 'Bearer', credentials_file: tokenFile },
-            static_configs: [{ targets: apis.map((a) => new URL(a.url).host) }],
-          },
-        ],
-      }),
-    );
+    const configFile = await writeScrapeConfig(scratch, apis.map((a) => new URL(a.url).host), METRICS_TOKEN);
     prometheus = await startPrometheus({ configFile, dataDir: path.join(scratch, 'data') });
 
     // Both targets scraped at least once before anything is measured.

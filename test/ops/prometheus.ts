@@ -1,40 +1,25 @@
 /**
- * Prometheus for the ops tests: `promtool` and `prometheus` found on PATH (Debian's package;
- * `.ci/run` installs it), promtool run to completion, and a Prometheus server of a test's own on
- * a loopback port, with its own configuration and data directory, queried over its HTTP API.
- * Never the system's service.
+ * Prometheus for the ops tests: `promtool` found on PATH (Debian's package; `.ci/run` installs
+ * it) and run to completion, and the harness's Prometheus server of a test's own
+ * (scripts/harness/prometheus.ts, shared with the retry storm).
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { createServer } from 'node:net';
-import path from 'node:path';
-import { ROOT, startProcess, type ProjectProcess } from '../../scripts/harness/process.js';
+import { ROOT } from '../../scripts/harness/process.js';
+import { requireOnPath } from '../../scripts/harness/prometheus.js';
 
 export { ROOT };
-
-export const INSTALL_HINT = 'install it with `apt-get install --no-install-recommends prometheus` (or run `bash .ci/run`)';
-
-/** The absolute path of `name` on PATH, or undefined. */
-export function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
-
-/** The path of `name` on PATH; throws naming how to install it when absent. */
-export function requireOnPath(name: 'prometheus' | 'promtool'): string {
-  const found = onPath(name);
-  if (!found) throw new Error(`${name} is not on PATH: ${INSTALL_HINT}`);
-  return found;
-}
+export {
+  freePort,
+  INSTALL_HINT,
+  onPath,
+  requireOnPath,
+  startPrometheus,
+  type PrometheusAlert,
+  type PrometheusSample,
+  type PrometheusServer,
+  type PrometheusTarget,
+  writeScrapeConfig,
+} from '../../scripts/harness/prometheus.js';
 
 export interface PromtoolRun {
   readonly status: number | null;
@@ -57,104 +42,4 @@ export function promtoolAsync(args: readonly string[], cwd = ROOT): Promise<Prom
       resolve({ status: err ? (err.code as number) : 0, output: `${stdout}${stderr}` });
     });
   });
-}
-
-/** A TCP port nobody listens on at the moment, on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
-
-export interface PrometheusAlert {
-  readonly labels: Record<string, string>;
-  readonly annotations: Record<string, string>;
-  readonly state: 'pending' | 'firing' | 'inactive';
-  readonly activeAt?: string;
-  readonly value: string;
-}
-
-export interface PrometheusSample {
-  readonly metric: Record<string, string>;
-  readonly value: [number, string];
-}
-
-export interface PrometheusTarget {
-  readonly labels: Record<string, string>;
-  readonly scrapeUrl: string;
-  readonly health: 'up' | 'down' | 'unknown';
-  readonly lastError: string;
-}
-
-export interface PrometheusServer {
-  /** e.g. `http://127.0.0.1:54321`. */
-  readonly url: string;
-  /** What it wrote to stdout and stderr (the last 256 KiB). */
-  output(): string;
-  /** GET /api/v1/alerts: pending and firing alerts. */
-  alerts(): Promise<PrometheusAlert[]>;
-  /** GET /api/v1/query: an instant vector (throws on an error answer). */
-  query(expr: string): Promise<PrometheusSample[]>;
-  /** GET /api/v1/targets: the active targets. */
-  targets(): Promise<PrometheusTarget[]>;
-  /** SIGTERM, SIGKILL after 10 s; resolves once it has exited. */
-  stop(): Promise<void>;
-}
-
-async function apiGet<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  const body = (await res.json()) as { status: string; data: T; error?: string };
-  if (body.status !== 'success') throw new Error(`${url}: ${res.status} ${body.error ?? JSON.stringify(body)}`);
-  return body.data;
-}
-
-/**
- * Starts `prometheus` with `configFile`, its data in `dataDir`, listening on 127.0.0.1 only (a
- * process of the shared harness, so it is killed with the test process), and waits until it says
- * it is ready for web requests. Tries another port if the one it picked was taken meanwhile.
- */
-export async function startPrometheus(options: { configFile: string; dataDir: string; startTimeoutMs?: number }): Promise<PrometheusServer> {
-  const program = requireOnPath('prometheus');
-  for (let tries = 1; ; tries++) {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    let server: ProjectProcess;
-    try {
-      server = await startProcess({
-        name: 'prometheus',
-        script: {
-          program,
-          args: [`--config.file=${options.configFile}`, `--storage.tsdb.path=${options.dataDir}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=info'],
-        },
-        env: { PATH: process.env.PATH ?? '' },
-        banner: /Server is ready to receive web requests/,
-        url,
-        startTimeoutMs: options.startTimeoutMs ?? 30_000,
-        stopGraceMs: 10_000,
-      });
-    } catch (err) {
-      // The port picked was taken in the meantime: another one.
-      if (err instanceof Error && /address already in use/.test(err.message) && tries < 3) continue;
-      throw err;
-    }
-    const stop = () => server.stop();
-    return {
-      url,
-      output: () => server.output(),
-      alerts: async () => (await apiGet<{ alerts: PrometheusAlert[] }>(`${url}/api/v1/alerts`)).alerts,
-      query: async (expr) => {
-        const data = await apiGet<{ resultType: string; result: PrometheusSample[] }>(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
-        if (data.resultType !== 'vector') throw new Error(`${expr}: expected an instant vector, got ${data.resultType}`);
-        return data.result;
-      },
-      targets: async () => (await apiGet<{ activeTargets: PrometheusTarget[] }>(`${url}/api/v1/targets?state=active`)).activeTargets,
-      stop,
-    };
-  }
 }
