@@ -123,8 +123,8 @@ function commandLine(): string {
   return [...settings, 'make storm'].join(' ');
 }
 
-/** Writes one plot per run and replaces the measured section of docs/storm.md. */
-async function writeEvidence(knobs: Knobs, runs: RunOutcome[], table: string): Promise<void> {
+/** Writes one plot per run and replaces the measured section of docs/storm.md with the report, the plots below its table. */
+async function writeEvidence(knobs: Knobs, runs: RunOutcome[], reportWith: (afterTable: string[]) => string): Promise<void> {
   const seconds = Math.max(...runs.map((r) => r.timeline.seconds.length));
   const figuresBlock: string[] = [];
   for (const run of runs) {
@@ -148,7 +148,7 @@ async function writeEvidence(knobs: Knobs, runs: RunOutcome[], table: string): P
   const start = doc.indexOf(BEGIN_MARK);
   const end = doc.indexOf(END_MARK);
   if (start < 0 || end < start) throw new Error(`${STORM_DOC} has no measured section (${BEGIN_MARK} … ${END_MARK}) to replace`);
-  const section = [BEGIN_MARK, '', table, '', ...figuresBlock, END_MARK].join('\n');
+  const section = [BEGIN_MARK, '', reportWith(figuresBlock), END_MARK].join('\n');
   await writeFile(docPath, doc.slice(0, start) + section + doc.slice(end + END_MARK.length));
   progress(`wrote ${STORM_DOC} (the measured section) and ${runs.map((r) => plotFile(r.name)).join(', ')}${knobs.runs.length < 3 ? ' (only the runs STORM_RUNS named)' : ''}`);
 }
@@ -177,9 +177,9 @@ async function main(): Promise<number> {
   const runs: RunOutcome[] = [];
   for (const name of knobs.runs) runs.push(await runOnce(name, knobs, runId, storage, redisUrl, alertsWhyNot === undefined));
 
-  const table = report({ knobs, command: commandLine(), storageLabel: storage.label, notes, alertsWhyNot, date: new Date().toISOString().slice(0, 10) }, runs);
-  console.log(table);
-  if (knobs.evidence === 'docs') await writeEvidence(knobs, runs, table);
+  const ctx = { knobs, command: commandLine(), storageLabel: storage.label, notes, alertsWhyNot, date: new Date().toISOString().slice(0, 10) };
+  console.log(report(ctx, runs));
+  if (knobs.evidence === 'docs') await writeEvidence(knobs, runs, (plots) => report(ctx, runs, plots));
 
   const failed = runs.flatMap((r) => r.checks.filter((c) => c.required && !c.ok).map((c) => `${RUNS[r.name].title}: ${c.line}`));
   if (failed.length > 0) {

@@ -146,8 +146,8 @@ export interface ReportContext {
   readonly date: string;
 }
 
-/** The comparison table and the setting it was measured in. */
-export function report(ctx: ReportContext, runs: RunOutcome[]): string {
+/** The setting, the comparison table, then `afterTable` (the plots, in the docs), then each run's checks. */
+export function report(ctx: ReportContext, runs: RunOutcome[], afterTable: string[] = []): string {
   const { knobs } = ctx;
   const cpus = os.cpus();
   const f = runs.map(figures);
@@ -159,6 +159,10 @@ export function report(ctx: ReportContext, runs: RunOutcome[]): string {
     '',
     ...ctx.notes.map((n) => `- NOTE: ${n}`),
     `- Storage: ${ctx.storageLabel}; ${runs[0]?.instances ?? 0} API process${runs[0]?.instances === 1 ? '' : 'es'} per run, started afresh for each run with its own account.`,
+    `- Rate limits: RATE_LIMIT_WRITE=${knobs.writeQuota} per API key, RATE_LIMIT_INSTANCES=${runs[0]?.instances ?? 0}, in ${runs
+      .filter((r) => RUNS[r.name].limits)
+      .map((r) => RUNS[r.name].title)
+      .join(' and ') || 'no run'}: ${runs.find((r) => RUNS[r.name].limits)?.rateLimitBanner ?? 'not started'}.`,
     `- Clients: ${knobs.clients} × ${knobs.paymentsPerClient} logical payments (\`POST /v2/payments\`), each attempt given ${int(knobs.attemptTimeoutMs)} ms, attempts alternating between the API processes; ` +
       `a payment is given up after ${knobs.maxAttempts} attempts or ${knobs.giveUpS} s, and none is started after ${knobs.durationS} s.`,
     `- Processor: the simulator in its own process, started afresh for each run with the same seed (${knobs.seed}); faults on ${(knobs.faultRate * 100).toFixed(0)} % of its requests ` +
@@ -203,6 +207,7 @@ export function report(ctx: ReportContext, runs: RunOutcome[]): string {
     row('requests per API process', (x) => x.perInstance.map(int).join(' / ')),
     row('storm, then drain (s)', (_, r) => `${(r.result.elapsedMs / 1000).toFixed(1)}, ${(r.drained.elapsedMs / 1000).toFixed(1)}`),
     '',
+    ...afterTable,
     ...runs.flatMap((r) => [
       `Checks, ${RUNS[r.name].title} (${RUNS[r.name].summary}):`,
       '',

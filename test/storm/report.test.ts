@@ -124,6 +124,7 @@ describe('the retry storm evidence in docs/storm.md', () => {
   it('holds one measured report of the three runs, made on PostgreSQL with Redis, that exited 0', () => {
     expect(section).to.match(/^One run of `make storm`, on \d{4}-\d{2}-\d{2}\. Exit status: 0\./m);
     expect(section).to.match(/- Storage: PostgreSQL at /);
+    expect(section).to.match(/- Rate limits: .*, in limits only and after: shared through Redis at /);
     expect(section).to.not.match(/NOTE:/);
     expect(cells('')).to.deep.equal(['**before**', '**limits only**', '**after**']);
   });
