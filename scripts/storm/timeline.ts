@@ -75,7 +75,9 @@ export function timelineOf(attempts: AttemptRecord[], samples: ProcessorSample[]
     .filter((c) => rows.has(c.idempotencyKey))
     .map((c) => ({ atMs: Number(c.createdUnixMs) - began, logical: rows.get(c.idempotencyKey) }))
     .sort((a, b) => a.atMs - b.atMs);
-  const lastMs = Math.max(stormEndMs, ...attempts.map((a) => a.endMs), ...samples.map((s) => s.atMs), ...charges.map((c) => c.atMs));
+  // A loop, not Math.max(...all): a storm of a hundred thousand attempts is more arguments than a call takes.
+  let lastMs = stormEndMs;
+  for (const ms of [attempts.map((a) => a.endMs), samples.map((s) => s.atMs), charges.map((c) => c.atMs)].flat()) if (ms > lastMs) lastMs = ms;
   const n = Math.max(1, Math.ceil(lastMs / 1000));
   const seconds = Array.from({ length: n }, (_, t) => ({
     t,

@@ -102,6 +102,14 @@ describe('the retry storm report', () => {
     expect(timeline.stormEndS).to.equal(2.5);
   });
 
+  it('bins a storm of 300,000 attempts, more than a function call takes as arguments', () => {
+    const attempts = Array.from({ length: 300_000 }, (_, i) => attempt(i % 9_000, (i % 9_000) + 50, 429));
+    const { books, ledger } = naiveRun();
+    const timeline = timelineOf(attempts, [{ atMs: 0, requests: 0 }], ledger, books, BEGAN, 1_000);
+    expect(timeline.seconds).to.have.length(10);
+    expect(timeline.seconds.reduce((sum, s) => sum + s.answers['429'], 0)).to.equal(300_000);
+  });
+
   it('draws a run as an SVG with its title, its three panels and every status it saw', async function () {
     this.timeout(20_000);
     const svg = await plotTimeline('before: 1 duplicate charge', ['naive clients.', '6 requests.'], naiveRun().timeline, 5);
