@@ -40,7 +40,7 @@ describe('evidence links in the docs', () => {
         '    async () => {},',
         '  );',
         '  it(`a plain template`, () => {});',
-        '  it.only("double quotes", () => {});',
+        '  it("double quotes", () => {});',
         "  context('a context', () => {});",
         '  for (const s of xs) it(`built from ${s}`, () => {});',
         "  it(pg ? 'on PostgreSQL' : 'on PGlite', () => {});",

@@ -123,15 +123,10 @@ function literalTitles(node: ts.Expression): string[] {
   return [];
 }
 
-function suiteFunction(callee: ts.Expression): string | undefined {
-  if (ts.isIdentifier(callee)) return callee.text;
-  if (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && ['only', 'skip'].includes(callee.name.text)) return callee.expression.text;
-  return undefined;
-}
 
 /**
  * The titles of the tests and suites a mocha file declares with a literal first argument to
- * `it`, `describe` or `context` (`.only` and `.skip` included), read from its syntax tree, so a
+ * `it`, `describe` or `context`, read from its syntax tree, so a
  * title written on the line after the call, or in a template without substitutions, counts.
  * Titles built from values (`${status}`) cannot be named by a link and are left out.
  */
@@ -140,9 +135,8 @@ export function testTitlesOf(source: string, fileName = 'test.ts'): Set<string> 
   const titles = new Set<string>();
   const visit = (node: ts.Node) => {
     if (ts.isCallExpression(node)) {
-      const name = suiteFunction(node.expression);
       const first = node.arguments[0];
-      if (name !== undefined && SUITE_FUNCTIONS.has(name) && first) for (const title of literalTitles(first)) titles.add(title);
+      if (ts.isIdentifier(node.expression) && SUITE_FUNCTIONS.has(node.expression.text) && first) for (const title of literalTitles(first)) titles.add(title);
     }
     ts.forEachChild(node, visit);
   };

@@ -205,16 +205,25 @@ class Reader {
     return outside();
   }
 
+  /**
+   * The next entry of the block at `indent`: its line and its text from `indent` on, or undefined
+   * where the block ends (the text runs out, or a line is indented less). A line indented more
+   * than its block's entries is outside the subset.
+   */
+  private entryAt(indent: number): { at: number; content: string } | undefined {
+    const at = this.nextContent();
+    if (at === -1) return undefined;
+    const line = this.lines[at] as string;
+    const lineIndent = indentOf(line);
+    if (lineIndent < indent) return undefined;
+    if (lineIndent > indent) outside();
+    return { at, content: line.slice(indent) };
+  }
+
   private mapping(indent: number): Record<string, unknown> {
     const map: Record<string, unknown> = {};
-    for (;;) {
-      const at = this.nextContent();
-      if (at === -1) break;
-      const line = this.lines[at] as string;
-      const lineIndent = indentOf(line);
-      if (lineIndent < indent) break;
-      if (lineIndent > indent) outside();
-      const content = line.slice(indent);
+    for (let entry = this.entryAt(indent); entry; entry = this.entryAt(indent)) {
+      const { at, content } = entry;
       if (isSequenceEntry(content)) outside();
       const [key, rest] = splitKey(content);
       this.next = at + 1;
@@ -225,14 +234,8 @@ class Reader {
 
   private sequence(indent: number): unknown[] {
     const items: unknown[] = [];
-    for (;;) {
-      const at = this.nextContent();
-      if (at === -1) break;
-      const line = this.lines[at] as string;
-      const lineIndent = indentOf(line);
-      if (lineIndent < indent) break;
-      if (lineIndent > indent) outside();
-      const content = line.slice(indent);
+    for (let entry = this.entryAt(indent); entry; entry = this.entryAt(indent)) {
+      const { at, content } = entry;
       if (!isSequenceEntry(content)) break;
       let offset = 1;
       while (content[offset] === ' ') offset++;
